@@ -1,0 +1,1 @@
+"""fastText models: language ID, quality classifier training, scoring and evaluation."""

@@ -1,0 +1,3 @@
+from dataflow.cli import main
+
+raise SystemExit(main())

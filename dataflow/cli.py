@@ -1,0 +1,102 @@
+"""The `dataflow` command: one entry point, subcommands registered here (dolma's pattern).
+
+Each subcommand is a thin wrapper over `dataflow`, `jobs` or `trainer` code; Spark and torch
+are imported inside the command functions so that `import dataflow` stays light. Failures a
+user can fix print one line; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dataflow.errors import UserError
+
+#: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
+STAGES = {
+    "extract": "jobs.extract",
+}
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Web crawls to pretraining tokens, and the search for the best data mixture.")
+inspect_app = typer.Typer(no_args_is_help=True, help="Look at stage outputs and documents.")
+config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
+app.add_typer(inspect_app, name="inspect")
+app.add_typer(config_app, name="config")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def run(ctx: typer.Context, stage: Annotated[str, typer.Argument(help=f"one of: {', '.join(STAGES)}")]) -> None:
+    """Run a pipeline stage as a Spark job (local[*] here; the same job file runs under spark-submit).
+
+    Arguments after STAGE go to the job; `dataflow run STAGE --help` lists them.
+    """
+    if stage not in STAGES:
+        raise UserError(f"unknown stage {stage!r}; known stages: {', '.join(STAGES)}")
+    code = importlib.import_module(STAGES[stage]).main(list(ctx.args))
+    raise typer.Exit(code)
+
+
+@config_app.command("show")
+def config_show(config: Annotated[Optional[Path], typer.Option(help="pipeline YAML file")] = None) -> None:
+    """Print the resolved pipeline config, every default filled in."""
+    import yaml
+
+    from dataflow.pipeline_config import load_pipeline_config
+
+    typer.echo(yaml.safe_dump(load_pipeline_config(config).model_dump(mode="json"), sort_keys=False))
+
+
+@inspect_app.command("doc")
+def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
+                path: Annotated[Path, typer.Argument(help="stage output folder")],
+                raw: Annotated[bool, typer.Option(help="also print the WARC record's headers and payload start")] = False) -> None:
+    """Print one document, its provenance, and optionally the WARC bytes it came from."""
+    from dataflow.doc_lookup import find_document, read_record_at
+
+    found = find_document(str(path), doc_id)
+    if found is None:
+        raise UserError(f"no document with id {doc_id} in {path}")
+    row, part = found
+    text = row.pop("text", None)
+    typer.echo(json.dumps({**row, "found_in": part}, indent=2, default=str, ensure_ascii=False))
+    typer.echo("\n" + (text or "(no text)"))
+    if raw and row.get("warc_path"):
+        typer.echo("\n--- WARC record ---\n" + read_record_at(row["warc_path"], row["warc_offset"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, turning user errors into one line on stderr."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    try:
+        app(args=args, prog_name="dataflow", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        return 130
+    except Exception as err:
+        if debug:
+            raise
+        typer.echo(f"error: {_one_line(err)}", err=True)
+        if not isinstance(err, UserError):
+            typer.echo("(run with --debug for the traceback)", err=True)
+        return 2
+    return 0
+
+
+def _one_line(err: Exception) -> str:
+    import click
+
+    if isinstance(err, click.ClickException):
+        return err.format_message()
+    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return message if isinstance(err, UserError) else f"{type(err).__name__}: {message}"

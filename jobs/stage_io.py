@@ -1,0 +1,193 @@
+"""Stage machinery on Spark, written once for every stage (the contract is in dataflow/stage.py).
+
+`run_stage` skips a complete stage whose fingerprint is unchanged, else builds the annotated
+plan, writes kept and rejected rows to a temporary folder, counts rows and bytes per reason
+with one DataFrame aggregation (never accumulators, which double-count retried tasks), writes
+stats.json and _SUCCESS, and renames the folder into place. File operations go through
+Hadoop's FileSystem API, so the same code works on file://, hdfs:// and s3a://.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dataflow import stage as contract
+from dataflow.errors import InputError
+from dataflow.schema import REJECT_REASON, REJECT_VALUE
+
+log = logging.getLogger(__name__)
+
+
+class HadoopFS:
+    """The few FileSystem calls the stage contract needs, for any Hadoop-supported URL."""
+
+    def __init__(self, spark: SparkSession):
+        self._jvm = spark.sparkContext._jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _fs(self, path: str):
+        jpath = self._jvm.org.apache.hadoop.fs.Path(path)
+        fs = jpath.getFileSystem(self._conf)
+        fs.setWriteChecksum(False)  # no .crc side files next to stats.json and _SUCCESS
+        return fs, jpath
+
+    def exists(self, path: str) -> bool:
+        fs, jpath = self._fs(path)
+        return fs.exists(jpath)
+
+    def delete(self, path: str) -> None:
+        fs, jpath = self._fs(path)
+        fs.delete(jpath, True)
+
+    def rename(self, src: str, dst: str) -> None:
+        fs, jsrc = self._fs(src)
+        if not fs.rename(jsrc, self._jvm.org.apache.hadoop.fs.Path(dst)):
+            raise OSError(f"could not rename {src} to {dst}")
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        fs, jpath = self._fs(path)
+        stream = fs.create(jpath, True)
+        try:
+            stream.write(bytearray(data))
+        finally:
+            stream.close()
+
+    def read_bytes(self, path: str) -> bytes:
+        fs, jpath = self._fs(path)
+        stream = fs.open(jpath)
+        try:
+            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+        finally:
+            stream.close()
+
+    def siblings(self, pattern: str) -> list[str]:
+        fs, jpath = self._fs(pattern)
+        statuses = fs.globStatus(jpath) or []
+        return [status.getPath().toString() for status in statuses]
+
+
+def read_stage_input(spark: SparkSession, path: str) -> DataFrame:
+    """Rows of a stage output folder (its data/), or of any plain Parquet folder."""
+    fs = HadoopFS(spark)
+    root = path.rstrip("/")
+    if fs.exists(f"{root}/{contract.DATA_DIR}"):
+        if not fs.exists(f"{root}/{contract.SUCCESS_FILE}"):
+            raise InputError(f"{path} is an incomplete stage output (no {contract.SUCCESS_FILE}): rerun the stage that writes it")
+        return spark.read.parquet(f"{root}/{contract.DATA_DIR}")
+    if not fs.exists(root):
+        raise InputError(f"input {path} does not exist")
+    return spark.read.parquet(root)
+
+
+def stage_input_identity(spark: SparkSession, path: str) -> Any:
+    """What a downstream fingerprint records of an input: the input stage's own fingerprint."""
+    fs = HadoopFS(spark)
+    stats_path = f"{path.rstrip('/')}/{contract.STATS_FILE}"
+    if fs.exists(stats_path):
+        return json.loads(fs.read_bytes(stats_path))["fingerprint"]
+    return path  # a user's Parquet folder: identified by its path
+
+
+@dataclass
+class Stage:
+    """One run of a stage: its name, output folder, config and input identities."""
+
+    name: str
+    output: str
+    config: Any
+    inputs: list[Any]
+    force: bool = False
+    fingerprint: str = field(init=False)
+
+    def __post_init__(self):
+        self.output = self.output.rstrip("/")
+        config = self.config.model_dump(mode="json") if hasattr(self.config, "model_dump") else self.config
+        self.fingerprint = contract.fingerprint(self.name, config, self.inputs)
+
+
+def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame], *,
+              skipped_reasons: tuple[str, ...] = (),
+              extra_stats: Callable[[DataFrame], dict] | None = None) -> dict:
+    """Run `stage` unless its output is complete and current; return its stats.
+
+    `build()` returns the annotated plan: every input row once, with `reject_reason` null on
+    kept rows. Rows whose reason is in `skipped_reasons` are counted but not written to
+    rejected/ (e.g. WARC request records). `extra_stats(annotated)` adds stage-specific figures.
+    """
+    fs = HadoopFS(spark)
+    existing = _complete_stats(fs, stage.output)
+    if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
+        log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)
+        return {**existing, "skipped": True}
+    started = time.time()
+    for stale in fs.siblings(f"{stage.output}.tmp-*"):
+        fs.delete(stale)  # left by a crashed run: one writer per output path is assumed
+    tmp = f"{stage.output}.tmp-{uuid.uuid4().hex[:12]}"
+    # Persisted because three actions consume the plan (kept rows, rejected rows, counts) and
+    # recomputing it would rerun the stage's expensive work (extraction, scoring) each time.
+    annotated = build().persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        annotated.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON, REJECT_VALUE) \
+            .write.parquet(f"{tmp}/{contract.DATA_DIR}")
+        annotated.where(F.col(REJECT_REASON).isNotNull() & ~F.col(REJECT_REASON).isin(list(skipped_reasons))) \
+            .write.parquet(f"{tmp}/{contract.REJECTED_DIR}")
+        stats = _count(annotated, stage, skipped_reasons)
+        if extra_stats is not None:
+            stats["extra"] = extra_stats(annotated)
+    finally:
+        annotated.unpersist()
+    stats["seconds"] = round(time.time() - started, 3)
+    fs.write_bytes(f"{tmp}/{contract.STATS_FILE}", json.dumps(stats, indent=2, sort_keys=True).encode())
+    fs.write_bytes(f"{tmp}/{contract.SUCCESS_FILE}", b"")
+    _replace(fs, tmp, stage.output)
+    log.warning("%s: %d rows in, %d kept, %d rejected in %.1fs -> %s", stage.name, stats["rows_in"],
+                stats["rows_out"], stats["rows_rejected"], stats["seconds"], stage.output)
+    return stats
+
+
+def _count(annotated: DataFrame, stage: Stage, skipped_reasons: tuple[str, ...]) -> dict:
+    rows = annotated.groupBy(REJECT_REASON).agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.coalesce(F.sum(F.octet_length("text")), F.lit(0)).alias("bytes"),
+    ).collect()  # one row per reason: small by construction
+    by_reason = {row[REJECT_REASON]: (row["rows"], row["bytes"]) for row in rows}
+    kept_rows, kept_bytes = by_reason.pop(None, (0, 0))
+    return {
+        "stage": stage.name,
+        "fingerprint": stage.fingerprint,
+        "config": stage.config.model_dump(mode="json") if hasattr(stage.config, "model_dump") else stage.config,
+        "inputs": stage.inputs if len(stage.inputs) <= 100 else {"count": len(stage.inputs)},
+        "rows_in": kept_rows + sum(count for count, _ in by_reason.values()),
+        "rows_out": kept_rows,
+        "rows_rejected": sum(count for count, _ in by_reason.values()),
+        "rejected_by_reason": {reason: count for reason, (count, _) in sorted(by_reason.items())},
+        "not_written_reasons": sorted(set(skipped_reasons) & set(by_reason)),
+        "bytes_out": kept_bytes,
+        "bytes_rejected": sum(size for _, size in by_reason.values()),
+    }
+
+
+def _complete_stats(fs: HadoopFS, output: str) -> dict | None:
+    if not fs.exists(f"{output}/{contract.SUCCESS_FILE}"):
+        return None
+    return json.loads(fs.read_bytes(f"{output}/{contract.STATS_FILE}"))
+
+
+def _replace(fs: HadoopFS, tmp: str, output: str) -> None:
+    """Move the finished folder into place; an older output is moved aside, then deleted."""
+    old = f"{output}.old-{uuid.uuid4().hex[:12]}"
+    if fs.exists(output):
+        fs.rename(output, old)
+    fs.rename(tmp, output)
+    if fs.exists(old):
+        fs.delete(old)

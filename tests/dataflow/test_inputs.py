@@ -1,0 +1,111 @@
+"""Input specs (glob, directory, listing, Common Crawl names) and remote reads with retries."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dataflow.errors import InputError
+from dataflow.inputs import crawl_listing_url, resolve_inputs
+from dataflow.warc import ReadFailure, read_archive
+
+
+def test_glob_directory_and_single_file(shared_data):
+    folder = shared_data / "warc" / "warcio"
+    by_glob = resolve_inputs([str(folder / "*.warc.gz")])
+    assert by_glob == sorted(by_glob) and all(p.endswith(".warc.gz") for p in by_glob)
+    assert set(by_glob) <= set(resolve_inputs([str(folder)]))
+    assert resolve_inputs([str(folder / "example.arc")]) == [str(folder / "example.arc")]
+
+
+def test_paths_listing_joins_the_base_url(tmp_path):
+    listing = tmp_path / "warc.paths.gz"
+    listing.write_bytes(gzip.compress(b"crawl-data/CC-MAIN-2024-22/a.warc.gz\n\ncrawl-data/CC-MAIN-2024-22/b.warc.gz\n"))
+    assert resolve_inputs([str(listing)], limit_files=1) == [
+        "https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-22/a.warc.gz"]
+    assert resolve_inputs([str(listing)], base_url="s3://commoncrawl/")[1] == "s3://commoncrawl/crawl-data/CC-MAIN-2024-22/b.warc.gz"
+
+
+def test_text_listing_is_relative_to_its_folder(tmp_path):
+    (tmp_path / "paths.txt").write_text("# my files\nx.warc.gz\n/abs/y.warc.gz\n")
+    assert resolve_inputs([str(tmp_path / "paths.txt")]) == [f"{tmp_path}/x.warc.gz", "/abs/y.warc.gz"]
+
+
+def test_listing_of_non_warc_files_is_refused(shared_data):
+    with pytest.raises(InputError, match="no WARC files"):
+        resolve_inputs([str(shared_data / "warc/whirlwind-python/CC-MAIN-2024-22.warc.paths.gz")])
+
+
+def test_crawl_name_builds_the_listing_url():
+    assert crawl_listing_url("CC-MAIN-2024-22") == "https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-22/warc.paths.gz"
+    with pytest.raises(InputError, match="CC-MAIN-"):
+        crawl_listing_url("2024-22")
+
+
+def test_unmatched_glob_names_the_spec(tmp_path):
+    with pytest.raises(InputError, match="no WARC files found"):
+        resolve_inputs([str(tmp_path / "*.warc.gz")])
+
+
+class FlakyRangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files with Range support; answers 503 SlowDown to the first `failures` GETs."""
+
+    failures = 0
+
+    def do_GET(self):
+        if FlakyRangeHandler.failures > 0:
+            FlakyRangeHandler.failures -= 1
+            self.send_error(503, "SlowDown")
+            return
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        start, end = 0, len(data) - 1
+        if "Range" in self.headers:
+            first, last = self.headers["Range"].removeprefix("bytes=").split("-")
+            start, end = int(first), min(int(last) if last else end, end)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        self.wfile.write(data[start:end + 1])
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_root(shared_data):
+    handler = lambda *a, **k: FlakyRangeHandler(*a, directory=str(shared_data / "warc"), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def kinds(path: str) -> Counter:
+    return Counter(item.cause if isinstance(item, ReadFailure) else item.record_type
+                   for item in read_archive(path, max_payload_bytes=1 << 21))
+
+
+def test_http_503_slowdown_is_retried_with_backoff(http_root, shared_data, monkeypatch):
+    monkeypatch.setattr("dataflow.remote.time.sleep", lambda seconds: None)  # keep the test fast
+    FlakyRangeHandler.failures = 3
+    remote = kinds(f"{http_root}/chatnoir-resiliparse/warcfile.warc.gz")
+    assert remote == kinds(str(shared_data / "warc/chatnoir-resiliparse/warcfile.warc.gz"))
+    assert FlakyRangeHandler.failures == 0
+
+
+def test_http_404_is_one_unreadable_file(http_root):
+    FlakyRangeHandler.failures = 0
+    assert kinds(f"{http_root}/absent.warc.gz") == Counter({"unreadable_file": 1})

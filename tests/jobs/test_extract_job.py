@@ -1,0 +1,114 @@
+"""The extract job in real Spark local mode: counts, layout, rerun skip, spark-submit parity."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from dataflow import cli
+from dataflow.errors import InputError
+from jobs import extract
+from jobs.stage_io import read_stage_input
+from tests.conftest import REPO_ROOT
+
+SMALL = ["warcio/example.warc.gz", "chatnoir-resiliparse/warcfile.warc.gz", "warcio/example.arc"]
+
+
+def stats_of(folder) -> dict:
+    return json.loads((folder / "stats.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def all_shared(spark, shared_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("extract") / "docs"
+    assert extract.main(["--input", str(shared_data / "warc"), "--output", str(out)]) == 0
+    return out
+
+
+def test_every_shared_warc_gives_pinned_counts(all_shared):
+    stats = stats_of(all_shared)
+    assert stats["rows_out"] == 106
+    assert stats["rejected_by_reason"] == {
+        "http_status": 14, "no_text": 10, "non_html": 38, "not_http": 3, "record_metadata": 36, "record_other": 3,
+        "record_request": 267, "record_resource": 13, "record_revisit": 136, "record_warcinfo": 32,
+        "truncated_record": 2, "unreadable_record": 2}
+
+
+def test_counts_add_up_to_rows_written(all_shared):
+    stats = stats_of(all_shared)
+    assert stats["rows_in"] == stats["rows_out"] + sum(stats["rejected_by_reason"].values())
+    assert pq.read_table(all_shared / "data").num_rows == stats["rows_out"]
+    not_written = sum(stats["rejected_by_reason"][r] for r in stats["not_written_reasons"])
+    rejected = pq.read_table(all_shared / "rejected")
+    assert rejected.num_rows == stats["rows_rejected"] - not_written
+    assert None not in rejected.column("reject_reason").to_pylist()
+
+
+def test_stage_folder_layout(all_shared):
+    assert sorted(os.listdir(all_shared)) == ["_SUCCESS", "data", "rejected", "stats.json"]
+    assert not list(all_shared.parent.glob("docs.tmp-*")) and not list(all_shared.parent.glob("docs.old-*"))
+    kept = pq.read_table(all_shared / "data")
+    assert kept.column_names[:12] == ["id", "url", "domain", "crawl", "fetch_time", "warc_path", "warc_offset",
+                                      "source", "text", "title", "language", "language_score"]
+    assert "reject_reason" not in kept.column_names
+
+
+def test_rerun_with_same_input_and_config_is_skipped(spark, shared_data, tmp_path):
+    args = ["--input", str(shared_data / "warc" / SMALL[0]), "--output", str(tmp_path / "docs")]
+    extract.main(args)
+    before = (tmp_path / "docs" / "_SUCCESS").stat().st_mtime_ns, stats_of(tmp_path / "docs")
+    extract.main(args)
+    assert ((tmp_path / "docs" / "_SUCCESS").stat().st_mtime_ns, stats_of(tmp_path / "docs")) == before
+    extract.main(args + ["--source", "news"])  # a changed config recomputes
+    assert stats_of(tmp_path / "docs")["config"]["source"] == "news"
+    extract.main(args + ["--source", "news", "--force"])
+    assert (tmp_path / "docs" / "_SUCCESS").stat().st_mtime_ns != before[0]
+
+
+def test_incomplete_stage_output_is_refused_as_input(spark, all_shared, tmp_path):
+    broken = tmp_path / "broken"
+    (broken / "data").mkdir(parents=True)
+    with pytest.raises(InputError, match="incomplete stage output"):
+        read_stage_input(spark, str(broken))
+    assert read_stage_input(spark, str(all_shared)).count() == 106
+
+
+def test_spark_submit_gives_the_same_output_as_dataflow_run(spark, shared_data, tmp_path):
+    inputs = [arg for name in SMALL for arg in ("--input", str(shared_data / "warc" / name))]
+    assert cli.main(["run", "extract", *inputs, "--output", str(tmp_path / "via_cli")]) == 0
+    spark_submit = os.path.join(os.path.dirname(sys.executable), "spark-submit")
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
+           "PYTHONPATH": str(REPO_ROOT)}
+    subprocess.run([spark_submit, "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                    str(REPO_ROOT / "jobs" / "extract.py"), *inputs, "--output", str(tmp_path / "via_submit")],
+                   check=True, env=env, capture_output=True, timeout=300)
+
+    def documents(folder):
+        table = pq.read_table(folder / "data", columns=["id", "text", "language"])
+        return sorted(zip(*table.to_pydict().values()))
+
+    assert documents(tmp_path / "via_submit") == documents(tmp_path / "via_cli")
+    cli_stats, submit_stats = stats_of(tmp_path / "via_cli"), stats_of(tmp_path / "via_submit")
+    assert cli_stats["rejected_by_reason"] == submit_stats["rejected_by_reason"]
+    assert cli_stats["fingerprint"] == submit_stats["fingerprint"]
+
+
+def test_inspect_doc_prints_text_and_provenance(all_shared, capsys):
+    row = pq.read_table(all_shared / "data", columns=["id", "url"]).slice(0, 1).to_pylist()[0]
+    assert cli.main(["inspect", "doc", row["id"], str(all_shared), "--raw"]) == 0
+    out = capsys.readouterr().out
+    assert row["url"] in out and '"warc_offset"' in out and "WARC-Record-ID" in out
+
+
+def test_unknown_config_key_is_one_line_error(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("extract:\n  max_html_byte: 10\n")
+    code = cli.main(["run", "extract", "--input", "x.warc.gz", "--output", str(tmp_path / "o"),
+                     "--config", str(tmp_path / "bad.yaml")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "unknown key 'extract.max_html_byte'" in err[0] and "max_html_bytes" in err[0]

@@ -42,6 +42,20 @@ def run(ctx: typer.Context, stage: Annotated[str, typer.Argument(help=f"one of: 
     raise typer.Exit(code)
 
 
+@app.command("sample-warcs")
+def sample_warcs(out_dir: Annotated[Path, typer.Argument(help="folder for the WARC files and manifest.jsonl")],
+                 pages: Annotated[int, typer.Option(help="HTML pages to write")] = 2000,
+                 files: Annotated[int, typer.Option(help="WARC files to spread them over")] = 4,
+                 seed: Annotated[int, typer.Option(help="same seed, byte-identical files")] = 0) -> None:
+    """Write realistic sample WARC files from text the project carries (the offline default input)."""
+    from dataflow.samples import write_sample_warcs
+
+    summary = write_sample_warcs(out_dir, num_pages=pages, num_files=files, seed=seed)
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary.counts.items()))
+    typer.echo(f"wrote {len(summary.warc_paths)} WARC files ({summary.num_bytes / 1e6:.1f} MB) to {out_dir}: {kinds}")
+    typer.echo(f"ground truth: {summary.manifest_path}; sample benchmark: {summary.benchmark_path}")
+
+
 @config_app.command("show")
 def config_show(config: Annotated[Optional[Path], typer.Option(help="pipeline YAML file")] = None) -> None:
     """Print the resolved pipeline config, every default filled in."""

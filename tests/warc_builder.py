@@ -19,6 +19,7 @@ class Page:
     content_type: str | None = "text/html"
     status: str = "200 OK"
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
+    warc_headers: dict[str, str] = field(default_factory=dict)
 
 
 def write_warc(path: Path, pages: list[Page], *, with_requests: bool = False) -> Path:
@@ -33,7 +34,7 @@ def write_warc(path: Path, pages: list[Page], *, with_requests: bool = False) ->
                 request = StatusAndHeaders("GET / HTTP/1.1", [("Host", "example.org")], is_http_request=True)
                 writer.write_record(writer.create_warc_record(page.url, "request", http_headers=request))
             writer.write_record(writer.create_warc_record(page.url, "response", payload=io.BytesIO(page.body),
-                                                          http_headers=http))
+                                                          http_headers=http, warc_headers_dict=page.warc_headers))
     return path
 
 

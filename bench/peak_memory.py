@@ -1,0 +1,61 @@
+"""Running a command while sampling the peak resident memory of its whole process tree.
+
+A Spark local job is a JVM plus Python workers, a datatrove run a parent plus worker
+processes: the figure that matters is the sum over the tree, sampled every 100 ms.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import psutil
+
+
+def run_measured(command: list[str], timeout_seconds: float = 3600, **popen_kwargs
+                 ) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Run `command`; return wall seconds, peak tree RSS in bytes, and the completed process.
+
+    A command still running after `timeout_seconds` is killed with its whole tree and raises.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kwargs)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(_rss(p) for p in tree))
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        for child in psutil.Process(process.pid).children(recursive=True):
+            child.kill()
+        process.kill()
+        raise RuntimeError(f"{' '.join(command[:3])}... still running after {timeout_seconds:.0f}s: killed") from None
+    finally:
+        done.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:3])}... failed ({process.returncode}):\n{stderr[-3000:]}")
+    return seconds, peak, result
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return process.memory_info().rss
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0

@@ -140,7 +140,9 @@ class Trainer:
                 group["lr"] = lr
             if _due(self.step, config.eval.every_steps, config.max_steps):
                 results = self.evaluate()
-            if self.step != self.saved_step and _due(self.step, config.checkpoint.every_steps, config.max_steps):
+            # Never during a spike streak: a rollback must land before the streak began.
+            if (self.step != self.saved_step and self.guard.consecutive == 0
+                    and _due(self.step, config.checkpoint.every_steps, config.max_steps)):
                 self.save()
             if self.step >= stop:
                 return results

@@ -33,13 +33,13 @@ def counting_docs(count: int, seed: int, strides=(1, 2, 3)) -> list[tuple[np.nda
     return docs
 
 
-def write_source(root: Path, name: str, *, seed: int, num_docs: int = 200, strides=(1, 2, 3),
-                 tokenizer_text: str = "counting sequences mod 63, id 63 is EOS") -> Path:
+def write_source(root: Path, name: str, *, seed: int = 0, strides=(1, 2, 3), train_docs=None) -> Path:
     """A source folder with train/ and validation/ datasets, as `dataflow run tokenize` writes it."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "tokenizer.json").write_text(tokenizer_text)
+    (root / "tokenizer.json").write_text("counting sequences mod 63, id 63 is EOS")
     tokenizer = TokenizerInfo.from_file(root / "tokenizer.json")
-    for split, docs in (("train", counting_docs(num_docs, seed, strides)), ("validation", counting_docs(40, seed + 1000, strides))):
+    train_docs = counting_docs(200, seed, strides) if train_docs is None else train_docs
+    for split, docs in (("train", train_docs), ("validation", counting_docs(40, seed + 1000, strides))):
         write_token_dataset(split_path(root, split), docs, source=name, split=split, tokenizer=tokenizer,
                             vocab_size=VOCAB_SIZE, eos_id=EOS, max_shard_tokens=4000)
     return root

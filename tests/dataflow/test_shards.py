@@ -1,6 +1,8 @@
 """Token-dataset format: round trip, integrity checks that name the shard, dtype switch."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -118,3 +120,8 @@ def test_split_folder_must_hold_that_split(tmp_path):
     write(tmp_path / "validation", random_docs(3, 1000), split="train")
     with pytest.raises(InputError, match="holds the train split, not validation"):
         open_split(tmp_path, "validation")
+
+
+def test_format_and_mixture_modules_do_not_import_torch():
+    code = "import sys, dataflow.shards, dataflow.mixture; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -58,10 +58,14 @@ class MetricsLog:
                                   "pip install wandb, or set log.wandb: off")
             import wandb
             self.wandb = wandb.init(project=config.wandb_project, dir=str(run_dir), mode=config.wandb,
-                                    name=run_dir.name, config=run_config, resume="allow", id=run_dir.name)
+                                    name=run_dir.name, config=run_config)
+
+    def progress_to(self, steps_done: int, loss: float, lr: float) -> None:
+        """Move the progress bar (interactive runs only) after each step; a rollback moves it back."""
+        self.progress.update(steps_done - self.progress.n)
+        self.progress.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", refresh=False)
 
     def log(self, step: int, kind: Literal["train", "eval"], values: dict[str, Any]) -> None:
-        self.progress.update(step - self.progress.n)
         if not self.enabled:
             return
         _append(self.metrics_file, {"step": step, "kind": kind, **values})
@@ -71,8 +75,6 @@ class MetricsLog:
                 self.tensorboard.add_scalar(key, value, step)
         if self.wandb:
             self.wandb.log(flat, step=step)
-        if kind == "train":
-            self.progress.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}")
 
     def event(self, step: int, kind: str, message: str, level: int = logging.INFO, **details: Any) -> None:
         """Record a decision of the trainer, and say it in the log."""

@@ -174,6 +174,7 @@ class Trainer:
         step, self.step = self.step, self.step + 1
         if judgement.verdict is not Verdict.OK:
             self._spike(step, judgement, loss, grad_norm, window_start)
+        self.metrics.progress_to(self.step, loss, lr)
         if step % self.config.log.every_steps == 0 or self.step == self.config.max_steps:
             tokens_per_second = self.tokens_per_step / seconds
             self.metrics.log(step, "train", {

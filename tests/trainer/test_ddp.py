@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from trainer.metrics import read_jsonl
-from trainer.train import train
+from trainer.train import Trainer, train
 
 from conftest import tiny_config
 from ranks import run_ranks
@@ -12,6 +12,10 @@ from ranks import run_ranks
 
 def rows(out_dir, kind):
     return [row for row in read_jsonl(out_dir / "metrics.jsonl") if row["kind"] == kind]
+
+
+def resume_and_evaluate(config):
+    Trainer(config, resume=True).fit()  # already at max_steps: loads the last checkpoint and evaluates
 
 
 def final_weights(out_dir):
@@ -34,3 +38,7 @@ def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(tmp_path, m
     expected, got = final_weights(tmp_path / "single"), final_weights(tmp_path / "split")
     for name in expected:
         torch.testing.assert_close(got[name], expected[name], rtol=1e-4, atol=1e-5)
+
+    last_eval = rows(tmp_path / "split", "eval")[-1]
+    run_ranks(resume_and_evaluate, 2, split)  # the checkpoint loads back into the wrapped model
+    assert rows(tmp_path / "split", "eval")[-1] == last_eval

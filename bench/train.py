@@ -74,7 +74,8 @@ def main() -> None:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--steps", type=int, default=12, help="steps per preset [default: 12]")
     parser.add_argument("--skip", type=int, default=2, help="first steps left out of the figures [default: 2]")
-    parser.add_argument("--batch-size", type=int, default=None, help="sequences per micro-batch [default: 4 on CPU, the preset's on GPU]")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="sequences per micro-batch [default: 4 on CPU, the preset's on GPU]")
     parser.add_argument("--vocab-size", type=int, default=32_000, help="vocabulary of the random tokens [default: 32000]")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="torch.compile the blocks [default: the preset's on GPU, off on CPU]")

@@ -41,7 +41,8 @@ class TrainConfig(StrictModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto` takes the GPU when torch sees one."""
     bf16: bool = True
-    """Compute in bfloat16 on GPU (autocast; FSDP's mixed precision under FSDP); weights and optimizer stay fp32. Has no effect on CPU."""
+    """Compute in bfloat16 on GPU (autocast, or FSDP's mixed precision under FSDP); weights and optimizer
+    state stay fp32. Has no effect on CPU."""
     compile: bool = False
     """torch.compile each transformer block (faster steps on GPU after a compile of a minute or so)."""
     parallel: Literal["ddp", "fsdp"] = "ddp"

@@ -10,10 +10,15 @@ loader's whole state is one integer: the position in the stream.
 Rank r of W reads windows n = r, r + W, r + 2W, ...: the ranks read disjoint parts, and
 together one step reads the same windows whatever W is, so a run with 2 ranks of batch B
 sees what a run with 1 rank of batch 2B sees (tests/trainer/test_ddp.py).
+
+Since a batch is a pure function of the position, the next one is prepared in a background
+thread while the model trains on the current one (nanoGPT prefetches the same way, by
+fetching during the forward pass), keyed by its position so it never changes the state.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +57,11 @@ class MixtureLoader:
     """Micro-batches of this rank's share of the mixed stream; Stateful (`state_dict`)."""
 
     def __init__(self, datasets: dict[str, TokenDataset], shares: dict[str, float], *, seq_len: int,
-                 batch_size: int, seed: int, rank: int = 0, world_size: int = 1):
+                 batch_size: int, seed: int, rank: int = 0, world_size: int = 1, pin_memory: bool = False):
         self.datasets, self.shares, self.seed = datasets, shares, seed
         self.names = list(shares)
         self.seq_len, self.batch_size = seq_len, batch_size
-        self.rank, self.world_size = rank, world_size
+        self.rank, self.world_size, self.pin_memory = rank, world_size, pin_memory
         self.schedule = SourceSchedule(shares, seed)
         self.num_windows = {name: datasets[name].num_windows(seq_len) for name in self.names}
         for name, count in self.num_windows.items():
@@ -66,17 +71,36 @@ class MixtureLoader:
         self.position = 0
         """Windows of the stream drawn so far, by all ranks together."""
         self._orders: dict[tuple[str, int], np.ndarray] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixture-loader")
+        self._ahead: tuple[int, Future] | None = None
 
     def next_batch(self) -> Batch:
-        start, stop = self.position, self.position + self.batch_size * self.world_size
+        """This rank's next micro-batch; the one after it is prepared meanwhile."""
+        batch = None
+        if self._ahead is not None:
+            position, future = self._ahead
+            prepared = future.result()  # waited for even when unused: one thread at a time touches the cache
+            batch = prepared if position == self.position else None
+        if batch is None:
+            batch = self._batch_at(self.position)
+        self.position += self.batch_size * self.world_size
+        self._ahead = (self.position, self._worker.submit(self._batch_at, self.position))
+        return batch
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+
+    def _batch_at(self, start: int) -> Batch:
+        stop = start + self.batch_size * self.world_size
         sources, draws = self.schedule.draws(start, stop)
         sources, draws = sources[self.rank::self.world_size], draws[self.rank::self.world_size]
         rows = np.empty((self.batch_size, self.seq_len + 1), dtype=np.int64)
         for index in np.unique(sources):
             mine = sources == index
             rows[mine] = self._read(self.names[index], draws[mine])
-        self.position = stop
         tokens = torch.from_numpy(rows)
+        if self.pin_memory:
+            tokens = tokens.pin_memory()  # so the copy to the GPU can overlap compute
         return Batch(inputs=tokens[:, :-1], targets=tokens[:, 1:], sources=sources)
 
     def _read(self, name: str, draws: np.ndarray) -> np.ndarray:

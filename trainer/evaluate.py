@@ -88,8 +88,8 @@ class Evaluator:
         mine = np.concatenate([mine, np.full(per_rank - len(mine), windows[0])])
         totals = torch.zeros(2, dtype=torch.float64, device=device)  # nats, predicted tokens
         for start in range(0, per_rank, self.config.batch_size):
-            rows = torch.from_numpy(self.datasets[name].read_windows(mine[start:start + self.config.batch_size], self.seq_len))
-            rows = rows.to(device)
+            chosen = mine[start:start + self.config.batch_size]
+            rows = torch.from_numpy(self.datasets[name].read_windows(chosen, self.seq_len)).to(device)
             with autocast(model, device, bf16):
                 logits = model(rows[:, :-1])  # (B, T, V)
             nats = F.cross_entropy(logits.float().flatten(0, 1), rows[:, 1:].flatten(), reduction="none")

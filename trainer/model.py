@@ -49,7 +49,8 @@ class GPTConfig(StrictModel):
     @model_validator(mode="after")
     def _heads_divide_width(self) -> GPTConfig:
         if self.d_model % self.num_heads or (self.d_model // self.num_heads) % 2:
-            raise ValueError(f"d_model {self.d_model} must split into num_heads {self.num_heads} heads of even size (RoPE rotates pairs)")
+            raise ValueError(f"d_model {self.d_model} must split into num_heads {self.num_heads} heads of even size "
+                             "(RoPE rotates pairs)")
         return self
 
     @property
@@ -80,7 +81,8 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
+        qkv = self.qkv(x).view(B, T, 3, self.num_heads, C // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))

@@ -54,23 +54,7 @@ class Trainer:
         self.config, self.env = config, init_distributed(config.device)
         self.run_dir = Path(config.out_dir)
         self.bf16 = config.bf16 and self.env.device.type == "cuda"
-        mixture = load_mixture(config.data.mixture)
-        train_sets, validation_sets = open_sources(mixture, "train"), open_sources(mixture, "validation")
-        vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})
-        self.model_config = config.model.model_copy(
-            update={"vocab_size": config.model.vocab_size or 64 * math.ceil(vocab_size / 64)})
-        if self.model_config.vocab_size < vocab_size:
-            raise ConfigError(f"model.vocab_size {self.model_config.vocab_size} is below the datasets' {vocab_size}; "
-                              "raise it or leave it unset")
-        seq_len, data = self.model_config.seq_len, config.data
-        self.tokens_per_step = data.batch_size * data.grad_accum_steps * self.env.world_size * seq_len
-        self.plan = plan_mixture(mixture, {name: d.num_tokens for name, d in train_sets.items()},
-                                 total_tokens=config.max_steps * self.tokens_per_step)
-        self.loader = MixtureLoader(train_sets, mixture.shares, seq_len=seq_len, batch_size=data.batch_size,
-                                    seed=mixture.seed, rank=self.env.rank, world_size=self.env.world_size)
-        self.evaluator = Evaluator(validation_sets, seq_len=seq_len, config=config.eval,
-                                   rank=self.env.rank, world_size=self.env.world_size)
-
+        self._build_data()
         torch.manual_seed(config.seed)  # same initial weights on every rank
         with self.env.device:
             model = GPT(self.model_config)
@@ -88,6 +72,27 @@ class Trainer:
         self.metrics = MetricsLog(self.run_dir, config.log, config.model_dump(mode="json"), enabled=self.env.is_main,
                                   start_step=self.step, max_steps=config.max_steps)
         self._announce(started, peak_source)
+
+    def _build_data(self) -> None:
+        """Open the mixture's sources, size the model's vocabulary to them, plan and start the streams."""
+        config, env = self.config, self.env
+        self.mixture = load_mixture(config.data.mixture)
+        train_sets, validation_sets = open_sources(self.mixture, "train"), open_sources(self.mixture, "validation")
+        vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})
+        self.model_config = config.model.model_copy(
+            update={"vocab_size": config.model.vocab_size or 64 * math.ceil(vocab_size / 64)})
+        if self.model_config.vocab_size < vocab_size:
+            raise ConfigError(f"model.vocab_size {self.model_config.vocab_size} is below the datasets' {vocab_size}; "
+                              "raise it or leave it unset")
+        seq_len, data = self.model_config.seq_len, config.data
+        self.tokens_per_step = data.batch_size * data.grad_accum_steps * env.world_size * seq_len
+        self.plan = plan_mixture(self.mixture, {name: d.num_tokens for name, d in train_sets.items()},
+                                 total_tokens=config.max_steps * self.tokens_per_step)
+        self.loader = MixtureLoader(train_sets, self.mixture.shares, seq_len=seq_len, batch_size=data.batch_size,
+                                    seed=self.mixture.seed, rank=env.rank, world_size=env.world_size,
+                                    pin_memory=env.device.type == "cuda")
+        self.evaluator = Evaluator(validation_sets, seq_len=seq_len, config=config.eval,
+                                   rank=env.rank, world_size=env.world_size)
 
     def _restore_or_branch(self, resume: bool) -> str:
         latest = self.checkpointer.latest()
@@ -123,9 +128,15 @@ class Trainer:
                  self.num_params / 1e6, c.d_model, c.num_layers, c.num_heads, c.vocab_size, self.flops_per_token)
         log.info("tokens per step: %d (%d sequences x %d micro-batches x %d ranks x %d tokens)", self.tokens_per_step,
                  self.config.data.batch_size, self.config.data.grad_accum_steps, self.env.world_size, c.seq_len)
+        log.info("mixture %s: %d tokens over %d steps (the mixture's total_tokens, %d, is for the mix job)",
+                 self.mixture.name, self.config.max_steps * self.tokens_per_step, self.config.max_steps,
+                 self.mixture.total_tokens)
         for name, plan in self.plan.items():
             log.info("source %s: share %.3f, %d of %d tokens (%.3g epochs)", name, plan.share, plan.tokens,
                      plan.available_tokens, plan.epochs)
+        if self.mixture.seq_len != c.seq_len:
+            log.warning("mixture %s has seq_len %d; the trainer draws windows of model.seq_len %d",
+                        self.mixture.name, self.mixture.seq_len, c.seq_len)
         log.info("device %s, %s; MFU against %.3g FLOP/s (%s)", self.env.device, "bf16" if self.bf16 else "fp32",
                  self.peak_flops, peak_source)
         self.metrics.event(self.step, "start", f"training {started}, steps {self.step} to {self.config.max_steps}")
@@ -155,7 +166,7 @@ class Trainer:
         for micro_step in range(self.config.data.grad_accum_steps):
             fetch = time.perf_counter()
             batch = self.loader.next_batch()
-            inputs, targets = (_to_device(t, self.env.device) for t in (batch.inputs, batch.targets))
+            inputs, targets = (t.to(self.env.device, non_blocking=True) for t in (batch.inputs, batch.targets))
             data_seconds += time.perf_counter() - fetch
             set_gradient_sync(self.model, micro_step == self.config.data.grad_accum_steps - 1)
             with autocast(self.model, self.env.device, self.bf16):
@@ -186,10 +197,11 @@ class Trainer:
     def _spike(self, step: int, judgement: Judgement, loss: float, grad_norm: float, window_start: int) -> None:
         window = [window_start, self.loader.position]
         sources = self._sources(*window)
-        self.metrics.event(step, "spike_skipped", f"skipped the update: loss {loss:.4g} (z {judgement.loss_z:.1f}), "
-                           f"grad norm {grad_norm:.4g} (z {judgement.grad_norm_z:.1f}); batch from {sources}",
-                           level=logging.WARNING, loss=loss, grad_norm=grad_norm, loss_z=judgement.loss_z, grad_norm_z=judgement.grad_norm_z,
-                           data_window=window, sources=sources)
+        message = (f"skipped the update: loss {loss:.4g} (z {judgement.loss_z:.1f}), grad norm {grad_norm:.4g} "
+                   f"(z {judgement.grad_norm_z:.1f}); batch from {sources}")
+        self.metrics.event(step, "spike_skipped", message, level=logging.WARNING, loss=loss, grad_norm=grad_norm,
+                           loss_z=judgement.loss_z, grad_norm_z=judgement.grad_norm_z, data_window=window,
+                           sources=sources)
         if judgement.verdict is Verdict.ROLLBACK:
             self._rollback(step)
 
@@ -205,9 +217,10 @@ class Trainer:
         checkpoint.restore(states, self.model, self.optimizer)
         saved = states["trainer.pt"]
         skipped = [saved["data"]["position"], self.loader.position]
-        self.metrics.event(step, "rollback", f"rolled back to {latest.name}; skipping data window {skipped} "
-                           f"from {self._sources(*skipped)}", level=logging.WARNING, checkpoint=str(latest), data_window=skipped,
-                           sources=self._sources(*skipped))
+        sources = self._sources(*skipped)
+        self.metrics.event(step, "rollback", f"rolled back to {latest.name}; skipping data window {skipped} from "
+                           f"{sources}", level=logging.WARNING, checkpoint=str(latest), data_window=skipped,
+                           sources=sources)
         self.step = self.saved_step = saved["step"]
         self.guard.load_state_dict(saved["guard"])
         self.rollbacks += 1
@@ -234,6 +247,7 @@ class Trainer:
         self.metrics.event(self.step, "checkpoint", f"saved {path}", path=str(path))
 
     def close(self) -> None:
+        self.loader.close()
         self.metrics.close()
 
 
@@ -284,11 +298,6 @@ def _shared_vocab_size(datasets: dict[str, TokenDataset]) -> int:
 def _due(step: int, every: int, max_steps: int) -> bool:
     return step == max_steps or (every > 0 and step % every == 0)
 
-
-def _to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    if device.type == "cuda":
-        return tensor.pin_memory().to(device, non_blocking=True)
-    return tensor
 
 
 if __name__ == "__main__":

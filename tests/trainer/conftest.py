@@ -56,7 +56,8 @@ def write_mixture(path: Path, sources: dict[str, tuple[Path, float]], *, seed: i
 @pytest.fixture(scope="session")
 def sources(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tokens")
-    return {"web": write_source(root / "web", "web", seed=1), "wiki": write_source(root / "wiki", "wiki", seed=2, strides=(5,))}
+    return {"web": write_source(root / "web", "web", seed=1),
+            "wiki": write_source(root / "wiki", "wiki", seed=2, strides=(5,))}
 
 
 @pytest.fixture(scope="session")

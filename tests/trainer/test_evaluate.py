@@ -38,5 +38,7 @@ def test_eval_set_is_spread_over_the_split_and_capped_by_its_size(tmp_path):
     write_token_dataset(tmp_path, docs, source="web", split="validation",
                         tokenizer=TokenizerInfo(path="t", sha256="0" * 64), vocab_size=64, eos_id=63)
     dataset = TokenDataset.open(tmp_path)
-    assert Evaluator({"web": dataset}, seq_len=16, config=EvalConfig(num_sequences=4)).windows["web"].tolist() == [0, 6, 12, 18]
-    assert len(Evaluator({"web": dataset}, seq_len=16, config=EvalConfig(num_sequences=99)).windows["web"]) == 19
+    def eval_set(num_sequences):
+        return Evaluator({"web": dataset}, seq_len=16, config=EvalConfig(num_sequences=num_sequences)).windows["web"]
+    assert eval_set(4).tolist() == [0, 6, 12, 18]  # 19 windows
+    assert len(eval_set(99)) == 19

@@ -25,10 +25,11 @@ remote filesystem (fsspec) is added in one place.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -131,6 +132,8 @@ class ShardWriter:
     """
 
     def __init__(self, directory: str | Path, shard_index: int, *, vocab_size: int, eos_id: int):
+        if not 0 <= eos_id < vocab_size:
+            raise InputError(f"eos_id {eos_id} is outside the vocabulary [0, {vocab_size}); check the tokenizer")
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.stem = f"{shard_index:05d}"
@@ -143,11 +146,6 @@ class ShardWriter:
         self._digest = hashlib.sha256()
         self._ends: list[int] = []
         self._num_tokens = self._text_bytes = 0
-
-    @property
-    def num_tokens(self) -> int:
-        """Tokens written so far, EOS included."""
-        return self._num_tokens
 
     def add(self, token_ids: np.ndarray, text_bytes: int) -> None:
         """Append one document: its token ids (no EOS) and the UTF-8 byte length of its text."""
@@ -219,19 +217,23 @@ def write_manifest(directory: str | Path, shards: Sequence[ShardEntry], *, sourc
 def write_token_dataset(directory: str | Path, docs: Iterable[tuple[np.ndarray, int]], *, source: str,
                         split: Split, tokenizer: TokenizerInfo, vocab_size: int, eos_id: int,
                         max_shard_tokens: int = 1 << 24, config: dict[str, Any] | None = None) -> Manifest:
-    """Write a whole dataset in one process, starting a new shard every `max_shard_tokens`."""
-    entries, writer, index = [], None, 0
-    for token_ids, text_bytes in docs:
-        if writer is None:
-            writer = ShardWriter(directory, index, vocab_size=vocab_size, eos_id=eos_id)
-        writer.add(token_ids, text_bytes)
-        if writer.num_tokens >= max_shard_tokens:
-            entries.append(writer.close())
-            writer, index = None, index + 1
-    if writer is not None:
-        entries.append(writer.close())
+    """Write a whole dataset in one process, starting a new shard once one holds `max_shard_tokens`."""
+    docs, entries = iter(docs), []
+    while (first := next(docs, None)) is not None:
+        shard_docs = _up_to_tokens(itertools.chain([first], docs), max_shard_tokens)
+        entries.append(write_shard(directory, len(entries), shard_docs, vocab_size=vocab_size, eos_id=eos_id))
     return write_manifest(directory, entries, source=source, split=split, tokenizer=tokenizer,
                           vocab_size=vocab_size, eos_id=eos_id, config=config)
+
+
+def _up_to_tokens(docs: Iterator[tuple[np.ndarray, int]], max_tokens: int) -> Iterator[tuple[np.ndarray, int]]:
+    """Documents from `docs` until they hold `max_tokens` (EOS included); the rest stay in `docs`."""
+    total = 0
+    for token_ids, text_bytes in docs:
+        yield token_ids, text_bytes
+        total += len(token_ids) + 1
+        if total >= max_tokens:
+            return
 
 
 # --- reading ---------------------------------------------------------------------------------

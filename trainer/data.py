@@ -49,8 +49,6 @@ class Batch:
     """Token ids (B, T), int64."""
     targets: torch.Tensor
     """The next token of each input (B, T), int64."""
-    sources: np.ndarray
-    """Index of the source of each row (into `MixtureLoader.names`)."""
 
 
 class MixtureLoader:
@@ -101,7 +99,7 @@ class MixtureLoader:
         tokens = torch.from_numpy(rows)
         if self.pin_memory:
             tokens = tokens.pin_memory()  # so the copy to the GPU can overlap compute
-        return Batch(inputs=tokens[:, :-1], targets=tokens[:, 1:], sources=sources)
+        return Batch(inputs=tokens[:, :-1], targets=tokens[:, 1:])
 
     def _read(self, name: str, draws: np.ndarray) -> np.ndarray:
         epochs, offsets = np.divmod(draws, self.num_windows[name])

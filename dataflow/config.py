@@ -106,39 +106,70 @@ def load_config(model: type[M], path: str | Path | None) -> M:
 # --- flags generated from model fields -----------------------------------------------------
 
 
-def add_model_flags(parser: argparse.ArgumentParser, model: type[BaseModel], skip: set[str] = frozenset()) -> None:
+def add_model_flags(parser: argparse.ArgumentParser, model: type[BaseModel], skip: set[str] = frozenset(),
+                    prefix: str = "") -> None:
     """Add one `--field-name` flag per field of `model`, with the field docstring as help.
 
-    Flags default to None so that only flags given on the command line override the YAML.
-    Values are parsed as YAML scalars or collections (`--keep-languages "[en, de]"`).
+    A field holding a nested model gets flags named by the dotted path, as in dolma
+    (`--optim.warmup-steps`). Flags default to None so that only flags given on the
+    command line override the YAML. Values are parsed as YAML scalars or collections
+    (`--keep-languages "[en, de]"`).
     """
     group = parser.add_argument_group(f"{model.__name__} (override the YAML config)")
     for name, field in model.model_fields.items():
-        if name in skip or _nested_model(field.annotation) is not None:
+        if name in skip:
             continue
-        flag = "--" + name.replace("_", "-")
+        if _is_model(field.annotation):
+            add_model_flags(parser, field.annotation, prefix=f"{prefix}{name}.")
+            continue
+        if _nested_model(field.annotation) is not None:
+            continue  # a collection of models (e.g. a mapping of sources) is set in the YAML only
+        flag = "--" + (prefix + name).replace("_", "-")
         help_text = (field.description or "").replace("%", "%%")
         default = field.get_default(call_default_factory=True)
         help_text += f" [default: {default!r}]"
+        dest = prefix + name
         if _is_bool(field.annotation):
-            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
             choices = _literal_choices(field.annotation)
-            group.add_argument(flag, dest=name, default=None, metavar=name.upper(),
+            group.add_argument(flag, dest=dest, default=None, metavar=name.upper(),
                                type=str if choices else _yaml_value, choices=choices, help=help_text)
 
 
-def flag_overrides(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
-    """The model fields that were given as flags."""
-    return {name: getattr(args, name) for name in model.model_fields
-            if getattr(args, name, None) is not None}
+def flag_overrides(args: argparse.Namespace, model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
+    """The model fields that were given as flags, nested like the model (`{"optim": {"lr": 0.1}}`)."""
+    given: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if _is_model(field.annotation):
+            nested = flag_overrides(args, field.annotation, f"{prefix}{name}.")
+            if nested:
+                given[name] = nested
+        elif getattr(args, prefix + name, None) is not None:
+            given[name] = getattr(args, prefix + name)
+    return given
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` laid over `base`; nested mappings merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def with_overrides(config: M, overrides: dict[str, Any], source: str = "command-line flags") -> M:
     """Re-validate `config` with `overrides` applied (flags win over the file)."""
     if not overrides:
         return config
-    return validate_config(type(config), {**config.model_dump(), **overrides}, source)
+    return validate_config(type(config), deep_merge(config.model_dump(), overrides), source)
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _yaml_value(text: str) -> Any:

@@ -1,0 +1,109 @@
+"""Training throughput per preset: tokens/s, MFU, and the share of step time spent waiting for data.
+
+    python bench/train.py                                # CPU: tiny, gpt-1m, gpt-10m at batch 4
+    python bench/train.py --presets gpt-300m --steps 30  # on a GPU: the preset's own batch, compiled
+
+Each preset trains for `--steps` steps on a random-token mixture of two sources written to a
+temporary folder with `dataflow.shards` (so the real loader, schedule and memory-mapped reads
+are timed), through the real `Trainer`; the first `--skip` steps (compilation, allocator
+warm-up) are left out. MFU is against the device's peak (`trainer/mfu.py`): the data-sheet bf16
+figure on a known GPU, the measured float32 matmul throughput on a CPU. The data-wait target
+is under 1% of the step time. Figures vary run to run; compare runs made side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dataflow.shards import TokenizerInfo, split_path, write_token_dataset  # noqa: E402
+from trainer.config import TrainConfig, load_train_config  # noqa: E402
+from trainer.metrics import read_jsonl  # noqa: E402
+from trainer.train import Trainer  # noqa: E402
+
+
+def write_random_source(root: Path, name: str, num_tokens: int, vocab_size: int, seed: int) -> None:
+    root.mkdir(parents=True)
+    (root / "tokenizer.json").write_text(f"random tokens below {vocab_size}")
+    tokenizer = TokenizerInfo.from_file(root / "tokenizer.json")
+    rng = np.random.default_rng(seed)
+    for split, tokens in (("train", num_tokens), ("validation", 200_000)):
+        docs = ((rng.integers(0, vocab_size - 1, size=1023), 4096) for _ in range(tokens // 1024 + 1))
+        write_token_dataset(split_path(root, split), docs, source=name, split=split, tokenizer=tokenizer,
+                            vocab_size=vocab_size, eos_id=vocab_size - 1)
+
+
+def bench_config(preset: str, args: argparse.Namespace, folder: Path) -> TrainConfig:
+    overrides = {"preset": preset, "out_dir": str(folder / preset), "max_steps": args.steps, "device": args.device,
+                 "eval": {"every_steps": 0, "num_sequences": 1}, "checkpoint": {"every_steps": 0},
+                 "log": {"every_steps": 1, "tensorboard": False}, "data": {"mixture": str(folder / "mix.yaml")}}
+    if args.batch_size:
+        overrides["data"]["batch_size"] = args.batch_size
+    if args.compile is not None:
+        overrides["compile"] = args.compile
+    return load_train_config(None, overrides)
+
+
+def bench(config: TrainConfig, skip: int) -> dict:
+    trainer = Trainer(config)
+    try:
+        trainer.fit()
+    finally:
+        trainer.close()
+    rows = [row for row in read_jsonl(Path(config.out_dir) / "metrics.jsonl") if row["kind"] == "train"][skip:]
+    step_ms = [row["step_ms"] for row in rows]
+    return {"preset": config.preset, "params_m": trainer.num_params / 1e6, "tokens_per_step": trainer.tokens_per_step,
+            "tokens_per_second": statistics.median(row["tokens_per_second"] for row in rows),
+            "mfu": statistics.median(row["mfu"] for row in rows), "step_ms": statistics.median(step_ms),
+            "data_wait_pct": 100 * sum(row["data_wait_frac"] * row["step_ms"] for row in rows) / sum(step_ms)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=None, help="presets to time [default: tiny gpt-1m gpt-10m on CPU, "
+                        "gpt-20m gpt-85m gpt-300m on GPU]")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--steps", type=int, default=12, help="steps per preset [default: 12]")
+    parser.add_argument("--skip", type=int, default=2, help="first steps left out of the figures [default: 2]")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="sequences per micro-batch [default: 4 on CPU, the preset's on GPU]")
+    parser.add_argument("--vocab-size", type=int, default=32_000, help="vocabulary of the random tokens [default: 32000]")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="torch.compile the blocks [default: the preset's on GPU, off on CPU]")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads on CPU [default: torch's]")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    on_gpu = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    args.presets = args.presets or (["gpt-20m", "gpt-85m", "gpt-300m"] if on_gpu else ["tiny", "gpt-1m", "gpt-10m"])
+    if not on_gpu:
+        args.batch_size = args.batch_size or 4
+        args.compile = False if args.compile is None else args.compile
+    device = torch.cuda.get_device_name() if on_gpu else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {device}; torch {torch.__version__}; {args.steps} steps per preset, first {args.skip} left out")
+    print(f"{'preset':<10} {'params':>9} {'tokens/step':>12} {'tokens/s':>11} {'MFU':>7} {'step ms':>9} {'data wait':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        configs = [bench_config(preset, args, folder) for preset in args.presets]
+        tokens = max(args.steps * c.data.batch_size * c.data.grad_accum_steps * (c.model.seq_len + 1) for c in configs)
+        for name, share in (("web", 0.7), ("wiki", 0.3)):  # each source holds a whole run: no epoch limit is hit
+            write_random_source(folder / name, name, tokens, args.vocab_size, seed=len(name))
+        (folder / "mix.yaml").write_text(yaml.safe_dump({"name": "bench", "total_tokens": tokens, "sources": {
+            name: {"path": str(folder / name), "weight": share} for name, share in (("web", 0.7), ("wiki", 0.3))}}))
+        for config in configs:
+            r = bench(config, args.skip)
+            print(f"{r['preset']:<10} {r['params_m']:>8.1f}M {r['tokens_per_step']:>12,} {r['tokens_per_second']:>11,.0f} "
+                  f"{100 * r['mfu']:>6.1f}% {r['step_ms']:>9.1f} {r['data_wait_pct']:>9.2f}%", flush=True)
+
+
+if __name__ == "__main__":
+    main()

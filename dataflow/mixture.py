@@ -1,0 +1,216 @@
+"""Mixture maths: the one place that turns a mixture file into per-source tokens and draws.
+
+A mixture (YAML, `load_mixture`) names token-dataset sources with weights, a token budget
+and a cap on repetition per source:
+
+    name: web-heavy
+    total_tokens: 2_000_000_000
+    seq_len: 2048
+    seed: 1234
+    sources:
+      web:   {path: tokens/web,   weight: 0.7, max_epochs: 1}
+      wiki:  {path: tokens/wiki,  weight: 0.2, max_epochs: 4}
+      books: {path: tokens/books, weight: 0.1, max_epochs: 2}
+
+Weights are shares of *tokens* (normalised when they do not sum to 1). `plan_mixture` gives
+each source its tokens and implied epochs and refuses a mixture that repeats a source more
+than its `max_epochs`. `SourceSchedule` decides which source each sequence of the mixed
+stream comes from, and `window_order` which window of that source, so the Spark `mix` job
+and the trainer's on-the-fly sampler draw the same stream from the same seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from dataflow.config import StrictModel, load_config
+from dataflow.errors import ConfigError, InputError
+from dataflow.shards import Split, TokenDataset, open_split
+
+
+class SourceSpec(StrictModel):
+    """One source of a mixture."""
+
+    path: str
+    """Source folder written by `dataflow run tokenize`, holding `train/` and `validation/` token datasets."""
+    weight: float = Field(gt=0)
+    """Share of the mixture's tokens, relative to the other weights (normalised to sum to 1)."""
+    max_epochs: float = Field(default=1.0, gt=0)
+    """Most passes over this source's training tokens the budget may take before the mixture is refused."""
+
+
+class Mixture(StrictModel):
+    """A data mixture: sources, their token shares, a budget and a seed."""
+
+    name: str
+    """Name of the mixture, used in run names and reports."""
+    total_tokens: int = Field(gt=0)
+    """Training tokens the mixture provides; the epochs per source are computed against it."""
+    seq_len: int = Field(default=2048, gt=0)
+    """Tokens per sequence of the mixed output (each sequence is drawn as `seq_len + 1` tokens)."""
+    seed: int = 0
+    """Seed of every sampling decision: same seed and sources, same token stream."""
+    sources: dict[str, SourceSpec] = Field(min_length=1)
+    """The sources by name."""
+
+    @model_validator(mode="after")
+    def _warn_when_weights_are_normalised(self) -> Mixture:
+        total = sum(spec.weight for spec in self.sources.values())
+        if not math.isclose(total, 1.0, rel_tol=1e-9):
+            shares = ", ".join(f"{name} {share:.4g}" for name, share in self.shares.items())
+            warnings.warn(f"mixture {self.name}: weights sum to {total:g}, not 1; using shares {shares}", stacklevel=2)
+        return self
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Weights normalised to sum to 1: the share of tokens each source provides."""
+        total = sum(spec.weight for spec in self.sources.values())
+        return {name: spec.weight / total for name, spec in self.sources.items()}
+
+
+def load_mixture(path: str | Path) -> Mixture:
+    return load_config(Mixture, path)
+
+
+def open_sources(mixture: Mixture, split: Split) -> dict[str, TokenDataset]:
+    """Open one split of every source, naming the source when its path is wrong."""
+    datasets = {}
+    for name, spec in mixture.sources.items():
+        if not Path(spec.path).is_dir():
+            raise ConfigError(f"mixture {mixture.name}: source '{name}' path {spec.path} does not exist; "
+                              "point it at a folder written by `dataflow run tokenize`")
+        try:
+            datasets[name] = open_split(spec.path, split)
+        except InputError as err:
+            raise InputError(f"mixture {mixture.name}, source '{name}': {err}") from None
+    return datasets
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """What a mixture takes from one source."""
+
+    share: float
+    """Normalised weight: the share of the budget's tokens."""
+    available_tokens: int
+    """Training tokens the source holds."""
+    tokens: int
+    """Tokens taken from the source; the plan's tokens sum to the budget exactly."""
+    epochs: float
+    """Passes over the source those tokens imply (`tokens / available_tokens`)."""
+
+
+def plan_mixture(mixture: Mixture, available_tokens: Mapping[str, int],
+                 total_tokens: int | None = None) -> dict[str, SourcePlan]:
+    """Tokens and epochs per source for a budget (the mixture's `total_tokens` unless given).
+
+    Refuses, naming the source, a plan that needs more than `max_epochs` passes over it.
+    """
+    budget = mixture.total_tokens if total_tokens is None else total_tokens
+    names = list(mixture.sources)
+    shares = np.array([mixture.shares[name] for name in names])
+    tokens = apportion(budget, shares)
+    plan = {}
+    for name, share, taken in zip(names, shares, tokens):
+        spec, available = mixture.sources[name], available_tokens[name]
+        epochs = taken / available if available else math.inf
+        if epochs > spec.max_epochs:
+            raise ConfigError(
+                f"mixture {mixture.name}: source '{name}' would be read {epochs:.3g} times ({int(taken):,} of "
+                f"{available:,} tokens for share {share:.3g} of {budget:,}), above its max_epochs "
+                f"{spec.max_epochs:g}; lower its weight or the budget, or raise max_epochs")
+        plan[name] = SourcePlan(share=float(share), available_tokens=available, tokens=int(taken), epochs=epochs)
+    return plan
+
+
+def apportion(total: int, shares: np.ndarray) -> np.ndarray:
+    """Split `total` into integers proportional to `shares` (largest remainder; ties to the first)."""
+    quotas = shares * total
+    counts = np.floor(quotas).astype(np.int64)
+    leftover = total - int(counts.sum())
+    counts[np.argsort(counts - quotas, kind="stable")[:leftover]] += 1
+    return counts
+
+
+class SourceSchedule:
+    """Which source each sequence of the mixed stream comes from, as a pure function of position.
+
+    Jittered (stratified) sampling: source s, with share p_s, emits its k-th sequence at
+    time (k + u_sk) / p_s, with u_sk uniform in [0, 1) drawn from (seed, source, k); the
+    stream takes sequences in order of emission time. Source s emits exactly one sequence
+    in every slot of length 1/p_s: by time t it has supplied p_s * t within one, and the
+    n-th sequence is emitted within K of time n (K sources), so among the first n sequences
+    it supplies p_s * n within 1 + K * p_s, at every n. The realised shares converge at rate
+    1/n, not a multinomial's 1/sqrt(n), while the order stays random. Nothing is carried from one call to the next,
+    so a reader at any position (a resumed run, one rank of many, one Spark task) needs
+    only that position.
+    """
+
+    def __init__(self, shares: Mapping[str, float], seed: int):
+        self.names = list(shares)
+        self.shares = np.array([shares[name] for name in self.names], dtype=np.float64)
+        self.keys = [stream_key(seed, name) for name in self.names]
+
+    def draws(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """For positions start..stop-1: the source index and that source's draw number (0, 1, ...)."""
+        sources, ordinals, first_rank, _ = self._arrivals(start, stop)
+        return sources[start - first_rank:stop - first_rank], ordinals[start - first_rank:stop - first_rank]
+
+    def counts(self, position: int) -> np.ndarray:
+        """Sequences each source supplied before `position`."""
+        sources, _, first_rank, before = self._arrivals(position, position)
+        return before + np.bincount(sources[:position - first_rank], minlength=len(self.names))
+
+    def _arrivals(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """Arrivals with time in [t0, t1), in stream order, covering ranks start..stop-1.
+
+        At time t there have been between t - K and t + K arrivals (K sources), so
+        t0 = start - K - 1 and t1 = stop + K + 1 bracket the ranks. Returns the arrivals'
+        sources and draw numbers, the rank of the first, and each source's count before t0.
+        """
+        t0 = max(0.0, start - len(self.names) - 1.0)
+        t1 = stop + len(self.names) + 1.0
+        sources, ordinals, times, before = [], [], [], []
+        for index, (share, key) in enumerate(zip(self.shares, self.keys)):
+            k = np.arange(max(0, math.floor(share * t0) - 1), math.floor(share * t1) + 2, dtype=np.int64)
+            time = (k + uniform(key, k)) / share
+            before.append(k[0] + int(np.count_nonzero(time < t0)))  # time rises with k
+            inside = (time >= t0) & (time < t1)
+            sources.append(np.full(int(inside.sum()), index))
+            ordinals.append(k[inside])
+            times.append(time[inside])
+        sources, ordinals, times = map(np.concatenate, (sources, ordinals, times))
+        order = np.lexsort((ordinals, sources, times))
+        return sources[order], ordinals[order], sum(before), np.array(before, dtype=np.int64)
+
+
+def window_order(seed: int, source: str, epoch: int, num_windows: int) -> np.ndarray:
+    """The order in which one epoch reads a source's windows: a seeded permutation (numpy PCG64).
+
+    Each epoch reads every window once, in its own order, so `max_epochs` counts real
+    repetitions. (numpy does not promise the same permutation across major versions; it is
+    pinned in pyproject.toml.)
+    """
+    return np.random.default_rng([stream_key(seed, source), epoch]).permutation(num_windows)
+
+
+def stream_key(seed: int, source: str) -> int:
+    """A 64-bit key per (seed, source name): adding or renaming a source leaves the others' draws."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{source}".encode()).digest()[:8], "little")
+
+
+def uniform(key: int, counters: np.ndarray) -> np.ndarray:
+    """Counter-based uniforms in [0, 1): splitmix64 (Steele et al. 2014) of key + golden * counter."""
+    z = np.uint64(key) + (counters.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53

@@ -1,0 +1,381 @@
+"""Token datasets: the one reader and writer of the token-shard format.
+
+A token dataset is a folder (ARCHITECTURE.md, "Token datasets"):
+
+    manifest.json    format version, tokenizer (path, sha256), vocab size, dtype, EOS id,
+                     source, split, the config that made it, and one entry per shard
+    00000.bin        flat little-endian token ids, uint16 when the vocabulary fits, else
+                     uint32; every document ends with EOS
+    00000.idx        little-endian uint64 end offset of each document in the .bin
+
+The flat layout is nanoGPT's `train.bin` and Megatron's `.bin`, cut into shards so that
+Spark tasks write them in parallel: a task calls `write_shard` with a deterministic index,
+which writes under a temporary name and renames, and returns the shard's manifest entry;
+the driver gathers the entries and calls `write_manifest`, whose rename completes the
+dataset. A folder without `manifest.json` is not a dataset.
+
+A source written by `dataflow run tokenize` is a folder holding one dataset per split,
+`train/` and `validation/` (`split_path`); the validation documents are chosen by a hash of
+the document id, so they never overlap training.
+
+All file access of the format lives in this module (local paths for now), so that a
+remote filesystem (fsspec) is added in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import ValidationError
+
+from dataflow.config import StrictModel
+from dataflow.errors import InputError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+SPLITS = ("train", "validation")
+Split = Literal["train", "validation"]
+INDEX_DTYPE = np.dtype("<u8")
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """uint16 while every id fits (vocab_size <= 65536), else uint32; little-endian either way."""
+    return np.dtype("<u2") if vocab_size <= 2**16 else np.dtype("<u4")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (tokenizer files, shards)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def split_path(source_root: str | Path, split: Split) -> Path:
+    """Where a source folder keeps the dataset of one split: `tokens/web/train`."""
+    return Path(source_root) / split
+
+
+class TokenizerInfo(StrictModel):
+    """The tokenizer that produced the ids; a reader refuses ids from another one."""
+
+    path: str
+    """Where the tokenizer file was read from, for people; the sha256 is what is checked."""
+    sha256: str
+    """Hex sha256 of the tokenizer file (e.g. a Hugging Face `tokenizer.json`)."""
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TokenizerInfo:
+        return cls(path=str(path), sha256=file_sha256(path))
+
+
+class ShardEntry(StrictModel):
+    """One shard as recorded in the manifest."""
+
+    file: str
+    """Name of the token file inside the dataset folder (`00007.bin`)."""
+    index_file: str
+    """Name of the document-index file (`00007.idx`)."""
+    num_tokens: int
+    """Token ids in the shard, EOS included."""
+    num_documents: int
+    """Documents in the shard; each ends with EOS."""
+    text_bytes: int
+    """UTF-8 bytes of the documents' source text: the denominator of bits-per-byte."""
+    sha256: str
+    """Hex sha256 of the token file."""
+    index_sha256: str
+    """Hex sha256 of the document-index file."""
+
+
+class Manifest(StrictModel):
+    """`manifest.json`: what a token dataset holds and how it was made."""
+
+    format_version: int
+    """Version of this format; a reader refuses versions it does not know."""
+    source: str
+    """Name of the source the documents came from (`web`, `wiki`)."""
+    split: Split
+    """Which split the documents belong to."""
+    tokenizer: TokenizerInfo
+    """The tokenizer that produced the ids."""
+    vocab_size: int
+    """Size of the tokenizer's vocabulary; every id is below it."""
+    dtype: Literal["uint16", "uint32"]
+    """Element type of the token files, fixed by `vocab_size` (`token_dtype`)."""
+    eos_id: int
+    """Id that ends every document."""
+    config: dict[str, Any]
+    """The config that made the dataset, for provenance."""
+    shards: list[ShardEntry]
+    """Every shard, in index order."""
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+class ShardWriter:
+    """Writes one shard, documents appended one by one, under temporary names until `close`.
+
+    Documents are given without EOS: the writer appends it, so "every document ends with
+    EOS" holds by construction. `close` renames the files into place and returns the
+    manifest entry; `abort` removes the temporary files. `write_shard` wraps both.
+    """
+
+    def __init__(self, directory: str | Path, shard_index: int, *, vocab_size: int, eos_id: int):
+        if not 0 <= eos_id < vocab_size:
+            raise InputError(f"eos_id {eos_id} is outside the vocabulary [0, {vocab_size}); check the tokenizer")
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.stem = f"{shard_index:05d}"
+        self.vocab_size, self.dtype = vocab_size, token_dtype(vocab_size)
+        self.eos = np.array([eos_id], dtype=self.dtype)
+        tag = uuid.uuid4().hex  # two attempts of one Spark task never share a temporary file
+        self._tmp_bin = self.directory / f".{self.stem}.bin.tmp-{tag}"
+        self._tmp_idx = self.directory / f".{self.stem}.idx.tmp-{tag}"
+        self._file = open(self._tmp_bin, "wb")
+        self._digest = hashlib.sha256()
+        self._ends: list[int] = []
+        self._num_tokens = self._text_bytes = 0
+
+    def add(self, token_ids: np.ndarray, text_bytes: int) -> None:
+        """Append one document: its token ids (no EOS) and the UTF-8 byte length of its text."""
+        ids = np.asarray(token_ids)
+        outside = ids[(ids < 0) | (ids >= self.vocab_size)]
+        if outside.size:
+            raise InputError(f"token id {int(outside[0])} in shard {self.stem} is outside the vocabulary "
+                             f"[0, {self.vocab_size}); the tokenizer and vocab_size disagree")
+        for part in (ids.astype(self.dtype, copy=False), self.eos):
+            data = memoryview(np.ascontiguousarray(part)).cast("B")
+            self._file.write(data)
+            self._digest.update(data)
+        self._num_tokens += ids.size + 1
+        self._text_bytes += text_bytes
+        self._ends.append(self._num_tokens)
+
+    def close(self) -> ShardEntry:
+        """Finish the shard: write the index, rename both files into place, return the entry."""
+        self._file.close()
+        index = np.asarray(self._ends, dtype=INDEX_DTYPE)
+        self._tmp_idx.write_bytes(index.tobytes())
+        bin_name, idx_name = f"{self.stem}.bin", f"{self.stem}.idx"
+        os.replace(self._tmp_idx, self.directory / idx_name)
+        os.replace(self._tmp_bin, self.directory / bin_name)
+        return ShardEntry(file=bin_name, index_file=idx_name, num_tokens=self._num_tokens,
+                          num_documents=len(self._ends), text_bytes=self._text_bytes,
+                          sha256=self._digest.hexdigest(),
+                          index_sha256=hashlib.sha256(index.tobytes()).hexdigest())
+
+    def abort(self) -> None:
+        self._file.close()
+        self._tmp_bin.unlink(missing_ok=True)
+        self._tmp_idx.unlink(missing_ok=True)
+
+
+def write_shard(directory: str | Path, shard_index: int, docs: Iterable[tuple[np.ndarray, int]], *,
+                vocab_size: int, eos_id: int) -> ShardEntry:
+    """Write shard `shard_index` from `(token_ids, utf8_bytes)` documents; the Spark task's call."""
+    writer = ShardWriter(directory, shard_index, vocab_size=vocab_size, eos_id=eos_id)
+    try:
+        for token_ids, text_bytes in docs:
+            writer.add(token_ids, text_bytes)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
+def write_manifest(directory: str | Path, shards: Sequence[ShardEntry], *, source: str, split: Split,
+                   tokenizer: TokenizerInfo, vocab_size: int, eos_id: int,
+                   config: dict[str, Any] | None = None) -> Manifest:
+    """Complete a dataset: check the shard files are in place, then write `manifest.json` atomically."""
+    directory = Path(directory)
+    itemsize = token_dtype(vocab_size).itemsize
+    for entry in shards:
+        path = directory / entry.file
+        if not path.is_file() or path.stat().st_size != entry.num_tokens * itemsize:
+            raise InputError(f"shard {path} is missing or not {entry.num_tokens} tokens long; "
+                             "rewrite the shard before writing the manifest")
+    manifest = Manifest(format_version=FORMAT_VERSION, source=source, split=split, tokenizer=tokenizer,
+                        vocab_size=vocab_size, dtype=token_dtype(vocab_size).name, eos_id=eos_id,
+                        config=config or {}, shards=sorted(shards, key=lambda entry: entry.file))
+    tmp = directory / f".{MANIFEST}.tmp-{uuid.uuid4().hex}"
+    tmp.write_text(json.dumps(manifest.model_dump(), indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, directory / MANIFEST)
+    return manifest
+
+
+def write_token_dataset(directory: str | Path, docs: Iterable[tuple[np.ndarray, int]], *, source: str,
+                        split: Split, tokenizer: TokenizerInfo, vocab_size: int, eos_id: int,
+                        max_shard_tokens: int = 1 << 24, config: dict[str, Any] | None = None) -> Manifest:
+    """Write a whole dataset in one process, starting a new shard once one holds `max_shard_tokens`."""
+    docs, entries = iter(docs), []
+    while (first := next(docs, None)) is not None:
+        shard_docs = _up_to_tokens(itertools.chain([first], docs), max_shard_tokens)
+        entries.append(write_shard(directory, len(entries), shard_docs, vocab_size=vocab_size, eos_id=eos_id))
+    return write_manifest(directory, entries, source=source, split=split, tokenizer=tokenizer,
+                          vocab_size=vocab_size, eos_id=eos_id, config=config)
+
+
+def _up_to_tokens(docs: Iterator[tuple[np.ndarray, int]], max_tokens: int) -> Iterator[tuple[np.ndarray, int]]:
+    """Documents from `docs` until they hold `max_tokens` (EOS included); the rest stay in `docs`."""
+    total = 0
+    for token_ids, text_bytes in docs:
+        yield token_ids, text_bytes
+        total += len(token_ids) + 1
+        if total >= max_tokens:
+            return
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class TokenDataset:
+    """A token dataset opened for reading: shards memory-mapped, sizes checked against the manifest.
+
+    `open` is cheap (sizes and the index tail only); `verify` reads every byte and checks
+    the sha256 and document boundaries.
+    """
+
+    def __init__(self, path: Path, manifest: Manifest, tokens: list[np.ndarray], doc_ends: list[np.ndarray]):
+        self.path, self.manifest = path, manifest
+        self.tokens, self.doc_ends = tokens, doc_ends
+        self.shard_tokens = np.array([entry.num_tokens for entry in manifest.shards], dtype=np.int64)
+
+    @classmethod
+    def open(cls, path: str | Path, verify: bool = False) -> TokenDataset:
+        path = Path(path)
+        manifest = _read_manifest(path)
+        dtype = token_dtype(manifest.vocab_size)
+        if manifest.dtype != dtype.name:
+            raise InputError(f"token dataset {path}: manifest dtype {manifest.dtype} does not fit "
+                             f"vocab_size {manifest.vocab_size} (expected {dtype.name}); rewrite the dataset")
+        tokens, doc_ends = [], []
+        for entry in manifest.shards:
+            tokens.append(_map(path, entry.file, dtype, entry.num_tokens))
+            doc_ends.append(_map(path, entry.index_file, INDEX_DTYPE, entry.num_documents))
+            last_end = int(doc_ends[-1][-1]) if entry.num_documents else 0
+            if last_end != entry.num_tokens:
+                raise InputError(f"token dataset {path}: shard {entry.index_file} ends at token {last_end}, "
+                                 f"manifest says {entry.num_tokens}; the shard is corrupt, rewrite it")
+        dataset = cls(path, manifest, tokens, doc_ends)
+        if verify:
+            dataset.verify()
+        return dataset
+
+    @property
+    def source(self) -> str:
+        return self.manifest.source
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.shard_tokens.sum())
+
+    @property
+    def num_documents(self) -> int:
+        return sum(entry.num_documents for entry in self.manifest.shards)
+
+    @property
+    def text_bytes(self) -> int:
+        return sum(entry.text_bytes for entry in self.manifest.shards)
+
+    def verify(self) -> None:
+        """Check every file's sha256 and that every document ends with EOS; name the shard at fault."""
+        for entry, tokens, ends in zip(self.manifest.shards, self.tokens, self.doc_ends):
+            for name, expected in ((entry.file, entry.sha256), (entry.index_file, entry.index_sha256)):
+                actual = file_sha256(self.path / name)
+                if actual != expected:
+                    raise InputError(f"token dataset {self.path}: shard {name} is corrupt (sha256 {actual[:12]}…, "
+                                     f"manifest says {expected[:12]}…); rewrite the dataset")
+            rising = np.all(np.diff(ends.astype(np.int64)) > 0)
+            if ends.size and not (rising and np.all(tokens[ends - 1] == self.manifest.eos_id)):
+                raise InputError(f"token dataset {self.path}: shard {entry.file} has a document that does "
+                                 "not end with EOS; rewrite the dataset")
+
+    def require_tokenizer(self, sha256: str) -> None:
+        """Refuse to pair these ids with a tokenizer other than the one that made them."""
+        if self.manifest.tokenizer.sha256 != sha256:
+            raise InputError(f"token dataset {self.path} was made with tokenizer {self.manifest.tokenizer.path} "
+                             f"(sha256 {self.manifest.tokenizer.sha256[:12]}…), not the one in use "
+                             f"(sha256 {sha256[:12]}…); re-tokenise or use the matching tokenizer")
+
+    def document(self, shard: int, index: int) -> np.ndarray:
+        """Token ids of one document, EOS included."""
+        ends = self.doc_ends[shard]
+        start = int(ends[index - 1]) if index else 0
+        return self.tokens[shard][start:int(ends[index])]
+
+    # Windows: sequences of `seq_len + 1` consecutive tokens starting every `seq_len` tokens
+    # within a shard, so every token but a shard's first is a target exactly once. Documents
+    # are packed (nanoGPT, GPT-3): a window may hold the end of one document and the start of
+    # the next, separated by EOS. The last partial window of a shard is left out.
+
+    def num_windows(self, seq_len: int) -> int:
+        return int(self._window_counts(seq_len).sum())
+
+    def read_windows(self, window_ids: np.ndarray, seq_len: int) -> np.ndarray:
+        """The windows as an int64 array of shape (len(window_ids), seq_len + 1)."""
+        first = np.concatenate([[0], np.cumsum(self._window_counts(seq_len))])
+        shards = np.searchsorted(first, window_ids, side="right") - 1
+        starts = (np.asarray(window_ids) - first[shards]) * seq_len
+        out = np.empty((len(window_ids), seq_len + 1), dtype=np.int64)
+        for row, (shard, start) in enumerate(zip(shards.tolist(), starts.tolist())):
+            out[row] = self.tokens[shard][start:start + seq_len + 1]  # a slice copy: faster than a fancy-index gather
+        return out
+
+    def _window_counts(self, seq_len: int) -> np.ndarray:
+        return np.maximum(self.shard_tokens - 1, 0) // seq_len
+
+
+def open_split(source_root: str | Path, split: Split, verify: bool = False) -> TokenDataset:
+    """Open the `split` dataset of a source folder, checking the manifest agrees on the split."""
+    dataset = TokenDataset.open(split_path(source_root, split), verify=verify)
+    if dataset.manifest.split != split:
+        raise InputError(f"token dataset {dataset.path} holds the {dataset.manifest.split} split, "
+                         f"not {split}; a source folder keeps each split under its own name")
+    return dataset
+
+
+def _read_manifest(path: Path) -> Manifest:
+    file = path / MANIFEST
+    if not file.is_file():
+        raise InputError(f"{path} is not a token dataset: {MANIFEST} is missing "
+                         "(write it with `dataflow run tokenize`, or the write did not finish)")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"token dataset {path}: {MANIFEST} is not JSON ({err}); rewrite the dataset") from None
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if version != FORMAT_VERSION:
+        raise InputError(f"token dataset {path}: format version {version!r} is not the supported "
+                         f"{FORMAT_VERSION}; rewrite it with this version of dataflow")
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"token dataset {path}: {MANIFEST} is invalid at {key}: {first['msg']}") from None
+
+
+def _map(directory: Path, name: str, dtype: np.dtype, length: int) -> np.ndarray:
+    """Memory-map `length` items of a shard file after checking its size."""
+    path = directory / name
+    expected = length * dtype.itemsize
+    actual = path.stat().st_size if path.is_file() else None
+    if actual != expected:
+        found = "missing" if actual is None else f"{actual} bytes"
+        raise InputError(f"token dataset {directory}: shard {name} is {found}, manifest says {expected} bytes; "
+                         "the dataset is incomplete or corrupt, rewrite it")
+    if length == 0:
+        return np.zeros(0, dtype=dtype)  # np.memmap refuses empty files
+    # A plain ndarray view: slicing np.memmap itself costs microseconds of Python per call.
+    return np.memmap(path, dtype=dtype, mode="r", shape=(length,)).view(np.ndarray)

@@ -1,0 +1,71 @@
+"""Checkpoints: an interrupted run resumes to the bit, bad checkpoints are refused, runs branch."""
+
+import shutil
+
+import pytest
+import torch
+
+from trainer.checkpoint import CheckpointError, step_folders
+from trainer.metrics import read_jsonl
+from trainer.train import Trainer, train
+
+from conftest import tiny_config, write_mixture
+
+
+def losses(out_dir):
+    return {row["step"]: row["loss"] for row in read_jsonl(out_dir / "metrics.jsonl") if row["kind"] == "train"}
+
+
+def weights(trainer):
+    return {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+
+
+def test_resume_after_k_steps_matches_an_uninterrupted_run_bit_for_bit(tmp_path, mixture_file):
+    whole = Trainer(tiny_config(tmp_path / "whole", mixture_file))
+    whole.fit()
+    interrupted = Trainer(tiny_config(tmp_path / "parts", mixture_file))
+    interrupted.fit(until_step=4)  # checkpoint at step 4, then the process "dies"
+    del interrupted
+    resumed = Trainer(tiny_config(tmp_path / "parts", mixture_file), resume=True)
+    assert resumed.step == 4
+    resumed.fit()
+    assert losses(tmp_path / "parts") == losses(tmp_path / "whole")  # floats compared exactly
+    final, expected = weights(resumed), weights(whole)
+    assert all(torch.equal(final[name], expected[name]) for name in expected)
+    assert resumed.loader.state_dict() == whole.loader.state_dict()
+
+
+def test_corrupt_checkpoint_is_refused_with_a_clear_message(tmp_path, mixture_file):
+    config = tiny_config(tmp_path / "run", mixture_file, max_steps=4)
+    train(config)
+    model_file = tmp_path / "run" / "checkpoints" / "step-000004" / "model.pt"
+    data = bytearray(model_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model_file.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"checkpoint .*step-000004 is corrupt: model.pt does not match"):
+        Trainer(config, resume=True)
+
+
+def test_half_written_step_is_ignored_and_old_steps_are_purged(tmp_path, mixture_file):
+    config = tiny_config(tmp_path / "run", mixture_file, max_steps=12, checkpoint={"every_steps": 2, "keep_last": 2})
+    train(config)
+    folder = tmp_path / "run" / "checkpoints"
+    assert [step for step, _ in step_folders(folder)] == [10, 12]
+    shutil.copytree(folder / "step-000012", folder / "step-000014.tmp")  # a crash while writing step 14
+    (folder / "step-000016").mkdir()  # renamed but without its marker
+    assert Trainer(config.model_copy(update={"max_steps": 16}), resume=True).step == 12
+
+
+def test_branch_starts_from_another_runs_weights_with_a_new_mixture(tmp_path, mixture_file, sources):
+    base = Trainer(tiny_config(tmp_path / "base", mixture_file, max_steps=4))
+    base.fit()
+    wiki_only = write_mixture(tmp_path / "wiki-only.yaml", {"wiki": (sources["wiki"], 1.0)}, seed=5)
+    branch = Trainer(tiny_config(tmp_path / "branch", wiki_only, max_steps=4,
+                                 optim={"schedule": "wsd", "warmup_steps": 0, "decay_frac": 1.0, "lr": 5e-3},
+                                 checkpoint={"init_from": str(tmp_path / "base")}))
+    assert branch.step == 0 and branch.loader.position == 0
+    start, trained = weights(branch), weights(base)
+    assert all(torch.equal(start[name], trained[name]) for name in trained)
+    assert branch.optimizer.state_dict()["state"][0]["step"] == 4  # AdamW moments carried over
+    branch.fit()
+    assert list(branch.loader.tokens_per_source()) == ["wiki"]

@@ -1,0 +1,103 @@
+"""Validation loss and bits-per-byte per source, on a fixed set of windows.
+
+Loss per token depends on the tokenizer; bits per UTF-8 byte of the source text does not, so
+runs with different tokenizers or mixtures compare on it (The Pile, Gao et al. 2020):
+
+    bpb = total nats / ln(2) / total UTF-8 bytes
+
+The bytes of the evaluated tokens are their count times the split's bytes per token, from
+the manifest's per-shard byte counts (`TokenDataset.text_bytes / num_tokens`). Each source's
+eval set is `num_sequences` windows spread evenly over its validation split, fixed by the
+split and `seq_len` alone, so every run that shares them is scored on the same tokens
+whatever its seed, mixture or number of ranks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from pydantic import Field
+
+from dataflow.config import StrictModel
+from dataflow.errors import InputError
+from dataflow.shards import TokenDataset
+from trainer.parallel import autocast
+
+
+class EvalConfig(StrictModel):
+    """How often and on how much the model is validated."""
+
+    every_steps: int = Field(default=100, ge=0)
+    """Evaluate every this many steps (and at the first and last); 0 evaluates only at the last step."""
+    num_sequences: int = Field(default=64, gt=0)
+    """Windows of seq_len + 1 tokens per source (fewer when a validation split is smaller)."""
+    batch_size: int = Field(default=8, gt=0)
+    """Sequences per forward pass on each rank."""
+
+
+def bits_per_byte(nats: float, num_tokens: int, bytes_per_token: float) -> float:
+    """Bits per UTF-8 byte of `num_tokens` predicted tokens that cost `nats` in total."""
+    return nats / math.log(2) / (num_tokens * bytes_per_token)
+
+
+@dataclass(frozen=True)
+class SourceEval:
+    loss: float
+    """Mean cross-entropy per predicted token, in nats."""
+    bits_per_byte: float
+    """Bits per UTF-8 byte of source text."""
+    num_tokens: int
+    """Predicted tokens evaluated."""
+
+
+class Evaluator:
+    def __init__(self, datasets: dict[str, TokenDataset], *, seq_len: int, config: EvalConfig,
+                 rank: int = 0, world_size: int = 1):
+        self.datasets, self.seq_len, self.config = datasets, seq_len, config
+        self.rank, self.world_size = rank, world_size
+        self.windows = {}
+        for name, dataset in datasets.items():
+            count = dataset.num_windows(seq_len)
+            if count == 0:
+                raise InputError(f"validation split of source '{name}' ({dataset.path}) has no shard of more "
+                                 f"than seq_len + 1 = {seq_len + 1} tokens; write a larger validation split")
+            wanted = min(config.num_sequences, count)
+            self.windows[name] = np.unique(np.linspace(0, count - 1, wanted).round().astype(np.int64))
+
+    @torch.no_grad()
+    def evaluate(self, model: torch.nn.Module, device: torch.device, bf16: bool) -> dict[str, SourceEval]:
+        was_training = model.training
+        model.eval()
+        results = {name: self._source(model, name, device, bf16) for name in self.datasets}
+        model.train(was_training)
+        return results
+
+    def _source(self, model: torch.nn.Module, name: str, device: torch.device, bf16: bool) -> SourceEval:
+        # Every rank runs the same number of forward passes (FSDP gathers weights collectively):
+        # short ranks pad with a repeated window that weighs zero.
+        windows = self.windows[name]
+        per_rank = math.ceil(len(windows) / self.world_size)
+        mine = windows[self.rank::self.world_size]
+        weights = torch.zeros(per_rank, dtype=torch.float64)
+        weights[:len(mine)] = 1.0
+        mine = np.concatenate([mine, np.full(per_rank - len(mine), windows[0])])
+        totals = torch.zeros(2, dtype=torch.float64, device=device)  # nats, predicted tokens
+        for start in range(0, per_rank, self.config.batch_size):
+            chosen = mine[start:start + self.config.batch_size]
+            rows = torch.from_numpy(self.datasets[name].read_windows(chosen, self.seq_len)).to(device)
+            with autocast(model, device, bf16):
+                logits = model(rows[:, :-1])  # (B, T, V)
+            nats = F.cross_entropy(logits.float().flatten(0, 1), rows[:, 1:].flatten(), reduction="none")
+            weight = weights[start:start + len(rows)].to(device)
+            totals += torch.stack([(nats.view(len(rows), -1).double().sum(1) * weight).sum(), weight.sum() * self.seq_len])
+        if dist.is_initialized():
+            dist.all_reduce(totals)
+        nats, num_tokens = totals.tolist()
+        dataset = self.datasets[name]
+        return SourceEval(loss=nats / num_tokens, num_tokens=int(num_tokens),
+                          bits_per_byte=bits_per_byte(nats, int(num_tokens), dataset.text_bytes / dataset.num_tokens))

@@ -42,6 +42,17 @@ def run(ctx: typer.Context, stage: Annotated[str, typer.Argument(help=f"one of: 
     raise typer.Exit(code)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def train(ctx: typer.Context) -> None:
+    """Train a GPT proxy on a data mixture (one process; use torchrun -m trainer.train for many).
+
+    All arguments go to the trainer: `dataflow train --help` lists them (--config, --resume, ...).
+    """
+    from trainer.train import main as train_main
+
+    raise typer.Exit(train_main(list(ctx.args)))
+
+
 @app.command("sample-warcs")
 def sample_warcs(out_dir: Annotated[Path, typer.Argument(help="folder for the WARC files and manifest.jsonl")],
                  pages: Annotated[int, typer.Option(help="HTML pages to write")] = 2000,

@@ -20,6 +20,8 @@ from dataflow.errors import UserError
 #: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
 STAGES = {
     "extract": "jobs.extract",
+    "filter": "jobs.filter",
+    "classify": "jobs.classify",
 }
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

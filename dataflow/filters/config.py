@@ -10,8 +10,8 @@
 
 A rule's thresholds are its defaults, then `thresholds`, then `languages[<document
 language>]`. The built-in per-language values (Chinese and Japanese word counts in character
-units, ...) are the rules' `language_defaults`; `languages` entries merge over them key by key,
-and `dataflow config show` prints the result. Unknown rule names and fields are config errors
+units, ...) are the rules' `language_defaults`; `languages` entries merge over them key by key
+(`zh: null` removes a language's built-in values), and `dataflow config show` prints the result. Unknown rule names and fields are config errors
 that list the known ones.
 """
 
@@ -43,7 +43,8 @@ class FilterConfig(StrictModel):
     thresholds: dict[str, dict[str, Any]] = {}
     """Field values per rule name replacing its defaults, e.g. {gopher_word_count: {min_words: 80}}."""
     languages: dict[str, dict[str, dict[str, Any]]] = builtin_language_overrides()
-    """Per document language, field values per rule applied over `thresholds`; merged over the built-in zh/ja values."""
+    """Per document language, field values per rule applied over `thresholds`; merged over the built-in
+    zh/ja values (`zh: null` drops a language's built-in values)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -52,7 +53,10 @@ class FilterConfig(StrictModel):
             return data
         merged = builtin_language_overrides()
         for language, rules in data["languages"].items():
-            for name, values in (rules or {}).items():
+            if rules is None:  # `zh: null` drops the built-in values of a language
+                merged.pop(language, None)
+                continue
+            for name, values in rules.items():
                 merged.setdefault(language, {}).setdefault(name, {}).update(values or {})
         return {**data, "languages": merged}
 

@@ -82,15 +82,16 @@ class FineWebDupLineChars(Rule):
 
 
 class FineWebListRatio(Rule):
-    """More than 0.3 newlines per word: lists and one-word-per-line pages."""
+    """More than 0.3 newlines per token (word units and punctuation, `TextStats.tokens`, as in
+    datatrove): lists and one-word-per-line pages."""
 
     name: ClassVar[str] = "fineweb_list_ratio"
 
     max_ratio: float = Field(0.3, ge=0)
-    """Reject documents with more newlines per word (word units) than this."""
+    """Reject documents with more newlines per token than this."""
 
     def measure(self, doc: TextStats) -> float | None:
-        return doc.text.count("\n") / len(doc.words) if doc.words else None
+        return doc.text.count("\n") / doc.tokens if doc.tokens else None
 
     def rejects(self, value: float) -> bool:
         return value > self.max_ratio

@@ -22,6 +22,10 @@ import pandas as pd
 from dataflow.text import word_units
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+_PUNCTUATION_RUN = re.compile(r"[^\w\s]+")
+_DIGIT_JOINER = re.compile(r"(?<=\d)[.,:/](?=\d)")  # one token: "3.5", "30,154", "2:18", "05/12/2020"
+_WORD_JOINER = re.compile(r"(?<=\w)['’.](?=\w)")  # not a token of its own: "don't", "U.S", "example.com"
+_URL = re.compile(r"(?:https?://|www\.)\S+")
 #: A sentence ends with . ! ? (followed by a space or the line end, closing quotes allowed) or
 #: with a CJK full stop, question or exclamation mark (no space follows those).
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’“»)\]]*(?=\s|$)|[。！？]+[」』”]*")
@@ -41,6 +45,23 @@ class TextStats:
     @cached_property
     def words(self) -> list[str]:
         return word_units(self.text)
+
+    @cached_property
+    def token_counts(self) -> tuple[int, int]:
+        """(tokens, tokens without a letter), tokens counted the way word tokenizers count them
+        (spaCy, NLTK): word units, each run of punctuation as one token, a number with
+        separators ("30,154", "05/12/2020") as one, a URL as one. datatrove, whose filters made
+        FineWeb, divides its symbol, alphabetic-word and newline ratios by this count; so do we."""
+        tokens, non_alpha = _token_counts(self.text, self.words)
+        for url in _URL.findall(self.text):
+            url_tokens, url_non_alpha = _token_counts(url, word_units(url))
+            tokens -= url_tokens - 1
+            non_alpha -= url_non_alpha
+        return tokens, non_alpha
+
+    @property
+    def tokens(self) -> int:
+        return self.token_counts[0]
 
     @cached_property
     def word_chars(self) -> np.ndarray:
@@ -101,21 +122,21 @@ class TextStats:
         return is_first, np.bincount(codes), np.flatnonzero(is_first)
 
     def top_ngram_chars(self, n: int) -> int:
-        """Characters in all occurrences of the most frequent n-gram (words joined by one space);
-        0 when no n-gram repeats. Ties go to the n-gram seen first, as in datatrove."""
-        if len(self.words) < n + 1:
+        """Characters in all occurrences of the most frequent n-gram (words joined by one space).
+        As in datatrove, ties go to the n-gram seen first, and an n-gram seen once counts too: a
+        text only a few n-grams long measures high, which only documents far below Gopher's
+        50-word minimum do."""
+        if len(self.words) < n:
             return 0
         _, counts, first_positions = self._ngram_occurrences(n)
         best = int(counts.argmax())  # the first of the most frequent, in order of appearance
-        if counts[best] < 2:
-            return 0
         start = first_positions[best]
         return int(counts[best] * (self.word_chars[start:start + n].sum() + n - 1))
 
     def duplicate_ngram_chars(self, n: int) -> int:
         """Characters of the words covered by n-grams that repeat an earlier n-gram, each word
         counted once however many duplicate n-grams overlap it (Gopher, Rae et al. 2021, A1)."""
-        if len(self.words) < n + 1:
+        if len(self.words) <= n:
             return 0
         is_first, _, _ = self._ngram_occurrences(n)
         repeats = np.flatnonzero(~is_first)
@@ -126,6 +147,14 @@ class TextStats:
         delta[repeats + n] -= 1
         covered = np.cumsum(delta[:-1]) > 0
         return int(self.word_chars[covered].sum())
+
+
+def _token_counts(text: str, words: list[str]) -> tuple[int, int]:
+    """(tokens, tokens without a letter) of `text` whose word units are `words` (no URL handling)."""
+    digit_joiners = len(_DIGIT_JOINER.findall(text))
+    punctuation = len(_PUNCTUATION_RUN.findall(text)) - digit_joiners - len(_WORD_JOINER.findall(text))
+    digit_words = sum(map(str.isdigit, words))
+    return len(words) - digit_joiners + punctuation, digit_words - digit_joiners + punctuation
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:

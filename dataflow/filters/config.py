@@ -42,7 +42,7 @@ class FilterConfig(StrictModel):
     Line rules (c4_*_line, c4_terminal_punct, ...) edit the text that later rules see."""
     thresholds: dict[str, dict[str, Any]] = {}
     """Field values per rule name replacing its defaults, e.g. {gopher_word_count: {min_words: 80}}."""
-    languages: dict[str, dict[str, dict[str, Any]]] = builtin_language_overrides()
+    languages: dict[str, dict[str, dict[str, Any]] | None] = builtin_language_overrides()
     """Per document language, field values per rule applied over `thresholds`; merged over the built-in
     zh/ja values (`zh: null` drops a language's built-in values)."""
 
@@ -53,8 +53,8 @@ class FilterConfig(StrictModel):
             return data
         merged = builtin_language_overrides()
         for language, rules in data["languages"].items():
-            if rules is None:  # `zh: null` drops the built-in values of a language
-                merged.pop(language, None)
+            if rules is None:  # `zh: null` drops the built-in values of a language (kept as null)
+                merged[language] = None
                 continue
             for name, values in rules.items():
                 merged.setdefault(language, {}).setdefault(name, {}).update(values or {})
@@ -75,7 +75,7 @@ class FilterConfig(StrictModel):
         for name in self.thresholds:
             _check_rule_name(name, "thresholds")
         for language, overrides in self.languages.items():
-            for name in overrides:
+            for name in overrides or {}:
                 _check_rule_name(name, f"languages.{language}")
         for name in self.rules:
             make_rule(self, name, None)
@@ -86,11 +86,11 @@ class FilterConfig(StrictModel):
 
 def make_rule(config: FilterConfig, name: str, language: str | None) -> Rule | LineRule:
     """Rule `name` with its thresholds for documents in `language`."""
-    values = {**config.thresholds.get(name, {}), **config.languages.get(language or "", {}).get(name, {})}
+    values = {**config.thresholds.get(name, {}), **(config.languages.get(language or "") or {}).get(name, {})}
     try:
         return RULES[name](**values)
     except ValidationError as err:
-        where = f"languages.{language}.{name}" if language in config.languages else f"thresholds.{name}"
+        where = f"languages.{language}.{name}" if config.languages.get(language or "") else f"thresholds.{name}"
         fields = ", ".join(RULES[name].model_fields) or "(none)"
         problems = "; ".join(f"{'.'.join(map(str, item['loc'])) or '(rule)'}: {item['msg']}" for item in err.errors())
         raise ValueError(f"{where}: {problems} (fields of {name}: {fields})") from None
@@ -108,7 +108,7 @@ class RuleSet:
         self._by_language: dict[str, Steps] = {}
 
     def steps(self, language: str | None) -> Steps:
-        key = language if language in self.config.languages else ""
+        key = language if self.config.languages.get(language or "") else ""
         if key not in self._by_language:
             self._by_language[key] = _group_line_rules([make_rule(self.config, name, key) for name in self.config.rules])
         return self._by_language[key]

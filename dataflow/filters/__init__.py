@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataflow.filters import c4, degenerate, fineweb, gopher, lists, repetition
 from dataflow.filters.rule import LineRule, Rejection, Rule
 
-#: Every rule by name, in the default order: the cheap degenerate guard first, then the
-#: order of FineWeb's pipeline (Gopher repetition, Gopher quality, C4, FineWeb).
+#: Every rule by name, in the default order: the degenerate guard first, then Gopher quality
+#: (so a two-word page reads `gopher_word_count`, and short pages never pay for n-grams),
+#: Gopher repetition, C4, FineWeb. FineWeb's pipeline runs repetition before quality; the
+#: order changes which reason a page gets, not whether it is kept.
 RULES: dict[str, type[Rule | LineRule]] = {
     rule.name: rule
-    for family in (degenerate, repetition, gopher, c4, fineweb)
+    for family in (degenerate, gopher, repetition, c4, fineweb)
     for rule in family.RULES
 } | {lists.UrlBlocklist.name: lists.UrlBlocklist, lists.BannedWords.name: lists.BannedWords}
 

@@ -32,10 +32,10 @@ BOILERPLATE = {  # portal navigation, forum threads, blog chrome
     "chinese-web-content-extraction/47f387e6-6467-41fd-a165-b13c1171c6e7": "c4_min_sentences",  # list of provinces
     "chinese-web-content-extraction/386d70f8-19dc-495b-aa14-18cc057e1544": "gopher_alpha_words",  # | menu | menu |
     "java-extractarticle-ja/000027": "dup_5gram_char_frac",  # 2channel thread: repeated post headers
-    "java-extractarticle-ja/000028": "top_4gram_char_frac",
+    "java-extractarticle-ja/000028": "gopher_alpha_words",  # 2channel-style thread: timestamps and ids
     "java-extractarticle-ja/000031": "dup_line_char_frac",  # Ameba blog navigation
     "java-extractarticle-ja/000039": "gopher_alpha_words",  # Excite blog category list
-    "java-extractarticle-ja/000040": "top_3gram_char_frac",
+    "java-extractarticle-ja/000040": "gopher_ellipsis_lines",  # Excite blog: truncated teaser list
 }
 
 

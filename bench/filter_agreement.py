@@ -24,7 +24,6 @@ in its own venv (ENVIRONMENT.md), via bench/datatrove_filters.py.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -39,8 +38,9 @@ from dataflow.filters import RULES, c4, fineweb, gopher, repetition  # noqa: E40
 from dataflow.filters.apply import evaluate  # noqa: E402
 from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
 from dataflow.filters.gopher import stop_words  # noqa: E402
+from tests.real_pages import load_pages as real_pages  # noqa: E402
 
-SHARED_HTML = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data")) / "html"
+SHARED_DATA = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))
 DATATROVE_PYTHON = "/work/venvs/datatrove/bin/python"
 DATATROVE_EXTRA_PATH = "/work/venvs/datatrove-cjk"
 #: datatrove's word-tokenizer codes for the languages it segments with jieba / SudachiPy.
@@ -57,11 +57,7 @@ DATATROVE_C4_MARKS = ".?!\"'"
 
 def load_pages(sample: int | None = None) -> list[dict]:
     """{id, text, language, url} of the real pages, sorted by id; `sample` evenly spaced ones."""
-    manifest = {row["id"]: row for row in map(json.loads, open(SHARED_HTML / "manifest.jsonl", encoding="utf-8"))}
-    with gzip.open(SHARED_HTML / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as handle:
-        pages = sorted(({"id": row["id"], "text": row["text"] or "", "language": manifest[row["id"]]["lang"],
-                         "url": manifest[row["id"]].get("url")} for row in map(json.loads, handle)),
-                       key=lambda page: page["id"])
+    pages = real_pages(SHARED_DATA)
     if sample and sample < len(pages):
         pages = [pages[i * len(pages) // sample] for i in range(sample)]
     return pages

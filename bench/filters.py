@@ -7,8 +7,8 @@ same run. Figures are documents per second per core, from CPU time in one proces
 - ours: the filter stage's Arrow function (dataflow/filters/apply.py filter_batch, what each
   Spark task runs) with the default rule set, and with exactly datatrove's rule set at its
   thresholds (Gopher repetition + Gopher quality + C4 + FineWeb, bench/filter_agreement.py);
-- scoring: classifiers/quality.py score_batches with a fastText model (--model, or one trained
-  here on WikiText vs boilerplate pages like the tests' with DCLM's hyper-parameters);
+- scoring: classifiers/quality.py score_batches with a fastText model (--model, or the tests'
+  model trained here: tests/real_pages.py, WikiText vs boilerplate, DCLM's hyper-parameters);
 - datatrove 0.10.1: its four filters on the same documents in its own venv
   (bench/datatrove_filters.py), per filter and together, and the keep/drop agreement of the two
   (FineWeb's chain, bench/filter_agreement.py).
@@ -18,21 +18,22 @@ same run. Figures are documents per second per core, from CPU time in one proces
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pyarrow as pa
 
-from filter_agreement import (CHAIN, DATATROVE_EXTRA_PATH, DATATROVE_PYTHON, REPO, SHARED_HTML, compare,
+from filter_agreement import (CHAIN, DATATROVE_EXTRA_PATH, DATATROVE_PYTHON, REPO, SHARED_DATA, compare,
                               datatrove_segments_cjk, load_pages, our_decisions, parity_config, run_datatrove)
 
 from classifiers.quality import score_batches  # noqa: E402  (filter_agreement put the repo on sys.path)
 from dataflow.filters.apply import filter_batch  # noqa: E402
 from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
 from dataflow.schema import doc_schema  # noqa: E402
+from tests.real_pages import train_quality_model  # noqa: E402
 
 BATCH_ROWS = 256
 
@@ -60,26 +61,6 @@ def scoring_rate(pages: list[dict], model: str) -> float:
     data = batches(pages)
     list(score_batches(data[:1], model))  # warm-up: loads the model once, as a Spark worker does
     return len(pages) / cpu_seconds(lambda: list(score_batches(data, model)))
-
-
-def train_model(folder: str) -> str:
-    """A quality model like the tests' (WikiText paragraphs vs chunks of boilerplate pages)."""
-    import gzip
-
-    from classifiers.train import TrainConfig, train_quality_classifier
-
-    negatives = os.path.join(folder, "boilerplate.jsonl")
-    with gzip.open(SHARED_HTML / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as pages, \
-            open(negatives, "w", encoding="utf-8") as out:
-        for page in map(json.loads, pages):
-            if page["id"].startswith("magic-html-forum/") or page["id"].endswith("_main_site") or "/archive." in page["id"]:
-                lines = [line for line in (page["text"] or "").splitlines() if line.strip()]
-                for start in range(0, len(lines), 4):
-                    out.write(json.dumps({"text": "\n".join(lines[start:start + 4])}) + "\n")
-    model = os.path.join(folder, "quality.bin")
-    train_quality_classifier([str(SHARED_HTML.parent / "text" / "wikitext-2" / "valid.txt.gz")], [negatives], model,
-                             TrainConfig(max_docs_per_class=500, bucket=50_000))
-    return model
 
 
 def spark_rate(pages: list[dict], folder: str) -> tuple[float, int]:
@@ -131,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
           f"   (same keep/drop on {agreement:.1%} of documents)")
 
     with tempfile.TemporaryDirectory(prefix="bench-filters-") as tmp:
-        model = args.model or train_model(tmp)
+        model = args.model or str(train_quality_model(SHARED_DATA, Path(tmp)))
         print(f"\nscoring, documents/s per core: {scoring_rate(pages, model):,.0f}  "
               f"(fastText model {os.path.getsize(model):,} bytes)")
         if args.spark:

@@ -40,27 +40,10 @@ def spark():
     session.stop()
 
 
+
 @pytest.fixture(scope="session")
 def quality_model(shared_data, tmp_path_factory) -> Path:
-    """A real fastText quality classifier trained here: WikiText paragraphs as positives, forum
-    threads, home pages and web-archive captures (their trafilatura text, in chunks of four
-    lines) as negatives. Its card lies next to it."""
-    import gzip
-    import json
+    """A real fastText quality classifier trained here (tests/real_pages.py), its card next to it."""
+    from tests.real_pages import train_quality_model
 
-    from classifiers.train import TrainConfig, train_quality_classifier
-
-    folder = tmp_path_factory.mktemp("quality")
-    negatives = folder / "boilerplate.jsonl"
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as pages, \
-            open(negatives, "w", encoding="utf-8") as out:
-        for page in map(json.loads, pages):
-            if page["id"].startswith("magic-html-forum/") or page["id"].endswith("_main_site") or "/archive." in page["id"]:
-                lines = [line for line in (page["text"] or "").splitlines() if line.strip()]
-                for start in range(0, len(lines), 4):
-                    out.write(json.dumps({"body": "\n".join(lines[start:start + 4])}) + "\n")
-    model = folder / "quality.bin"
-    config = TrainConfig(text_column="body", max_docs_per_class=500, bucket=50_000)
-    train_quality_classifier([str(shared_data / "text" / "wikitext-2" / "valid.txt.gz")], [str(negatives)],
-                             str(model), config)
-    return model
+    return train_quality_model(shared_data, tmp_path_factory.mktemp("quality"))

@@ -3,17 +3,15 @@ per language, via approximate quantile) or by threshold, and bad models refused 
 
 from __future__ import annotations
 
-import gzip
 import json
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from classifiers.quality import load_quality_model, score_texts
 from dataflow import cli
-from dataflow.schema import doc_schema
 from jobs import classify
+from tests.real_pages import load_pages, write_documents
 
 
 def stats_of(folder) -> dict:
@@ -23,15 +21,7 @@ def stats_of(folder) -> dict:
 @pytest.fixture(scope="module")
 def documents(shared_data, tmp_path_factory):
     """200 real pages (every eighth by id) as a documents folder."""
-    manifest = {row["id"]: row for row in map(json.loads, open(shared_data / "html" / "manifest.jsonl"))}
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as handle:
-        pages = sorted(map(json.loads, handle), key=lambda page: page["id"])[::8][:200]
-    rows = [{"id": page["id"], "source": "web", "text": page["text"], "language": manifest[page["id"]]["lang"]}
-            for page in pages]
-    folder = tmp_path_factory.mktemp("classify") / "docs"
-    folder.mkdir()
-    pq.write_table(pa.Table.from_pylist(rows, schema=doc_schema()), folder / "part-0.parquet")
-    return folder
+    return write_documents(load_pages(shared_data)[::8][:200], tmp_path_factory.mktemp("classify") / "docs")
 
 
 def test_keep_top_fraction_uses_the_approximate_quantile(spark, documents, quality_model):

@@ -3,10 +3,8 @@ kept rows, edited text, line-rule statistics, stricter thresholds as a `where`, 
 
 from __future__ import annotations
 
-import gzip
 import json
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
@@ -14,8 +12,8 @@ from pyspark.sql import functions as F
 from dataflow import cli
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
-from dataflow.schema import doc_schema
 from jobs import filter as filter_job
+from tests.real_pages import load_pages, write_documents
 
 SLASH_PAGE_ID = "synthetic/ten-thousand-slashes"
 
@@ -27,16 +25,9 @@ def stats_of(folder) -> dict:
 @pytest.fixture(scope="module")
 def documents(shared_data, tmp_path_factory):
     """A documents folder: 120 real pages (evenly spaced by id) and the ten-thousand-slash page."""
-    manifest = {row["id"]: row for row in map(json.loads, open(shared_data / "html" / "manifest.jsonl"))}
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as handle:
-        pages = sorted(map(json.loads, handle), key=lambda page: page["id"])
-    rows = [{"id": page["id"], "url": manifest[page["id"]].get("url"), "source": "web", "text": page["text"],
-             "language": manifest[page["id"]]["lang"]} for page in pages[::len(pages) // 120][:120]]
-    rows.append({"id": SLASH_PAGE_ID, "source": "web", "text": "/" * 10_000, "language": "en"})
-    folder = tmp_path_factory.mktemp("filter") / "docs"
-    folder.mkdir()
-    pq.write_table(pa.Table.from_pylist(rows, schema=doc_schema()), folder / "part-0.parquet")
-    return folder
+    pages = load_pages(shared_data)
+    slash_page = {"id": SLASH_PAGE_ID, "text": "/" * 10_000, "language": "en", "url": None}
+    return write_documents([*pages[::len(pages) // 120][:120], slash_page], tmp_path_factory.mktemp("filter") / "docs")
 
 
 @pytest.fixture(scope="module")

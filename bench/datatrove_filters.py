@@ -23,12 +23,15 @@ def main(source: str, target: str) -> None:
     from loguru import logger
 
     from datatrove.data import Document
+    from datatrove.utils.text import split_into_sentences, split_into_words
     from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
                                             GopherRepetitionFilter)
 
     logger.remove()  # datatrove logs every stat update otherwise
     with open(source, encoding="utf-8") as handle:
         pages = [json.loads(line) for line in handle]
+    for language in {page["language"] for page in pages}:  # load spaCy/jieba/SudachiPy before the clock runs
+        split_into_sentences(split_into_words("Warm up the tokenizer. 準備", language)[0], language)
     filters: dict[tuple, dict] = {}  # per (language, stop words): one instance of each filter
     seconds = {"gopher_repetition": 0.0, "gopher_quality": 0.0, "c4": 0.0, "fineweb": 0.0}
 

@@ -101,15 +101,18 @@ def main(argv: list[str] | None = None) -> int:
     datatrove_total = sum(timing["cpu_seconds"].values())
     agreement = compare(pages, our_decisions(pages, cjk_words), theirs, cjk_words)["families"]["chain"]["agreement"]
 
+    def row(label: str, value: str) -> None:
+        print(f"  {label:<62}{value}")
+
     print("\nfilter, documents/s per core (CPU time, one process)")
-    print(f"  ours, default rules ({len(FilterConfig().rules)} incl. degenerate guard)   {ours_default:10,.0f}")
-    print(f"  ours, datatrove's rule set (Gopher rep+quality, C4, FineWeb)  {ours_same_rules:10,.0f}")
+    row(f"ours, default rules ({len(FilterConfig().rules)}, degenerate guard included)", f"{ours_default:8,.0f}")
+    row("ours, datatrove's rule set (Gopher rep+quality, C4, FineWeb)", f"{ours_same_rules:8,.0f}")
     for name, seconds in timing["cpu_seconds"].items():  # each document goes through them in this order
-        print(f"  datatrove {name:<20} {len(pages) / seconds:20,.0f}   ({seconds / len(pages) * 1000:.2f} ms/doc)")
-    print("    (later filters reuse the spaCy tokenizer cache the first one warmed on the same text)")
-    print(f"  datatrove, the four filters together                        {len(pages) / datatrove_total:10,.0f}")
-    print(f"  ratio, same rule set: ours / datatrove                       {ours_same_rules * datatrove_total / len(pages):10.1f}x"
-          f"   (same keep/drop on {agreement:.1%} of documents)")
+        row(f"datatrove {name}", f"{len(pages) / seconds:8,.0f}   ({seconds / len(pages) * 1000:.2f} ms/doc)")
+    print("    (later datatrove filters reuse the spaCy tokenizer cache the first one warmed on the same text)")
+    row("datatrove, the four filters together", f"{len(pages) / datatrove_total:8,.0f}")
+    row("ratio, same rule set: ours / datatrove", f"{ours_same_rules * datatrove_total / len(pages):7.1f}x"
+        f"   (same keep/drop on {agreement:.1%} of documents)")
 
     with tempfile.TemporaryDirectory(prefix="bench-filters-") as tmp:
         model = args.model or str(train_quality_model(SHARED_DATA, Path(tmp)))

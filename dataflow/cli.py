@@ -14,20 +14,39 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from dataflow.errors import UserError
 
 #: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
 STAGES = {
     "extract": "jobs.extract",
+    "filter": "jobs.filter",
+    "classify": "jobs.classify",
 }
+
+
+
+class _PathOrCommandGroup(TyperGroup):
+    """`dataflow inspect PATH ...` means `dataflow inspect stage PATH ...`: a first argument that is
+    not a subcommand name is a stage folder."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["stage", *args]
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Web crawls to pretraining tokens, and the search for the best data mixture.")
-inspect_app = typer.Typer(no_args_is_help=True, help="Look at stage outputs and documents.")
+inspect_app = typer.Typer(no_args_is_help=True, cls=_PathOrCommandGroup,
+                          help="Look at stage outputs and documents: `dataflow inspect PATH [--rejected]`, "
+                               "`inspect doc`, `inspect explain`.")
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
+classifiers_app = typer.Typer(no_args_is_help=True, help="fastText quality classifiers.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
+app.add_typer(classifiers_app, name="classifiers")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -93,6 +112,64 @@ def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
     typer.echo("\n" + (text or "(no text)"))
     if raw and row.get("warc_path"):
         typer.echo("\n--- WARC record ---\n" + read_record_at(row["warc_path"], row["warc_offset"]))
+
+
+@inspect_app.command("stage")
+def inspect_stage(path: Annotated[Path, typer.Argument(help="stage output folder")],
+                  rejected: Annotated[bool, typer.Option(help="show example rejected rows for every reason")] = False,
+                  examples: Annotated[int, typer.Option(help="examples per reason with --rejected")] = 3) -> None:
+    """Rows in, kept and rejected per reason (stats.json); with --rejected, examples of each."""
+    from dataflow.stage_report import format_report, rejection_examples
+
+    typer.echo(format_report(str(path), rejection_examples(str(path), examples if rejected else 0)))
+
+
+@inspect_app.command("explain")
+def inspect_explain(
+        doc: Annotated[str, typer.Argument(help="a text file, or a document id (with --input)")],
+        input: Annotated[Optional[Path], typer.Option("--input", help="stage folder holding the document id")] = None,
+        config: Annotated[Optional[Path], typer.Option(help="pipeline YAML file (its filter: section)")] = None,
+        language: Annotated[Optional[str], typer.Option(help="language of the text [default: the document's, "
+                                                                 "or lid.176 on a text file]")] = None) -> None:
+    """Every filter rule's measured value, thresholds and verdict for one document."""
+    from dataflow.filters.explain import explain
+    from dataflow.pipeline_config import load_pipeline_config
+
+    filter_config = load_pipeline_config(config).filter
+    text, url, found_language = _document_for_explain(doc, input)
+    typer.echo(explain(text, filter_config, language or found_language, url))
+
+
+def _document_for_explain(doc: str, stage_dir: Optional[Path]) -> tuple[str, str | None, str | None]:
+    """(text, url, language) of a text file or of a document id in `stage_dir`."""
+    if Path(doc).is_file():
+        from dataflow import langid
+
+        text = Path(doc).read_text(encoding="utf-8")
+        return text, None, langid.identify([text], langid.default_model_path())[0][0] or None
+    if stage_dir is None:
+        raise UserError(f"{doc} is not a file; to explain a document id, give the folder holding it with --input")
+    from dataflow.doc_lookup import find_document
+
+    found = find_document(str(stage_dir), doc)
+    if found is None:
+        raise UserError(f"no document with id {doc} in {stage_dir}")
+    row, part = found
+    typer.echo(f"{doc} found in {part}/ of {stage_dir}; a filter output keeps C4-edited text, so explain "
+               "documents from the filter's input to see what the stage saw")
+    return row.get("text") or "", row.get("url"), row.get("language")
+
+
+@classifiers_app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                         add_help_option=False)
+def classifiers_train(ctx: typer.Context) -> None:
+    """Train a fastText quality classifier (DCLM defaults) with a held-out evaluation and a JSON card.
+
+    Arguments go to the trainer; `dataflow classifiers train --help` lists them.
+    """
+    from classifiers import train
+
+    raise typer.Exit(train.main(list(ctx.args)))
 
 
 def main(argv: list[str] | None = None) -> int:

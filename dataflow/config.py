@@ -35,6 +35,8 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
             problems.append(f"unknown key '{key}'{_known_keys_hint(err, item['loc'])}")
+        elif item["type"] == "value_error":  # our validators' messages name the value and the fix
+            problems.append(f"{key}: {item['ctx']['error']}")
         else:
             problems.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
     return f"invalid config in {source}: " + "; ".join(problems)

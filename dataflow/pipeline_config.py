@@ -3,6 +3,11 @@
     extract:
       keep_languages: [en, de]
       max_html_bytes: 1048576
+    filter:
+      thresholds: {gopher_word_count: {min_words: 80}}
+    classify:
+      model: models/quality.bin
+      keep_top: 0.1
 
 `dataflow config show` prints the resolved file with all defaults filled in.
 """
@@ -12,7 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataflow.config import StrictModel, load_config
+from dataflow.classify import ClassifyConfig
 from dataflow.extract import ExtractConfig
+from dataflow.filters.config import FilterConfig
 
 
 class PipelineConfig(StrictModel):
@@ -20,6 +27,10 @@ class PipelineConfig(StrictModel):
 
     extract: ExtractConfig = ExtractConfig()
     """WARC records to documents: extraction, decoding and language ID."""
+    filter: FilterConfig = FilterConfig()
+    """Heuristic quality rules (Gopher, C4, FineWeb, degenerate text) over documents."""
+    classify: ClassifyConfig = ClassifyConfig()
+    """fastText quality scores and selection by score threshold or top fraction."""
 
 
 def load_pipeline_config(path: str | Path | None) -> PipelineConfig:

@@ -38,3 +38,12 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+
+@pytest.fixture(scope="session")
+def quality_model(shared_data, tmp_path_factory) -> Path:
+    """A real fastText quality classifier trained here (tests/real_pages.py), its card next to it."""
+    from tests.real_pages import train_quality_model
+
+    return train_quality_model(shared_data, tmp_path_factory.mktemp("quality"))

@@ -1,0 +1,77 @@
+"""Filter: heuristic quality rules over documents (Gopher, C4, FineWeb, degenerate-text guard).
+
+    dataflow run filter --input out/docs --output out/filtered [--config pipeline.yaml]
+    spark-submit --master yarn --py-files dataflow.zip jobs/filter.py --input s3a://bucket/docs --output s3a://bucket/filtered
+
+The rules run over Arrow batches (dataflow/filters/apply.py) in the order the config lists
+them. Kept rows carry the C4-edited text and `filter_values` (every measured value); rejected
+rows go to rejected/ with the first failing rule and its value; stats.json counts rows per
+rule and, under `extra.line_rules`, the lines and characters each line rule removed from the
+kept documents.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructType
+
+from dataflow.filters import RULES, LineRule
+from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, filter_batches
+from dataflow.filters.config import FilterConfig
+from dataflow.schema import REJECT_FIELDS, REJECT_REASON
+from jobs.arguments import stage_config, stage_parser
+from jobs.spark import get_spark
+from jobs.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
+
+STAGE = "filter"
+
+
+def parse_args(argv: list[str] | None):
+    parser = stage_parser(STAGE, __doc__, FilterConfig)
+    parser.add_argument("--input", required=True, help="documents: a stage output folder (e.g. extract's) or Parquet folder")
+    return parser.parse_args(argv)
+
+
+def build(docs: DataFrame, config: FilterConfig) -> DataFrame:
+    """The annotated plan: every document once, `filter_values` added, reject columns set."""
+    docs = docs.drop(FILTER_VALUES)  # a re-filtered output gets fresh values
+    added = from_arrow_schema(pa.schema([FILTER_VALUES_FIELD, *REJECT_FIELDS]))
+    schema = StructType(docs.schema.fields + added.fields)
+    return docs.mapInArrow(functools.partial(filter_batches, config=config), schema)
+
+
+def line_rule_stats(config: FilterConfig):
+    """extra_stats: lines and characters each configured line rule removed from the kept documents."""
+    names = [name for name in config.rules if issubclass(RULES[name], LineRule)]
+
+    def stats(annotated: DataFrame) -> dict:
+        if not names:
+            return {}
+        values = F.col(FILTER_VALUES)
+        sums = [F.coalesce(F.sum(values[key]), F.lit(0.0)).alias(key)
+                for name in names for key in (name, name + CHARS_SUFFIX)]
+        row = annotated.where(F.col(REJECT_REASON).isNull()).agg(*sums).collect()[0]  # one row
+        return {"line_rules": {name: {"lines": int(row[name]), "chars": int(row[name + CHARS_SUFFIX])}
+                               for name in names}}
+
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = stage_config(args, STAGE, FilterConfig)
+    spark = get_spark("dataflow-filter")
+    docs = read_stage_input(spark, args.input)
+    stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input)], force=args.force)
+    run_stage(spark, stage, lambda: build(docs, config), extra_stats=line_rule_stats(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -197,11 +197,13 @@ SPLIT_ACCOUNTING = ("rows_in counts input rows: those kept whole, those rejected
 
 
 def _count_split(annotated: DataFrame, parent: str, stats: dict) -> dict:
-    """Input rows and pieces of a stage that splits rows (see SPLIT_ACCOUNTING)."""
-    pieces = annotated.where(F.col(parent).isNotNull())
-    rows = pieces.groupBy(REJECT_REASON).agg(F.count(F.lit(1)).alias("rows")).collect()  # one row per reason
-    by_reason = {row[REJECT_REASON]: row["rows"] for row in rows}
-    split = pieces.select(F.countDistinct(parent).alias("split")).first()["split"]
+    """Input rows and pieces of a stage that splits rows (see SPLIT_ACCOUNTING), in one aggregation:
+    pieces per reason, and (the rollup's total row) the number of input rows they came from."""
+    rows = annotated.where(F.col(parent).isNotNull()).rollup(REJECT_REASON).agg(
+        F.count(F.lit(1)).alias("rows"), F.countDistinct(parent).alias("parents"),
+        F.grouping(REJECT_REASON).alias("total")).collect()  # one row per reason, plus the total
+    split = sum(row["parents"] for row in rows if row["total"])
+    by_reason = {row[REJECT_REASON]: row["rows"] for row in rows if not row["total"]}
     pieces_out = by_reason.pop(None, 0)
     whole = stats["rows_out"] - pieces_out + stats["rows_rejected"] - sum(by_reason.values())
     return {

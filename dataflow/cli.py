@@ -20,14 +20,17 @@ from dataflow.errors import UserError
 #: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
 STAGES = {
     "extract": "jobs.extract",
+    "decontaminate": "jobs.decontaminate",
 }
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Web crawls to pretraining tokens, and the search for the best data mixture.")
 inspect_app = typer.Typer(no_args_is_help=True, help="Look at stage outputs and documents.")
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
+benchmarks_app = typer.Typer(no_args_is_help=True, help="Benchmark test sets for decontamination.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
+app.add_typer(benchmarks_app, name="benchmarks")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -68,6 +71,33 @@ def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
     typer.echo("\n" + (text or "(no text)"))
     if raw and row.get("warc_path"):
         typer.echo("\n--- WARC record ---\n" + read_record_at(row["warc_path"], row["warc_offset"]))
+
+
+@inspect_app.command("contamination")
+def inspect_contamination(path: Annotated[Path, typer.Argument(help="decontaminate output folder")],
+                          benchmark: Annotated[Optional[str], typer.Option(help="show only this benchmark")] = None,
+                          examples: Annotated[int, typer.Option(help="leaked items shown per benchmark")] = 3) -> None:
+    """Per benchmark: items, items found, documents affected, and leaked items with their text."""
+    from dataflow.contamination_report import format_report, read_report
+
+    typer.echo(format_report(read_report(str(path)), benchmark=benchmark, examples=examples))
+
+
+@benchmarks_app.command("list")
+def benchmarks_list(registry: Annotated[Optional[list[Path]], typer.Option(help="user registry YAML; repeatable")] = None,
+                    benchmarks_dir: Annotated[Optional[str], typer.Option(help="folder of the built-in registry's files")] = None,
+                    config: Annotated[Optional[Path], typer.Option(help="pipeline YAML (its decontaminate section)")] = None) -> None:
+    """The file formats the loader reads and every registry entry, with whether its files are there."""
+    from dataflow.benchmarks import FORMATS, describe_registry, load_registry
+    from dataflow.pipeline_config import load_pipeline_config
+
+    settings = load_pipeline_config(config).decontaminate
+    registries = [*settings.registries, *map(str, registry or [])]
+    specs = load_registry(registries, benchmarks_dir or settings.benchmarks_dir)
+    typer.echo(f"formats: {', '.join(sorted(set(FORMATS)))} (each also gzip-compressed)")
+    typer.echo(f"registries: built-in{''.join(', ' + path for path in registries)}\n")
+    for line in describe_registry(specs):
+        typer.echo(line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataflow.config import StrictModel, load_config
+from dataflow.decontaminate import DecontaminateConfig
 from dataflow.extract import ExtractConfig
 
 
@@ -20,6 +21,8 @@ class PipelineConfig(StrictModel):
 
     extract: ExtractConfig = ExtractConfig()
     """WARC records to documents: extraction, decoding and language ID."""
+    decontaminate: DecontaminateConfig = DecontaminateConfig()
+    """Benchmark test text found by n-gram matching: dropped, excised or annotated, and reported per item."""
 
 
 def load_pipeline_config(path: str | Path | None) -> PipelineConfig:

@@ -5,7 +5,7 @@
 
 Documents are the real pages of ../shared/data/html (trafilatura output) repeated `--copies`
 times, plus `--planted` pages each holding an excerpt (13-40 words) of a random benchmark
-item, upper-cased and broken over lines. Both tools index the same item text (all fields
+item with its case, whitespace, line breaks and punctuation changed (tests/planting.py). Both tools index the same item text (all fields
 of each item joined) with 13-grams and drop a document on any hit, one process each:
 
 - ours: dataflow.decontaminate.decontaminate_batches over Arrow batches (the stage's
@@ -40,7 +40,7 @@ from dataflow.benchmarks import load_items, load_registry, resolve_benchmarks  #
 from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, output_schema  # noqa: E402
 from dataflow.ngram_index import build_index  # noqa: E402
 from dataflow.schema import doc_schema  # noqa: E402
-from dataflow.text import normalized_unit_spans  # noqa: E402
+from tests.planting import excerpt, perturb, plant  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -82,20 +82,11 @@ def documents(shared: Path, benchmarks: dict, copies: int, count: int) -> tuple[
     rng, planted = random.Random(7), set()
     names = sorted(benchmarks)
     while len(planted) < count:
-        item = rng.choice(benchmarks[rng.choice(names)])
-        text = max(item.texts, key=len)
-        units, starts, ends = normalized_unit_spans(text)
-        if len(units) < 13:
-            continue
-        size = rng.randint(13, min(40, len(units)))
-        first = rng.randrange(len(units) - size + 1)
-        words = text[starts[first]:ends[first + size - 1]].upper().split()
-        excerpt = "\n".join(" ".join(words[i:i + 5]) for i in range(0, len(words), 5))
-        host = rng.choice(pages)["text"]
-        cut = host.find("\n", len(host) // 2) % (len(host) + 1)
-        doc_id = f"planted-{len(planted)}"
-        docs.append({"id": doc_id, "text": f"{host[:cut]}\n{excerpt}\n{host[cut:]}"})
-        planted.add(doc_id)
+        passage = excerpt(rng.choice(benchmarks[rng.choice(names)]), rng)
+        if passage is not None:
+            doc_id = f"planted-{len(planted)}"
+            docs.append({"id": doc_id, "text": plant(rng.choice(pages)["text"], perturb(passage, rng), rng)[0]})
+            planted.add(doc_id)
     return docs, planted
 
 

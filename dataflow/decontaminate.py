@@ -42,6 +42,7 @@ ADDED_FIELDS = (pa.field("contamination", CONTAMINATION), pa.field("piece", PIEC
 PARENT_COLUMN = "piece.parent_id"
 #: Document n-grams for the join path: one row per n-gram (hashes as Spark's signed longs).
 NGRAM_SCHEMA = pa.schema([("id", pa.string()), ("hash", pa.int64()), ("start", pa.int32()), ("size", pa.int8())])
+NGRAM_ROWS_PER_BATCH = 1 << 20
 #: Index hits per document for the join path, gathered by the job: list of {item, start, size}.
 HITS_COLUMN = "_hits"
 
@@ -98,20 +99,26 @@ def decontaminate_batches(batches: Iterable[pa.RecordBatch], index: NgramIndex, 
 
 
 def document_ngram_batches(batches: Iterable[pa.RecordBatch], sizes: list[int]) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body of the join path: every n-gram of every document (NGRAM_SCHEMA)."""
+    """mapInArrow body of the join path: every n-gram of every document (NGRAM_SCHEMA), in
+    batches of about NGRAM_ROWS_PER_BATCH rows so that a task's memory stays bounded."""
+    parts: list[tuple] = []
+    rows = 0
     for batch in batches:
-        ids, hashes, starts, lengths = [], [], [], []
         for doc_id, text in zip(batch.column("id").to_pylist(), batch.column("text").to_pylist()):
-            grams, first, size = document_ngrams(text or "", sizes)
-            ids.append(np.full(len(grams), doc_id, dtype=object))
-            hashes.append(grams.view(np.int64))
-            starts.append(first)
-            lengths.append(size)
-        if ids:
-            yield pa.RecordBatch.from_arrays([pa.array(np.concatenate(ids), pa.string()),
-                                              pa.array(np.concatenate(hashes), pa.int64()),
-                                              pa.array(np.concatenate(starts), pa.int32()),
-                                              pa.array(np.concatenate(lengths), pa.int8())], schema=NGRAM_SCHEMA)
+            grams, starts, lengths = document_ngrams(text or "", sizes)
+            parts.append((np.full(len(grams), doc_id, dtype=object), grams.view(np.int64), starts, lengths))
+            rows += len(grams)
+            if rows >= NGRAM_ROWS_PER_BATCH:
+                yield _ngram_batch(parts)
+                parts, rows = [], 0
+    if rows:
+        yield _ngram_batch(parts)
+
+
+def _ngram_batch(parts: list[tuple]) -> pa.RecordBatch:
+    columns = [np.concatenate(column) for column in zip(*parts)]
+    return pa.RecordBatch.from_arrays([pa.array(column, field.type) for column, field in zip(columns, NGRAM_SCHEMA)],
+                                      schema=NGRAM_SCHEMA)
 
 
 def joined_batches(batches: Iterable[pa.RecordBatch], catalog: ItemCatalog, config: DecontaminateConfig,

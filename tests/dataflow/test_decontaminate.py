@@ -6,7 +6,6 @@ import doctest
 import gzip
 import json
 import random
-import re
 
 import pyarrow as pa
 import pytest
@@ -18,6 +17,7 @@ from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, o
 from dataflow.ngram_index import build_index
 from dataflow.schema import doc_schema
 from dataflow.text import normalize, normalized_unit_spans
+from tests.planting import excerpt, perturb, plant
 
 PASSAGES_PER_BENCHMARK = 20
 
@@ -39,43 +39,15 @@ def index(benchmarks):
     return build_index(benchmarks)
 
 
-def perturb(text: str, rng: random.Random) -> str:
-    """Change case, whitespace, line breaks and punctuation at word ends; never the words."""
-    out = []
-    for token in re.split(r"(\s+)", text):
-        if token.isspace():
-            out.append(rng.choice([" ", "  ", "\t", "\n", " \n ", "\r\n"]))
-            continue
-        roll = rng.random()
-        token = token.upper() if roll < 0.2 else token.lower() if roll < 0.4 else token.title() if roll < 0.5 else token
-        if rng.random() < 0.2:
-            token = token.rstrip(".,;:!?\"')")
-        if token and token[-1].isalnum() and rng.random() < 0.2:
-            token += rng.choice([",", ";", "!", "...", " -", "?"])
-        out.append(token)
-    return "".join(out)
-
-
-def plant(host: str, passage: str, rng: random.Random) -> tuple[str, int]:
-    """`passage` inserted at a line break of `host`; returns the text and where the passage starts."""
-    cut = host.find("\n", rng.randrange(len(host)))
-    cut = len(host) if cut < 0 else cut
-    return f"{host[:cut]}\n{passage}\n{host[cut:]}", cut + 1
-
-
 def excerpts(benchmarks, rng):
-    """Per benchmark, passages of 13-40 units cut at unit boundaries from the longest field of
-    random items (those with a field of at least 13 units)."""
+    """Per benchmark, passages from random items with a field of at least 13 units."""
     for name, items in benchmarks.items():
         chosen = 0
         for item in rng.sample(items, len(items)):
-            text = max(item.texts, key=len)
-            units, starts, ends = normalized_unit_spans(text)
-            if len(units) < 13:
+            passage = excerpt(item, rng)
+            if passage is None:
                 continue
-            size = rng.randint(13, min(40, len(units)))
-            first = rng.randrange(len(units) - size + 1)
-            yield name, item.id, text[starts[first]:ends[first + size - 1]]
+            yield name, item.id, passage
             chosen += 1
             if chosen == PASSAGES_PER_BENCHMARK:
                 break

@@ -57,8 +57,7 @@ def parse_args():
 
 def main() -> None:
     args = parse_args()
-    specs = [spec for spec in resolve_benchmarks(["all"], load_registry([], str(args.shared_data / "benchmarks")))
-             if spec.name != "humaneval"]
+    specs = resolve_benchmarks(["all"], load_registry([], str(args.shared_data / "benchmarks")))
     benchmarks = {spec.name: list(load_items(spec)) for spec in specs}
     process = psutil.Process()
     rss, started = process.memory_info().rss, time.time()
@@ -74,19 +73,22 @@ def main() -> None:
         run_spark(args, docs)
 
 
-def documents(shared: Path, benchmarks: dict, copies: int, count: int) -> tuple[list[dict], set[str]]:
-    """Real pages repeated `copies` times, plus `count` pages with a planted benchmark excerpt."""
+def documents(shared: Path, benchmarks: dict, copies: int, count: int) -> tuple[list[dict], dict[str, str]]:
+    """Real pages repeated `copies` times, plus `count` pages with a planted benchmark excerpt
+    (returned as planted document id -> `benchmark:item`)."""
     with gzip.open(shared / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
         pages = [row for row in map(json.loads, lines) if row["text"]]
     docs = [{"id": f"{page['id']}#{copy}", "text": page["text"]} for copy in range(copies) for page in pages]
-    rng, planted = random.Random(7), set()
+    rng, planted = random.Random(7), {}
     names = sorted(benchmarks)
     while len(planted) < count:
-        passage = excerpt(rng.choice(benchmarks[rng.choice(names)]), rng)
+        name = rng.choice(names)
+        item = rng.choice(benchmarks[name])
+        passage = excerpt(item, rng)
         if passage is not None:
             doc_id = f"planted-{len(planted)}"
             docs.append({"id": doc_id, "text": plant(rng.choice(pages)["text"], perturb(passage, rng), rng)[0]})
-            planted.add(doc_id)
+            planted[doc_id] = f"{name}:{item.id}"
     return docs, planted
 
 
@@ -116,12 +118,13 @@ def run_datatrove(args, benchmarks: dict, docs: list[dict]) -> dict:
         return json.loads((work / "result.json").read_text())
 
 
-def report(index, build: dict, ours: dict, peer: dict, docs: list[dict], planted: set[str]) -> None:
+def report(index, build: dict, ours: dict, peer: dict, docs: list[dict], planted: dict[str, str]) -> None:
     def planted_found(flagged):
-        return f"{len(set(flagged) & planted)}/{len(planted)}"
+        missed = sorted(planted[doc_id] for doc_id in set(planted) - set(flagged))
+        return f"{len(planted) - len(missed)}/{len(planted)}" + (f" (missed {', '.join(missed)})" if missed else "")
 
     def real_flagged(flagged):
-        real = set(flagged) - planted
+        real = set(flagged) - set(planted)
         return f"{len(real)} ({', '.join(sorted({doc_id.split('#')[0] for doc_id in real})) or 'none'})"
 
     rows = [
@@ -134,10 +137,9 @@ def report(index, build: dict, ours: dict, peer: dict, docs: list[dict], planted
         ("planted found", planted_found(ours["flagged"]), planted_found(peer["flagged"])),
         ("real pages flagged", real_flagged(ours["flagged"]), real_flagged(peer["flagged"])),
     ]
-    width = max(len(row[1]) for row in rows) + 2
-    print(f"\n{'':<20}{'dataflow':<{width}}datatrove 0.10.1")
+    print(f"\n{'':<20}dataflow")
     for name, mine, theirs in rows:
-        print(f"{name:<20}{mine:<{width}}{theirs}")
+        print(f"{name:<20}{mine}\n{'':<20}datatrove 0.10.1: {theirs}")
 
 
 def run_spark(args, docs: list[dict]) -> None:
@@ -147,9 +149,13 @@ def run_spark(args, docs: list[dict]) -> None:
     from jobs.spark import get_spark
 
     with tempfile.TemporaryDirectory() as work:
-        os.makedirs(f"{work}/docs")
-        pq.write_table(pa.Table.from_pylist(docs, schema=doc_schema()), f"{work}/docs/part-0.parquet", row_group_size=512)
         cores = get_spark("bench-decontaminate").sparkContext.defaultParallelism
+        os.makedirs(f"{work}/docs")
+        table = pa.Table.from_pylist(docs, schema=doc_schema())
+        parts = 4 * cores  # a task per part file: as an upstream stage writes them
+        for part in range(parts):
+            first, end = part * len(docs) // parts, (part + 1) * len(docs) // parts
+            pq.write_table(table.slice(first, end - first), f"{work}/docs/part-{part}.parquet")
         started = time.time()
         decontaminate.main(["--input", f"{work}/docs", "--output", f"{work}/out", "--benchmark", "all", "--action", "drop",
                             "--benchmarks-dir", str(args.shared_data / "benchmarks")])

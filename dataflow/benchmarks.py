@@ -22,6 +22,7 @@ import fnmatch
 import gzip
 import io
 import json
+import logging
 import posixpath
 import re
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ BUILTIN_REGISTRY = Path(__file__).with_name("benchmarks.yaml")
 #: Extensions (after any .gz) and the reader for each.
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 ALL = "all"
+log = logging.getLogger(__name__)
 
 
 class BenchmarkSpec(StrictModel):
@@ -101,17 +103,28 @@ def _joined(base: str, file: str) -> str:
 
 
 def resolve_benchmarks(args: list[str], registry: dict[str, BenchmarkSpec]) -> list[BenchmarkSpec]:
-    """The benchmarks named by `--benchmark` values: NAME, `all`, NAME=PATH or NAME=PATH:FIELD,FIELD."""
+    """The benchmarks named by `--benchmark` values: NAME, NAME=PATH, NAME=PATH:FIELD,FIELD, or
+    `all`: every registry entry whose files are present (the others are named in a warning)."""
     if not args:
         raise ConfigError("no benchmarks given: pass --benchmark NAME (known: "
                           f"{', '.join(registry)}), --benchmark all, or --benchmark NAME=PATH:FIELD,FIELD")
     specs: dict[str, BenchmarkSpec] = {}
     for arg in args:
-        for spec in registry.values() if arg == ALL else [parse_benchmark_arg(arg, registry)]:
+        for spec in _present(registry) if arg == ALL else [parse_benchmark_arg(arg, registry)]:
             if spec.name in specs and specs[spec.name] != spec:
                 raise ConfigError(f"benchmark {spec.name!r} is given twice with different files or fields")
             specs[spec.name] = spec
     return list(specs.values())
+
+
+def _present(registry: dict[str, BenchmarkSpec]) -> list[BenchmarkSpec]:
+    missing = [spec.name for spec in registry.values() if _presence(spec) == "missing"]
+    if missing:
+        log.warning("--benchmark all: skipping %s (files not found; `dataflow benchmarks list` shows where)",
+                    ", ".join(missing))
+    if len(missing) == len(registry):
+        raise InputError("--benchmark all: no registry entry has its files; set --benchmarks-dir or --registry")
+    return [spec for spec in registry.values() if spec.name not in missing]
 
 
 def parse_benchmark_arg(arg: str, registry: dict[str, BenchmarkSpec]) -> BenchmarkSpec:

@@ -111,7 +111,8 @@ class NgramIndex:
     turns a lookup into two array reads and a compare, instead of `np.searchsorted`'s ~21-step
     binary search whose random reads miss the cache: for 5,600 queries (a 5,000-character
     page, six n-gram sizes) into 2.3M entries, 0.6 ms against 7 ms (3.8 ms with the queries
-    sorted first). It costs 2-4 bytes per entry, built where the index is unpickled.
+    sorted first). It costs 2-4 bytes per entry and is rebuilt where the index is unpickled
+    (a broadcast ships only the arrays).
     """
 
     def __init__(self, hashes: np.ndarray, items: np.ndarray, catalog: ItemCatalog, stats: dict | None = None):
@@ -120,6 +121,9 @@ class NgramIndex:
         self._shift = np.uint64(64 - bits)
         self._offsets = np.zeros((1 << bits) + 1, dtype=np.int64 if len(hashes) >= 2**31 else np.int32)
         np.cumsum(np.bincount((hashes >> self._shift).astype(np.int64), minlength=1 << bits), out=self._offsets[1:])
+
+    def __reduce__(self):
+        return NgramIndex, (self.hashes, self.items, self.catalog, self.stats)
 
     @property
     def nbytes(self) -> int:

@@ -14,7 +14,9 @@ import dataflow.contamination
 from dataflow.benchmarks import BenchmarkItem, load_items, load_registry, resolve_benchmarks
 from dataflow.contamination import describe, find_matches, locate
 from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, output_schema
+from dataflow.errors import ConfigError
 from dataflow.ngram_index import build_index
+from dataflow.pipeline_config import load_pipeline_config
 from dataflow.schema import doc_schema
 from dataflow.text import normalize, normalized_unit_spans
 from tests.planting import excerpt, perturb, plant
@@ -31,7 +33,7 @@ def pages(shared_data) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def benchmarks(shared_data) -> dict[str, list[BenchmarkItem]]:
     specs = resolve_benchmarks(["all"], load_registry([], str(shared_data / "benchmarks")))
-    return {spec.name: list(load_items(spec)) for spec in specs if spec.name != "humaneval"}
+    return {spec.name: list(load_items(spec)) for spec in specs}
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +176,13 @@ def test_drop_and_annotate_keep_one_row_per_document(index, planted_doc, pages):
 ])
 def test_excise_settings(index, planted_doc, settings, reasons):
     assert [row["reject_reason"] for row in run([planted_doc[0]], index, action="excise", **settings)] == reasons
+
+
+def test_pipeline_config_section_is_checked(tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("decontaminate:\n  benchmarks: [gsm8k]\n  action: excise\n  ngram: 13\n  min_ngram: 20\n")
+    with pytest.raises(ConfigError, match=r"decontaminate: Value error, min_ngram \(20\) must not exceed ngram \(13\)"):
+        load_pipeline_config(path)
+    path.write_text("decontaminate:\n  action: cut\n")
+    with pytest.raises(ConfigError, match=r"decontaminate.action: Input should be 'drop', 'excise' or 'annotate'"):
+        load_pipeline_config(path)

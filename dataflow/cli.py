@@ -23,6 +23,7 @@ STAGES = {
     "extract": "jobs.extract",
     "filter": "jobs.filter",
     "classify": "jobs.classify",
+    "decontaminate": "jobs.decontaminate",
 }
 
 
@@ -44,9 +45,11 @@ inspect_app = typer.Typer(no_args_is_help=True, cls=_PathOrCommandGroup,
                                "`inspect doc`, `inspect explain`.")
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
 classifiers_app = typer.Typer(no_args_is_help=True, help="fastText quality classifiers.")
+benchmarks_app = typer.Typer(no_args_is_help=True, help="Benchmark test sets for decontamination.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
 app.add_typer(classifiers_app, name="classifiers")
+app.add_typer(benchmarks_app, name="benchmarks")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -170,6 +173,33 @@ def classifiers_train(ctx: typer.Context) -> None:
     from classifiers import train
 
     raise typer.Exit(train.main(list(ctx.args)))
+
+
+@inspect_app.command("contamination")
+def inspect_contamination(path: Annotated[Path, typer.Argument(help="decontaminate output folder")],
+                          benchmark: Annotated[Optional[str], typer.Option(help="show only this benchmark")] = None,
+                          examples: Annotated[int, typer.Option(help="leaked items shown per benchmark")] = 3) -> None:
+    """Per benchmark: items, items found, documents affected, and leaked items with their text."""
+    from dataflow.contamination_report import format_report, read_report
+
+    typer.echo(format_report(read_report(str(path)), benchmark=benchmark, examples=examples))
+
+
+@benchmarks_app.command("list")
+def benchmarks_list(registry: Annotated[Optional[list[Path]], typer.Option(help="user registry YAML; repeatable")] = None,
+                    benchmarks_dir: Annotated[Optional[str], typer.Option(help="folder of the built-in registry's files")] = None,
+                    config: Annotated[Optional[Path], typer.Option(help="pipeline YAML (its decontaminate section)")] = None) -> None:
+    """The file formats the loader reads and every registry entry, with whether its files are there."""
+    from dataflow.benchmarks import FORMATS, describe_registry, load_registry
+    from dataflow.pipeline_config import load_pipeline_config
+
+    settings = load_pipeline_config(config).decontaminate
+    registries = [*settings.registries, *map(str, registry or [])]
+    specs = load_registry(registries, benchmarks_dir or settings.benchmarks_dir)
+    typer.echo(f"formats: {', '.join(sorted(set(FORMATS)))} (each also gzip-compressed)")
+    typer.echo(f"registries: built-in{''.join(', ' + path for path in registries)}\n")
+    for line in describe_registry(specs):
+        typer.echo(line)
 
 
 def main(argv: list[str] | None = None) -> int:

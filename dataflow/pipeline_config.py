@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dataflow.config import StrictModel, load_config
 from dataflow.classify import ClassifyConfig
+from dataflow.decontaminate import DecontaminateConfig
 from dataflow.extract import ExtractConfig
 from dataflow.filters.config import FilterConfig
 
@@ -31,6 +32,8 @@ class PipelineConfig(StrictModel):
     """Heuristic quality rules (Gopher, C4, FineWeb, degenerate text) over documents."""
     classify: ClassifyConfig = ClassifyConfig()
     """fastText quality scores and selection by score threshold or top fraction."""
+    decontaminate: DecontaminateConfig = DecontaminateConfig()
+    """Benchmark test text found by n-gram matching: dropped, excised or annotated, and reported per item."""
 
 
 def load_pipeline_config(path: str | Path | None) -> PipelineConfig:

@@ -12,6 +12,9 @@ One definition of "a word" and of "the same text" for the whole pipeline:
 - `normalize(text)`: the form compared by dedup and decontamination: Unicode NFKC, case
   folded, digits folded to 0, punctuation and symbols dropped, whitespace collapsed, so
   "It's 42%!" and "its 17" differ only where the words differ.
+- `normalized_unit_spans(text)`: the same units as `normalized_units(text)`, each with the
+  [start, end) character offsets it came from in the original text, so a match found on
+  normalised units can be shown, cut out or reported in the text as written.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+
+import numpy as np
 
 #: Scripts written without spaces between words (Unicode blocks).
 _UNSPACED = (
@@ -52,6 +57,11 @@ SENTENCE_TERMINALS = frozenset(
     "\uaa5d\uaa5e\uaa5f\uaaf0\uaaf1\uabeb\ufe12\ufe15\ufe16\ufe52\ufe56\ufe57\uff01\uff0e\uff1f"
     "\uff61"
 )
+
+#: A unit in case-folded text before punctuation is dropped: `_WORD_UNITS` restricted to word
+#: characters other than `_`, which `normalize` turns into spaces (as it does "・" or "。").
+_FOLDED_UNITS = re.compile(rf"(?=[^\W_])[{_UNSPACED}]|[^\W_{_UNSPACED}]+")
+_SPACE_OR_NOT = re.compile(r"\s+|\S+")
 #: Languages whose text is mostly in unspaced scripts (ISO 639-1 / lid.176 codes).
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "wuu", "yue"})
 
@@ -88,6 +98,61 @@ def normalize(text: str) -> str:
 def normalized_units(text: str) -> list[str]:
     """`word_units` of the normalised text: the tokens that shingles and n-grams are built from."""
     return word_units(normalize(text))
+
+
+def normalized_unit_spans(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`normalized_units(text)` and the [start, end) offsets in `text` of each unit (int64 arrays).
+
+    NFKC and case folding may change lengths ("ß" -> "ss", "ﬁ" -> "fi", "…" -> "...") or
+    compose characters ("e" + U+0301 -> "é"). Without composition, folding character by
+    character gives the folded text, and each folded character comes from one original
+    character. With it, the text is folded token by token (whitespace never composes with
+    its neighbours, so this equals folding the whole), and a composing token's folded
+    characters all map to the whole token.
+
+    >>> units, starts, ends = normalized_unit_spans("Straße, ﬁne!")
+    >>> units, starts.tolist(), ends.tolist()
+    (['strasse', 'fine'], [0, 8], [6, 11])
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    found = list(_FOLDED_UNITS.finditer(_DIGITS.sub("0", folded)))
+    units = [unit.group() for unit in found]
+    bounds = np.array([unit.span() for unit in found], dtype=np.int64).reshape(-1, 2)
+    if text.translate(_FOLDED_CHAR) != folded:
+        starts, ends = _token_origins(text)
+        return units, starts[bounds[:, 0]], ends[bounds[:, 1] - 1]
+    if len(folded) == len(text):  # one folded character per original character
+        return units, bounds[:, 0], bounds[:, 1]
+    lengths = np.fromiter(map(len, map(_FOLDED_CHAR.__getitem__, map(ord, text))), np.int64, len(text))
+    origin = np.repeat(np.arange(len(text)), lengths)
+    return units, origin[bounds[:, 0]], origin[bounds[:, 1] - 1] + 1
+
+
+class _FoldedChars(dict):
+    """`str.translate` table: code point -> NFKC case fold of that one character, filled on use."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = unicodedata.normalize("NFKC", chr(code)).casefold()
+        return self[code]
+
+
+_FOLDED_CHAR = _FoldedChars()
+
+
+def _token_origins(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Origin [start, end) of each character of the folded text, for text that composes."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for token in _SPACE_OR_NOT.finditer(text):
+        whole = unicodedata.normalize("NFKC", token.group()).casefold()
+        if token.group().translate(_FOLDED_CHAR) == whole:
+            for i, char in enumerate(token.group(), token.start()):
+                starts.extend([i] * len(_FOLDED_CHAR[ord(char)]))
+                ends.extend([i + 1] * len(_FOLDED_CHAR[ord(char)]))
+        else:
+            starts.extend([token.start()] * len(whole))
+            ends.extend([token.end()] * len(whole))
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 
 def unspaced_share(text: str) -> float:

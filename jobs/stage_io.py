@@ -3,7 +3,9 @@
 `run_stage` skips a complete stage whose fingerprint is unchanged, else builds the annotated
 plan, writes kept and rejected rows to a temporary folder, counts rows and bytes per reason
 with one DataFrame aggregation (never accumulators, which double-count retried tasks), writes
-stats.json and _SUCCESS, and renames the folder into place. File operations go through
+stats.json and _SUCCESS, and renames the folder into place. A stage may split an input row
+into several output rows (decontaminate's excise): it names the column holding the parent row,
+and stats.json then counts input rows apart from output rows and says how they add up. File operations go through
 Hadoop's FileSystem API, so the same code works on file://, hdfs:// and s3a://.
 """
 
@@ -117,12 +119,19 @@ class Stage:
 
 def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame], *,
               skipped_reasons: tuple[str, ...] = (),
-              extra_stats: Callable[[DataFrame], dict] | None = None) -> dict:
+              extra_stats: Callable[[DataFrame], dict] | None = None,
+              split_parent: str | None = None,
+              extra_outputs: Callable[[DataFrame, str], dict] | None = None) -> dict:
     """Run `stage` unless its output is complete and current; return its stats.
 
     `build()` returns the annotated plan: every input row once, with `reject_reason` null on
     kept rows. Rows whose reason is in `skipped_reasons` are counted but not written to
     rejected/ (e.g. WARC request records). `extra_stats(annotated)` adds stage-specific figures.
+    A stage that splits rows names in `split_parent` the column (`struct.field` allowed) that
+    holds, on each piece, the id of the input row it was cut from, null on whole rows; every
+    input row then appears as one whole row or as pieces. `extra_outputs(annotated, folder)`
+    writes further files into the output folder before it is renamed into place, and returns
+    figures for stats.json's `extra`.
     """
     fs = HadoopFS(spark)
     existing = _complete_stats(fs, stage.output)
@@ -142,8 +151,12 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
         annotated.where(F.col(REJECT_REASON).isNotNull() & ~F.col(REJECT_REASON).isin(list(skipped_reasons))) \
             .write.parquet(f"{tmp}/{contract.REJECTED_DIR}")
         stats = _count(annotated, stage, skipped_reasons)
+        if split_parent is not None:
+            stats.update(_count_split(annotated, split_parent, stats))
         if extra_stats is not None:
             stats["extra"] = extra_stats(annotated)
+        if extra_outputs is not None:
+            stats.setdefault("extra", {}).update(extra_outputs(annotated, tmp))
     finally:
         annotated.unpersist()
     stats["seconds"] = round(time.time() - started, 3)
@@ -174,6 +187,31 @@ def _count(annotated: DataFrame, stage: Stage, skipped_reasons: tuple[str, ...])
         "not_written_reasons": sorted(set(skipped_reasons) & set(by_reason)),
         "bytes_out": kept_bytes,
         "bytes_rejected": sum(size for _, size in by_reason.values()),
+    }
+
+
+SPLIT_ACCOUNTING = ("rows_in counts input rows: those kept whole, those rejected whole, and rows_split (cut "
+                    "into pieces). rows_out and rejected_by_reason count output rows, a piece being one row: "
+                    "rows_out = rows kept whole + pieces_out, rows_rejected = rows rejected whole + "
+                    "the sum of pieces_rejected_by_reason.")
+
+
+def _count_split(annotated: DataFrame, parent: str, stats: dict) -> dict:
+    """Input rows and pieces of a stage that splits rows (see SPLIT_ACCOUNTING), in one aggregation:
+    pieces per reason, and (the rollup's total row) the number of input rows they came from."""
+    rows = annotated.where(F.col(parent).isNotNull()).rollup(REJECT_REASON).agg(
+        F.count(F.lit(1)).alias("rows"), F.countDistinct(parent).alias("parents"),
+        F.grouping(REJECT_REASON).alias("total")).collect()  # one row per reason, plus the total
+    split = sum(row["parents"] for row in rows if row["total"])
+    by_reason = {row[REJECT_REASON]: row["rows"] for row in rows if not row["total"]}
+    pieces_out = by_reason.pop(None, 0)
+    whole = stats["rows_out"] - pieces_out + stats["rows_rejected"] - sum(by_reason.values())
+    return {
+        "rows_in": whole + split,
+        "rows_split": split,
+        "pieces_out": pieces_out,
+        "pieces_rejected_by_reason": dict(sorted(by_reason.items())),
+        "accounting": SPLIT_ACCOUNTING,
     }
 
 

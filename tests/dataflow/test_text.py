@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import doctest
+import gzip
+import json
+
+import pytest
 
 import dataflow.text
-from dataflow.text import normalize, normalized_units, unspaced_share, word_units
+from dataflow.text import normalize, normalized_unit_spans, normalized_units, unspaced_share, word_units
 
 
 def test_doctests():
@@ -29,3 +33,26 @@ def test_normalisation_folds_case_width_digits_and_punctuation():
 def test_unspaced_share_tells_cjk_from_spaced_text():
     assert unspaced_share("这是一个中文句子，没有空格。") > 0.8
     assert unspaced_share("An English sentence with spaces.") == 0.0
+
+
+def test_unit_spans_agree_with_normalized_units_on_every_real_page(shared_data):
+    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
+        texts = [json.loads(line)["text"] or "" for line in lines]
+    for text in texts:
+        units, starts, ends = normalized_unit_spans(text)
+        assert units == normalized_units(text)
+        assert (starts[1:] >= starts[:-1]).all() and (ends > starts).all()
+        # a span holds its unit; "½" is one span for the two units "0 0"
+        assert all(unit in normalized_units(text[start:end]) for unit, start, end in zip(units[:100], starts, ends))
+
+
+@pytest.mark.parametrize("text, pieces", [
+    ("Straße ﬁnal…", ["Straße", "ﬁnal"]),                            # folds longer than the original
+    ("cafe\u0301 au lait", ["cafe\u0301", "au", "lait"]),             # composes: the whole token
+    ("Ｎｏ．１　東京タワー・展望台", ["Ｎｏ", "１", *"東京タワー展望台"]),   # width, CJK per character, "・" dropped
+    ("snake_case and İstanbul", ["snake", "case", "and", "İ", "stanbul"]),
+])
+def test_unit_spans_point_at_the_original_text(text, pieces):
+    units, starts, ends = normalized_unit_spans(text)
+    assert units == normalized_units(text)
+    assert [text[start:end] for start, end in zip(starts, ends)] == pieces

@@ -1,0 +1,170 @@
+"""Benchmark decontamination: index build, docs/s per core, and datatrove side by side.
+
+    python bench/decontaminate.py                       # all shared benchmarks, 1,695 real pages x 2 + planted passages
+    python bench/decontaminate.py --copies 4 --spark    # also the Spark stage end to end (local[*])
+
+Documents are the real pages of ../shared/data/html (trafilatura output) repeated `--copies`
+times, plus `--planted` pages each holding an excerpt (13-40 words) of a random benchmark
+item with its case, whitespace, line breaks and punctuation changed (tests/planting.py). Both tools index the same item text (all fields
+of each item joined) with 13-grams and drop a document on any hit, one process each:
+
+- ours: dataflow.decontaminate.decontaminate_batches over Arrow batches (the stage's
+  mapInArrow body), action `drop`, defaults otherwise (floor 8 for short items, n-grams in
+  more than 10 items or mostly numbers ignored);
+- datatrove 0.10.1: NGramsDecontFilter with n_grams=13 on an index written by its
+  indexer's compute_hashes (bench/decontaminate_datatrove.py, in its own venv). It has no
+  floor (items under 13 words give no n-gram), no common n-gram filter, spaCy word tokens,
+  and folds diacritics; its index is a Python dict loaded per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dataflow.benchmarks import load_items, load_registry, resolve_benchmarks  # noqa: E402
+from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, output_schema  # noqa: E402
+from dataflow.ngram_index import build_index  # noqa: E402
+from dataflow.schema import doc_schema  # noqa: E402
+from tests.planting import excerpt, perturb, plant  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared-data", type=Path, default=Path(os.environ.get("DATAFLOW_SHARED_DATA", SHARED)))
+    parser.add_argument("--copies", type=int, default=2, help="times the real pages are repeated")
+    parser.add_argument("--planted", type=int, default=300, help="pages with a planted benchmark passage")
+    parser.add_argument("--datatrove-python", default="/work/venvs/datatrove/bin/python")
+    parser.add_argument("--spark", action="store_true", help="also run the Spark stage end to end")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    specs = resolve_benchmarks(["all"], load_registry([], str(args.shared_data / "benchmarks")))
+    benchmarks = {spec.name: list(load_items(spec)) for spec in specs}
+    process = psutil.Process()
+    rss, started = process.memory_info().rss, time.time()
+    index = build_index(benchmarks)
+    build = {"seconds": time.time() - started, "rss_mib": (process.memory_info().rss - rss) / 2**20}
+    docs, planted = documents(args.shared_data, benchmarks, args.copies, args.planted)
+    print(f"{len(benchmarks)} benchmarks, {sum(map(len, benchmarks.values())):,} items; "
+          f"{len(docs):,} documents ({len(docs) - len(planted):,} real pages, {len(planted)} planted)")
+    ours = run_ours(docs, index)
+    peer = run_datatrove(args, benchmarks, docs)
+    report(index, build, ours, peer, docs, planted)
+    if args.spark:
+        run_spark(args, docs)
+
+
+def documents(shared: Path, benchmarks: dict, copies: int, count: int) -> tuple[list[dict], dict[str, str]]:
+    """Real pages repeated `copies` times, plus `count` pages with a planted benchmark excerpt
+    (returned as planted document id -> `benchmark:item`)."""
+    with gzip.open(shared / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
+        pages = [row for row in map(json.loads, lines) if row["text"]]
+    docs = [{"id": f"{page['id']}#{copy}", "text": page["text"]} for copy in range(copies) for page in pages]
+    rng, planted = random.Random(7), {}
+    names = sorted(benchmarks)
+    while len(planted) < count:
+        name = rng.choice(names)
+        item = rng.choice(benchmarks[name])
+        passage = excerpt(item, rng)
+        if passage is not None:
+            doc_id = f"planted-{len(planted)}"
+            docs.append({"id": doc_id, "text": plant(rng.choice(pages)["text"], perturb(passage, rng), rng)[0]})
+            planted[doc_id] = f"{name}:{item.id}"
+    return docs, planted
+
+
+def run_ours(docs: list[dict], index) -> dict:
+    batches = [pa.RecordBatch.from_pylist(docs[i:i + 256], schema=doc_schema()) for i in range(0, len(docs), 256)]
+    config = DecontaminateConfig(action="drop")
+    schema = output_schema(batches[0].schema)
+    started = time.time()
+    flagged = [row["id"] for batch in decontaminate_batches(batches, index, config, schema)
+               for row in batch.select(["id", "reject_reason"]).to_pylist() if row["reject_reason"]]
+    return {"seconds": time.time() - started, "flagged": flagged}
+
+
+def run_datatrove(args, benchmarks: dict, docs: list[dict]) -> dict:
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        with open(work / "items.jsonl", "w", encoding="utf-8") as out:
+            for name, items in benchmarks.items():
+                for item in items:
+                    out.write(json.dumps({"benchmark": name, "id": item.id, "text": "\n".join(item.texts)}) + "\n")
+        with open(work / "docs.jsonl", "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(doc) + "\n" for doc in docs)
+        subprocess.run([args.datatrove_python, str(REPO / "bench" / "decontaminate_datatrove.py"),
+                        "--items", str(work / "items.jsonl"), "--docs", str(work / "docs.jsonl"), "--ngram", "13",
+                        "--workdir", str(work / "index"), "--out", str(work / "result.json")],
+                       check=True, capture_output=True)
+        return json.loads((work / "result.json").read_text())
+
+
+def report(index, build: dict, ours: dict, peer: dict, docs: list[dict], planted: dict[str, str]) -> None:
+    def planted_found(flagged):
+        missed = sorted(planted[doc_id] for doc_id in set(planted) - set(flagged))
+        return f"{len(planted) - len(missed)}/{len(planted)}" + (f" (missed {', '.join(missed)})" if missed else "")
+
+    def real_flagged(flagged):
+        real = set(flagged) - set(planted)
+        return f"{len(real)} ({', '.join(sorted({doc_id.split('#')[0] for doc_id in real})) or 'none'})"
+
+    rows = [
+        ("index entries", f"{index.stats['entries']:,}", f"{peer['hashes']:,}"),
+        ("index size", f"{index.nbytes / 2**20:.1f} MiB (arrays)", f"{peer['index_file_bytes'] / 2**20:.1f} MiB (files)"),
+        ("index build", f"{build['seconds']:.1f} s", f"{peer['build_seconds']:.1f} s"),
+        ("index memory", f"{build['rss_mib']:.0f} MiB RSS growth", f"{peer['index_rss_bytes'] / 2**20:.0f} MiB RSS "
+                                                                    f"(dict, loaded in {peer['load_seconds']:.1f} s)"),
+        ("docs/s per core", f"{len(docs) / ours['seconds']:.0f}", f"{peer['documents'] / peer['filter_seconds']:.0f}"),
+        ("planted found", planted_found(ours["flagged"]), planted_found(peer["flagged"])),
+        ("real pages flagged", real_flagged(ours["flagged"]), real_flagged(peer["flagged"])),
+    ]
+    print(f"\n{'':<20}dataflow")
+    for name, mine, theirs in rows:
+        print(f"{name:<20}{mine}\n{'':<20}datatrove 0.10.1: {theirs}")
+
+
+def run_spark(args, docs: list[dict]) -> None:
+    import pyarrow.parquet as pq
+
+    from jobs import decontaminate
+    from jobs.spark import get_spark
+
+    with tempfile.TemporaryDirectory() as work:
+        cores = get_spark("bench-decontaminate").sparkContext.defaultParallelism
+        os.makedirs(f"{work}/docs")
+        table = pa.Table.from_pylist(docs, schema=doc_schema())
+        parts = 4 * cores  # a task per part file: as an upstream stage writes them
+        for part in range(parts):
+            first, end = part * len(docs) // parts, (part + 1) * len(docs) // parts
+            pq.write_table(table.slice(first, end - first), f"{work}/docs/part-{part}.parquet")
+        started = time.time()
+        decontaminate.main(["--input", f"{work}/docs", "--output", f"{work}/out", "--benchmark", "all", "--action", "drop",
+                            "--benchmarks-dir", str(args.shared_data / "benchmarks")])
+        seconds = time.time() - started
+        stats = json.loads(Path(f"{work}/out/stats.json").read_text())
+    print(f"\nSpark stage (local, {cores} cores, index build and report included): {seconds:.1f} s, "
+          f"{stats['rows_in'] / seconds:.0f} docs/s, {stats['rows_in'] / seconds / cores:.0f} docs/s per core; "
+          f"rejected {stats['rejected_by_reason']}")
+
+
+if __name__ == "__main__":
+    main()

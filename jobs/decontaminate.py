@@ -1,0 +1,131 @@
+"""Decontaminate: find benchmark test text in documents, drop, excise or annotate it, report the leaks.
+
+    dataflow run decontaminate --input out/deduped --output out/clean \\
+        --benchmark gsm8k=path/to/test.jsonl:question,answer --benchmark mmlu --ngram 13 --action excise
+    dataflow run decontaminate --input out/docs --output out/clean --benchmark all --benchmarks-dir data/benchmarks
+    spark-submit --master yarn --py-files dataflow.zip jobs/decontaminate.py --input s3a://b/docs --output s3a://b/clean --benchmark all
+
+Benchmarks are read and indexed on the driver (dataflow/benchmarks.py, dataflow/ngram_index.py).
+An index up to --max-broadcast-bytes is broadcast and every document is matched inside
+mapInArrow; a larger one becomes a DataFrame joined with every document's n-grams, and the
+hits are gathered per document before the same action runs (dataflow/decontaminate.py). The
+output folder adds contamination.json and contamination/ (dataflow/contamination_report.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+from dataflow.benchmarks import BenchmarkSpec, benchmark_files, load_items, load_registry, resolve_benchmarks
+from dataflow.config import with_overrides
+from dataflow.decontaminate import (ADDED_FIELDS, HITS_COLUMN, NGRAM_SCHEMA, PARENT_COLUMN, DecontaminateConfig,
+                                    decontaminate_batches, document_ngram_batches, joined_batches, output_schema)
+from dataflow.ngram_index import NgramIndex, build_index
+from dataflow.remote import open_binary
+from dataflow.stage import local_file_identity
+from jobs.arguments import stage_config, stage_parser
+from jobs.contamination_report import write_report
+from jobs.spark import get_spark
+from jobs.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
+
+STAGE = "decontaminate"
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None):
+    parser = stage_parser(STAGE, __doc__, DecontaminateConfig, skip=frozenset({"benchmarks", "registries"}))
+    parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
+    parser.add_argument("--benchmark", action="append", default=[],
+                        help="NAME (registry entry), `all`, or NAME=PATH:FIELD,FIELD for a set the registry lacks; repeatable")
+    parser.add_argument("--registry", action="append", default=[],
+                        help="a user registry YAML (same shape as dataflow/benchmarks.yaml); repeatable")
+    return parser.parse_args(argv)
+
+
+def benchmark_specs(config: DecontaminateConfig) -> list[BenchmarkSpec]:
+    """The configured benchmarks, looked up in the built-in and user registries."""
+    return resolve_benchmarks(config.benchmarks, load_registry(config.registries, config.benchmarks_dir))
+
+
+def load_index(config: DecontaminateConfig, specs: list[BenchmarkSpec]) -> NgramIndex:
+    """Read the benchmarks and build their n-gram index (on the driver)."""
+    phrases = []
+    for path in config.common_phrases:
+        with open_binary(path) as handle:
+            phrases += [line for line in handle.read().decode("utf-8").splitlines() if line.strip()]
+    index = build_index({spec.name: load_items(spec) for spec in specs}, ngram=config.ngram,
+                        min_ngram=config.min_ngram, max_items_per_ngram=config.max_items_per_ngram,
+                        common_phrases=phrases)
+    log.warning("%s: index of %d benchmarks: %d n-gram entries, %.1f MiB, built in %.1fs", STAGE, len(specs),
+                index.stats["entries"], index.stats["bytes"] / 2**20, index.stats["build_seconds"])
+    return index
+
+
+def build(spark: SparkSession, docs: DataFrame, index: NgramIndex, config: DecontaminateConfig) -> DataFrame:
+    """The annotated plan: every document once, or as its pieces when excised."""
+    docs = docs.drop(*[field.name for field in ADDED_FIELDS])
+    # Spark hands timestamps to Python in the session time zone.
+    schema = output_schema(to_arrow_schema(docs.schema, timezone=spark.conf.get("spark.sql.session.timeZone")))
+    if index.nbytes <= config.max_broadcast_bytes:
+        shared = spark.sparkContext.broadcast(index)  # unpickled once per Python worker
+        work = functools.partial(_match, index=shared, config=config, schema=schema)
+        return docs.mapInArrow(work, from_arrow_schema(schema))
+    return _join(spark, docs, index, config, schema)
+
+
+def _match(batches, index, config: DecontaminateConfig, schema: pa.Schema):
+    return decontaminate_batches(batches, index.value, config, schema)
+
+
+def _join(spark: SparkSession, docs: DataFrame, index: NgramIndex, config: DecontaminateConfig,
+          schema: pa.Schema) -> DataFrame:
+    """The large-index plan: document n-grams joined with the index, hits gathered per document."""
+    table = pa.table({"hash": pa.array(index.hashes.view("int64")), "item": pa.array(index.items.astype("int32"))})
+    ngrams = docs.select("id", "text").mapInArrow(
+        functools.partial(document_ngram_batches, sizes=index.catalog.sizes), from_arrow_schema(NGRAM_SCHEMA))
+    hits = ngrams.join(spark.createDataFrame(table), "hash").groupBy("id").agg(
+        F.collect_list(F.struct("item", "start", "size")).alias(HITS_COLUMN))
+    catalog = spark.sparkContext.broadcast(index.catalog)
+    work = functools.partial(_apply_joined, catalog=catalog, config=config, schema=schema)
+    return docs.join(hits, "id", "left").mapInArrow(work, from_arrow_schema(schema))
+
+
+def _apply_joined(batches, catalog, config: DecontaminateConfig, schema: pa.Schema):
+    return joined_batches(batches, catalog.value, config, schema)
+
+
+def benchmark_identity(specs: list[BenchmarkSpec], config: DecontaminateConfig) -> list:
+    """What the fingerprint records of the benchmarks: each spec and its files' sizes and times."""
+    return [[spec.model_dump(), [local_file_identity(path) for path in benchmark_files(spec)]] for spec in specs] + \
+        [local_file_identity(path) for path in config.common_phrases]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = stage_config(args, STAGE, DecontaminateConfig)
+    overrides = {"benchmarks": args.benchmark} if args.benchmark else {}
+    if args.registry:
+        overrides["registries"] = args.registry
+    config = with_overrides(config, overrides)
+    specs = benchmark_specs(config)
+    spark = get_spark("dataflow-decontaminate")
+    inputs = [stage_input_identity(spark, args.input), benchmark_identity(specs, config)]
+    stage = Stage(STAGE, args.output, config, inputs, force=args.force)
+    index = functools.cache(lambda: load_index(config, specs))  # not built when the stage is skipped
+    settings = config.model_dump(include={"action", "ngram", "min_ngram", "max_items_per_ngram", "window_chars"})
+    run_stage(spark, stage, lambda: build(spark, read_stage_input(spark, args.input), index(), config),
+              split_parent=PARENT_COLUMN,
+              extra_outputs=lambda annotated, folder: write_report(annotated, folder, index().stats, settings,
+                                                                   config.max_report_documents))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

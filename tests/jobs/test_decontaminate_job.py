@@ -1,0 +1,159 @@
+"""The decontaminate job in real Spark local mode: actions, split accounting, report, join path, CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from itertools import islice
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dataflow import cli
+from dataflow.benchmarks import load_items, load_registry, parse_benchmark_arg
+from dataflow.config import with_overrides
+from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, output_schema
+from dataflow.schema import doc_schema
+from jobs import decontaminate
+from jobs.arguments import stage_config
+
+PAGES = 150
+#: (benchmark, item number) planted into pages 10, 20, ...; siqa_cli is SIQA read as a set the
+#: registry lacks, its fields named on the command line.
+PLANTED = [("gsm8k", 3), ("gsm8k", 500), ("boolq", 7), ("siqa_cli", 11), ("siqa_cli", 12), ("gsm8k", 3)]
+
+
+def stats_of(folder) -> dict:
+    return json.loads((folder / "stats.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def docs(shared_data, tmp_path_factory):
+    """150 real pages, Wikipedia's New Zealand article (a genuine BoolQ quotation), and six
+    pages with a benchmark passage planted in the middle."""
+    registry = load_registry([], str(shared_data / "benchmarks"))
+    registry["siqa_cli"] = parse_benchmark_arg(siqa_argument(shared_data), {})
+    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
+        pages = [row for row in map(json.loads, lines) if row["text"]]
+    rows = [{"id": page["id"], "text": page["text"], "source": "web"}
+            for page in pages[:PAGES] + [page for page in pages if page["id"] == "readability/wikipedia-2"]]
+    for number, (name, item) in enumerate(PLANTED, 1):
+        passage = next(islice(load_items(registry[name]), item, None)).texts[0]
+        text = rows[10 * number]["text"]
+        cut = text.find("\n", len(text) // 2) % (len(text) + 1)
+        rows[10 * number]["text"] = f"{text[:cut]}\n{passage.strip()}\n{text[cut:]}"
+    folder = tmp_path_factory.mktemp("decontaminate") / "docs"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=doc_schema()), folder / "part-0.parquet")
+    return folder
+
+
+def siqa_argument(shared_data) -> str:
+    return f"siqa_cli={shared_data / 'benchmarks' / 'siqa' / 'siqa.jsonl.gz'}:query"
+
+
+def arguments(shared_data, docs, output, *extra) -> list[str]:
+    return ["--input", str(docs), "--output", str(output), "--benchmarks-dir", str(shared_data / "benchmarks"),
+            "--benchmark", "gsm8k", "--benchmark", "boolq", "--benchmark", siqa_argument(shared_data), *extra]
+
+
+@pytest.fixture(scope="module")
+def excised(spark, shared_data, docs):
+    output = docs.parent / "excised"
+    assert decontaminate.main(arguments(shared_data, docs, output, "--action", "excise")) == 0
+    return output
+
+
+def test_excise_splits_contaminated_documents_and_stats_add_up(excised):
+    stats = stats_of(excised)
+    assert (stats["rows_in"], stats["rows_split"], stats["pieces_out"]) == (151, 7, 13)
+    assert stats["rejected_by_reason"] == stats["pieces_rejected_by_reason"] == {"excised": 7, "short_piece": 1}
+    whole_kept = stats["rows_out"] - stats["pieces_out"]
+    whole_rejected = stats["rows_rejected"] - sum(stats["pieces_rejected_by_reason"].values())
+    assert stats["rows_in"] == whole_kept + whole_rejected + stats["rows_split"] and whole_kept == 144
+    assert "rows_split" in stats["accounting"]
+    kept = pq.read_table(excised / "data")
+    assert kept.num_rows == stats["rows_out"] and kept.column_names[-2:] == ["contamination", "piece"]
+    pieces = [row for row in kept.select(["id", "piece"]).to_pylist() if row["piece"]]
+    assert all(row["id"] == f"{row['piece']['parent_id']}.{row['piece']['index']}" for row in pieces)
+
+
+def test_rejected_rows_name_the_benchmark_item_and_span(excised):
+    rejected = pq.read_table(excised / "rejected").to_pylist()
+    cut = sorted((row["reject_value"], row["piece"]["parent_id"]) for row in rejected if row["reject_reason"] == "excised")
+    assert [value for value, _ in cut] == ["boolq:171", "boolq:7", "gsm8k:3", "gsm8k:3", "gsm8k:500",
+                                           "siqa_cli:11,siqa_cli:941", "siqa_cli:12"]  # 11 and 941 share a context
+    for row in rejected:
+        if row["reject_reason"] == "excised":
+            span = row["contamination"]["spans"][0]
+            assert row["piece"]["start"] <= span["start"] < span["end"] <= row["piece"]["end"]
+            assert span["text"] in row["text"]
+
+
+def test_contamination_report_per_benchmark_and_item(excised):
+    report = json.loads((excised / "contamination.json").read_text())
+    counts = {name: (row["items"], row["items_skipped"], row["items_found"], row["documents"])
+              for name, row in report["benchmarks"].items()}
+    assert counts == {"gsm8k": (1319, 0, 2, 3), "boolq": (3270, 0, 2, 2), "siqa_cli": (1954, 0, 3, 2)}
+    gsm8k = report["benchmarks"]["gsm8k"]["leaked"]
+    assert [(leak["item"], leak["documents"]) for leak in gsm8k] == [("3", 2), ("500", 1)]
+    assert gsm8k[0]["matched_text"].startswith("James decides to run 3 sprints 3 times a week.")
+    boolq = {leak["item"]: leak["document_ids"] for leak in report["benchmarks"]["boolq"]["leaked"]}
+    assert boolq["171"] == ["readability/wikipedia-2"]
+    table = pq.read_table(excised / "contamination").to_pylist()
+    assert len(table) == 7 and {row["benchmark"] for row in table} == {"gsm8k", "boolq", "siqa_cli"}
+    assert report["index"]["entries"] > 0 and stats_of(excised)["extra"]["documents_contaminated"] == 7
+
+
+def test_inspect_contamination_prints_the_report(excised, capsys):
+    assert cli.main(["inspect", "contamination", str(excised), "--benchmark", "gsm8k"]) == 0
+    out = capsys.readouterr().out
+    assert "gsm8k" in out and "1319" in out and "gsm8k:3 in 2 document(s)" in out and "boolq" not in out
+    assert cli.main(["inspect", "contamination", str(excised.parent)]) == 2
+    assert "no contamination.json" in capsys.readouterr().err
+
+
+def test_drop_rejects_whole_documents(spark, shared_data, docs):
+    output = docs.parent / "dropped"
+    assert cli.main(["run", "decontaminate", *arguments(shared_data, docs, output, "--action", "drop")]) == 0
+    stats = stats_of(output)
+    assert (stats["rows_in"], stats["rows_out"], stats["rejected_by_reason"]) == (151, 144, {"contaminated": 7})
+    assert stats["rows_split"] == 0
+
+
+def test_joined_index_finds_what_the_broadcast_index_finds(spark, shared_data, docs):
+    """The large-index plan (index joined with document n-grams) against the engine-free
+    broadcast path run in this process on the same documents and index."""
+    output = docs.parent / "joined"
+    args = arguments(shared_data, docs, output, "--action", "annotate", "--max-broadcast-bytes", "0")
+    assert decontaminate.main(args) == 0
+    joined = pq.read_table(output / "data", columns=["id", "contamination"]).to_pylist()
+    config = stage_config(decontaminate.parse_args(args), "decontaminate", DecontaminateConfig)
+    config = with_overrides(config, {"benchmarks": decontaminate.parse_args(args).benchmark})
+    index = decontaminate.load_index(config, decontaminate.benchmark_specs(config))
+    table = pq.read_table(docs)
+    local = pa.Table.from_batches(list(decontaminate_batches(
+        table.to_batches(), index, config, output_schema(table.schema)))).select(["id", "contamination"]).to_pylist()
+
+    def contaminated(rows):
+        return sorted((row["id"], json.dumps(row["contamination"])) for row in rows if row["contamination"])
+
+    assert len(contaminated(joined)) == 7 and contaminated(joined) == contaminated(local)
+
+
+def test_rerun_is_skipped_without_building_the_index(spark, shared_data, docs, excised, monkeypatch):
+    before = (excised / "_SUCCESS").stat().st_mtime_ns
+    monkeypatch.setattr(decontaminate, "build_index", None)  # would fail if called
+    assert decontaminate.main(arguments(shared_data, docs, excised, "--action", "excise")) == 0
+    assert (excised / "_SUCCESS").stat().st_mtime_ns == before
+
+
+def test_benchmarks_list_shows_formats_and_registry_entries(shared_data, tmp_path, capsys):
+    (tmp_path / "mine.yaml").write_text("my_set:\n  file: my.jsonl\n  fields: [question]\n  description: mine\n")
+    assert cli.main(["benchmarks", "list", "--benchmarks-dir", str(shared_data / "benchmarks"),
+                     "--registry", str(tmp_path / "mine.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert ".jsonl" in out and ".parquet" in out
+    assert "gsm8k: GSM8K test" in out and "mmlu/test/*.csv.gz (57 files)" in out
+    assert "my_set: mine" in out and "my.jsonl (missing)" in out and "humaneval" in out

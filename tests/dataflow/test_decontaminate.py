@@ -181,7 +181,7 @@ def test_excise_settings(index, planted_doc, settings, reasons):
 def test_pipeline_config_section_is_checked(tmp_path):
     path = tmp_path / "pipeline.yaml"
     path.write_text("decontaminate:\n  benchmarks: [gsm8k]\n  action: excise\n  ngram: 13\n  min_ngram: 20\n")
-    with pytest.raises(ConfigError, match=r"decontaminate: Value error, min_ngram \(20\) must not exceed ngram \(13\)"):
+    with pytest.raises(ConfigError, match=r"decontaminate: min_ngram \(20\) must not exceed ngram \(13\)"):
         load_pipeline_config(path)
     path.write_text("decontaminate:\n  action: cut\n")
     with pytest.raises(ConfigError, match=r"decontaminate.action: Input should be 'drop', 'excise' or 'annotate'"):

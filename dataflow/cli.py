@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,14 +21,17 @@ from dataflow.errors import UserError
 #: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
 STAGES = {
     "extract": "jobs.extract",
+    "dedup": "jobs.dedup",
 }
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Web crawls to pretraining tokens, and the search for the best data mixture.")
 inspect_app = typer.Typer(no_args_is_help=True, help="Look at stage outputs and documents.")
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
+dedup_app = typer.Typer(no_args_is_help=True, help="Duplicate look-ups in a dedup stage output.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
+app.add_typer(dedup_app, name="dedup")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -68,6 +72,54 @@ def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
     typer.echo("\n" + (text or "(no text)"))
     if raw and row.get("warc_path"):
         typer.echo("\n--- WARC record ---\n" + read_record_at(row["warc_path"], row["warc_offset"]))
+
+
+@inspect_app.command("dups")
+def inspect_dups(path: Annotated[Path, typer.Argument(help="dedup stage output folder")],
+                 top: Annotated[int, typer.Option(help="how many clusters, largest first")] = 20,
+                 lines: Annotated[int, typer.Option(help="non-empty lines of each text to show")] = 6) -> None:
+    """The largest duplicate clusters: the kept text beside a removed one."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dataflow.dup_report import largest_clusters
+
+    console = Console()
+    for cluster in largest_clusters(str(path), top):
+        reasons = Counter(member.reason for member in cluster.removed)
+        table = Table(title=f"cluster {cluster.id}: {cluster.size} rows, removed "
+                            + ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items())),
+                      show_lines=True, expand=True)
+        table.add_column(f"kept {cluster.kept.id}", ratio=1)
+        table.add_column(f"removed {cluster.removed[0].id}" if cluster.removed else "removed", ratio=1)
+        table.add_row(_head(cluster.kept.text, lines), _head(cluster.removed[0].text, lines) if cluster.removed else "")
+        console.print(table)
+
+
+@dedup_app.command("near")
+def dedup_near(doc_id: Annotated[str, typer.Argument(help="document id")],
+               path: Annotated[Path, typer.Argument(help="dedup stage output folder")],
+               limit: Annotated[int, typer.Option(help="most rows to list")] = 20) -> None:
+    """Near duplicates of one document: its cluster and its LSH candidates, with Jaccard similarities."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dataflow.dup_report import near_duplicates
+
+    target, found = near_duplicates(str(path), doc_id, limit)
+    table = Table(title=f"{doc_id}: {target.reason or 'kept'}, cluster {target.cluster or '(none)'}")
+    for column in ("id", "row", "same cluster", "MinHash J", "exact J"):
+        table.add_column(column, overflow="fold")
+    for member in found:
+        same = "yes" if target.cluster and member.cluster == target.cluster else "no"
+        table.add_row(member.id, member.reason or "kept", same, f"{member.estimated:.3f}", f"{member.exact:.3f}")
+    Console().print(table)
+    if not found:
+        typer.echo("no near duplicates or LSH candidates")
+
+
+def _head(text: str | None, lines: int) -> str:
+    return "\n".join([line for line in (text or "").splitlines() if line.strip()][:lines])
 
 
 def main(argv: list[str] | None = None) -> int:

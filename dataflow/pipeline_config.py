@@ -3,6 +3,9 @@
     extract:
       keep_languages: [en, de]
       max_html_bytes: 1048576
+    dedup:
+      threshold: 0.8
+      keep: [quality, longest]
 
 `dataflow config show` prints the resolved file with all defaults filled in.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataflow.config import StrictModel, load_config
+from dataflow.dedup import DedupConfig
 from dataflow.extract import ExtractConfig
 
 
@@ -20,6 +24,8 @@ class PipelineConfig(StrictModel):
 
     extract: ExtractConfig = ExtractConfig()
     """WARC records to documents: extraction, decoding and language ID."""
+    dedup: DedupConfig = DedupConfig()
+    """Exact, URL and MinHash-LSH near-duplicate removal."""
 
 
 def load_pipeline_config(path: str | Path | None) -> PipelineConfig:

@@ -108,6 +108,9 @@ class Stage:
     inputs: list[Any]
     force: bool = False
     fingerprint: str = field(init=False)
+    work_dir: str | None = field(init=False, default=None)
+    """Scratch folder for `build()` (e.g. Spark checkpoints), inside the temporary output while
+    the stage runs and deleted before the output is renamed into place."""
 
     def __post_init__(self):
         self.output = self.output.rstrip("/")
@@ -133,6 +136,7 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
     for stale in fs.siblings(f"{stage.output}.tmp-*"):
         fs.delete(stale)  # left by a crashed run: one writer per output path is assumed
     tmp = f"{stage.output}.tmp-{uuid.uuid4().hex[:12]}"
+    stage.work_dir = f"{tmp}/_work"
     # Persisted because three actions consume the plan (kept rows, rejected rows, counts) and
     # recomputing it would rerun the stage's expensive work (extraction, scoring) each time.
     annotated = build().persist(StorageLevel.MEMORY_AND_DISK)
@@ -146,6 +150,8 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
             stats["extra"] = extra_stats(annotated)
     finally:
         annotated.unpersist()
+    if fs.exists(stage.work_dir):
+        fs.delete(stage.work_dir)
     stats["seconds"] = round(time.time() - started, 3)
     fs.write_bytes(f"{tmp}/{contract.STATS_FILE}", json.dumps(stats, indent=2, sort_keys=True).encode())
     fs.write_bytes(f"{tmp}/{contract.SUCCESS_FILE}", b"")

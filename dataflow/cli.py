@@ -101,21 +101,17 @@ def dedup_near(doc_id: Annotated[str, typer.Argument(help="document id")],
                path: Annotated[Path, typer.Argument(help="dedup stage output folder")],
                limit: Annotated[int, typer.Option(help="most rows to list")] = 20) -> None:
     """Near duplicates of one document: its cluster and its LSH candidates, with Jaccard similarities."""
-    from rich.console import Console
-    from rich.table import Table
-
     from dataflow.dup_report import near_duplicates
 
     target, found = near_duplicates(str(path), doc_id, limit)
-    table = Table(title=f"{doc_id}: {target.reason or 'kept'}, cluster {target.cluster or '(none)'}")
-    for column in ("id", "row", "same cluster", "MinHash J", "exact J"):
-        table.add_column(column, overflow="fold")
-    for member in found:
-        same = "yes" if target.cluster and member.cluster == target.cluster else "no"
-        table.add_row(member.id, member.reason or "kept", same, f"{member.estimated:.3f}", f"{member.exact:.3f}")
-    Console().print(table)
+    typer.echo(f"{doc_id}: {target.reason or 'kept'}, cluster {target.cluster or '(none)'}")
     if not found:
         typer.echo("no near duplicates or LSH candidates")
+        return
+    typer.echo(f"{'exact J':>8} {'MinHash J':>10}  {'cluster':<8} {'row':<16} id")
+    for member in found:
+        same = "same" if target.cluster and member.cluster == target.cluster else "other"
+        typer.echo(f"{member.exact:8.3f} {member.estimated:10.3f}  {same:<8} {member.reason or 'kept':<16} {member.id}")
 
 
 def _head(text: str | None, lines: int) -> str:

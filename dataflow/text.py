@@ -141,9 +141,9 @@ class NormalizedBatch:
 
     def units(self, i: int) -> list[str]:
         """`normalized_units(texts[i])`."""
-        units = slice(self.unit_offsets[i], self.unit_offsets[i + 1])
-        return [self.codepoints[start:end].tobytes().decode("utf-32-le")
-                for start, end in zip(self.unit_starts[units], self.unit_ends[units])]
+        units, text, first = slice(self.unit_offsets[i], self.unit_offsets[i + 1]), self.text(i), self.text_offsets[i]
+        return [text[start:end] for start, end in zip((self.unit_starts[units] - first).tolist(),
+                                                     (self.unit_ends[units] - first).tolist())]
 
 
 def normalize_batch(texts: Sequence[str | None]) -> NormalizedBatch:

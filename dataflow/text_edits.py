@@ -64,10 +64,14 @@ def add_boilerplate(text: str, rng: random.Random, share: float) -> str:
 
 
 def reorder_paragraphs(text: str, rng: random.Random, share: float) -> str:
-    """Move `share` of the paragraphs (lines) to random places."""
+    """Move `share` of the paragraphs (lines; at least one) each to another place."""
     lines = text.split("\n")
-    for _ in range(max(int(len(lines) * share), 1 if len(lines) > 1 else 0)):
-        lines.insert(rng.randrange(len(lines)), lines.pop(rng.randrange(len(lines))))
+    if len(lines) < 2:
+        return text
+    for _ in range(max(int(len(lines) * share), 1)):
+        source = rng.randrange(len(lines))
+        target = rng.choice([i for i in range(len(lines)) if i != source])
+        lines.insert(target, lines.pop(source))
     return "\n".join(lines)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import doctest
 
 import dataflow.text
-from dataflow.text import normalize, normalized_units, unspaced_share, word_units
+from dataflow.text import normalize, normalize_batch, normalized_chunks, normalized_units, unspaced_share, word_units
 
 
 def test_doctests():
@@ -29,3 +29,29 @@ def test_normalisation_folds_case_width_digits_and_punctuation():
 def test_unspaced_share_tells_cjk_from_spaced_text():
     assert unspaced_share("这是一个中文句子，没有空格。") > 0.8
     assert unspaced_share("An English sentence with spaces.") == 0.0
+
+
+def test_batch_normalisation_equals_normalize_on_every_real_page(real_pages):
+    texts = [page["text"] for page in real_pages] + ["", None, "!!", "a", "東京", "  x _ y  "]
+    batch = normalize_batch(texts)
+    assert [batch.text(i) for i in range(len(texts))] == [normalize(text or "") for text in texts]
+    assert [batch.units(i) for i in range(len(texts))] == [normalized_units(text or "") for text in texts]
+
+
+def test_batch_normalisation_equals_normalize_for_every_code_point():
+    # Every code point alone, inside a word and after a CJK character, a thousand to a text:
+    # its class and its effect on unit boundaries must match the regular expressions.
+    chars = list(map(chr, range(0x110000)))
+    texts = [" ".join(f"{char} a{char}b 東{char}" for char in chars[start:start + 1000])
+             for start in range(0, len(chars), 1000)]
+    batch = normalize_batch(texts)
+    assert [batch.text(i) for i in range(len(texts))] == [normalize(text) for text in texts]
+    assert [batch.units(i) for i in range(len(texts))] == [normalized_units(text) for text in texts]
+
+
+def test_normalized_chunks_cover_every_text_once():
+    texts = ["one two", None, "x" * 50, "three", "four five six"]
+    chunks = list(normalized_chunks(texts, max_chars=10))
+    assert [span for span, _ in chunks] == [slice(0, 2), slice(2, 3), slice(3, 4), slice(4, 5)]
+    assert [batch.text(i) for _, batch in chunks for i in range(len(batch.text_offsets) - 1)] == [
+        normalize(text or "") for text in texts]

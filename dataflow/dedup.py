@@ -3,10 +3,12 @@
 The `dedup` stage removes, in order (each row is charged to the first that applies):
 
 1. `exact_duplicate`: the same normalised text (`text.normalize`) as a better-ranked row;
-2. `url_duplicate` (with `url_dedup`): the same normalised URL as a better-ranked row;
-3. `near_duplicate`: in one cluster with a better-ranked row, where clusters are the
-   connected components of "shares a MinHash-LSH band" (optionally verified by exact
-   Jaccard >= `threshold`) plus the exact and URL relations above.
+2. `url_duplicate` (with `url_dedup`): among the rows left, the same normalised URL as a
+   better-ranked row;
+3. `near_duplicate`: among the rows left, in one cluster with a better-ranked row, where
+   clusters are the connected components of "shares a MinHash-LSH band" (optionally
+   verified by exact Jaccard >= `threshold`); each cluster also takes in the rows that
+   steps 1 and 2 removed in favour of its members.
 
 One row per cluster is kept, chosen by `keep` (ties by id). `signature_batches` and
 `jaccard_batches` are the `mapInArrow` bodies of jobs/dedup.py; the graph work is Spark's.
@@ -115,25 +117,26 @@ def optimal_lsh_params(threshold: float, num_perm: int, false_positive_weight: f
 
 
 def url_key(url: str | None) -> str | None:
-    """A URL's identity for `url_dedup`: scheme and host lower-cased, default port, fragment and
-    trailing slash dropped (`HTTP://Example.com:80/a/#top` -> `http://example.com/a`)."""
+    """A URL's identity for `url_dedup`, in the spirit of SURT keys: no scheme, host lower-cased
+    without `www.`, default port, fragment and trailing slash dropped, path and query kept
+    (`HTTP://www.Example.com:80/a/#top` -> `example.com/a`)."""
     if not url:
         return None
     try:
         parts = urlsplit(url.strip())
-        host = (parts.hostname or "").rstrip(".")
-        port = parts.port
+        host, port = (parts.hostname or "").rstrip("."), parts.port
     except ValueError:
         return url
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    netloc = host if port in (None, default) else f"{host}:{port}"
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme.lower()}://{netloc}{path}" + (f"?{parts.query}" if parts.query else "")
+    host = host.removeprefix("www.")
+    if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    return host + parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _text_slices(batch: pa.RecordBatch, column: str) -> Iterator[pa.RecordBatch]:
-    """Consecutive slices of `batch` holding at most `_SLICE_BYTES` of `column` (or one row)."""
-    sizes = pc.fill_null(pc.binary_length(batch.column(column)), 0).to_numpy(zero_copy_only=False)
+def _text_slices(batch: pa.RecordBatch, *columns: str) -> Iterator[pa.RecordBatch]:
+    """Consecutive slices of `batch` holding at most `_SLICE_BYTES` of `columns` (or one row)."""
+    sizes = sum(pc.fill_null(pc.binary_length(batch.column(column)), 0).to_numpy(zero_copy_only=False)
+                for column in columns)
     ends = np.cumsum(sizes)
     start = 0
     while start < batch.num_rows:
@@ -145,9 +148,9 @@ def _text_slices(batch: pa.RecordBatch, column: str) -> Iterator[pa.RecordBatch]
 
 def signature_batches(batches: Iterable[pa.RecordBatch], config: DedupConfig, bands: int,
                       rows: int) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: rows with `text` (and `url`) in; the same rows out, `text` replaced by
-    FEATURE_FIELDS: the exact-text key, the URL key, the MinHash signature and its band keys
-    (null for texts with fewer than `ngram` units)."""
+    """mapInArrow body: rows with `text` (and `url`) in; the same rows out, `text` and `url`
+    replaced by FEATURE_FIELDS: the exact-text key, the URL key, the MinHash signature and its
+    band keys (null for texts with fewer than `ngram` units)."""
     hasher = config.hasher
     for batch in batches:
         for part in _text_slices(batch, "text"):
@@ -169,7 +172,7 @@ def _text_key(normalized: str) -> bytes | None:
 
 def _feature_batch(part: pa.RecordBatch, text_keys: list[bytes | None], url_keys: list[str | None], stored: np.ndarray,
                    has_shingles: np.ndarray, bands: int, rows: int) -> pa.RecordBatch:
-    """`part` without text, plus FEATURE_FIELDS; `stored` holds the signatures in `stored_dtype`."""
+    """`part` without text and url, plus FEATURE_FIELDS; `stored` holds signatures in `stored_dtype`."""
     count, width = len(stored), stored.shape[1] * stored.itemsize
     present = pa.array(has_shingles).buffers()[1]  # bit-packed: a validity bitmap
     offsets = pa.py_buffer(np.arange(count + 1, dtype=np.int32) * width)
@@ -177,7 +180,7 @@ def _feature_batch(part: pa.RecordBatch, text_keys: list[bytes | None], url_keys
     keys = band_keys(stored, bands, rows)
     key_lists = pa.ListArray.from_arrays(pa.array(np.arange(count + 1, dtype=np.int32) * bands),
                                          pa.array(keys.ravel()), mask=pa.array(~has_shingles))
-    columns = {name: part.column(name) for name in part.schema.names if name != "text"}
+    columns = {name: part.column(name) for name in part.schema.names if name not in ("text", "url")}
     columns.update(text_key=pa.array(text_keys, pa.binary()), url_key=pa.array(url_keys, pa.string()),
                    minhash=minhash, band_keys=key_lists)
     return pa.RecordBatch.from_pydict(columns)
@@ -187,7 +190,7 @@ def jaccard_batches(batches: Iterable[pa.RecordBatch], ngram: int) -> Iterator[p
     """mapInArrow body: candidate pairs (src, dst, src_text, dst_text) in; (src, dst, jaccard) out,
     the exact Jaccard similarity of their shingle sets (64-bit shingle hashes)."""
     for batch in batches:
-        for part in _text_slices(batch, "src_text"):
+        for part in _text_slices(batch, "src_text", "dst_text"):
             texts = part.column("src_text").to_pylist() + part.column("dst_text").to_pylist()
             shingle_sets = []
             for _, normalized in normalized_chunks(texts):

@@ -62,11 +62,12 @@ _BLOCK_SHINGLES = 8192
 
 def _fmix64_int(value: int) -> int:
     """MurmurHash3's 64-bit finaliser on a Python int (smhasher, `fmix64`)."""
-    value ^= value >> 33
-    value = (value * 0xFF51AFD7ED558CCD) & _MASK64
-    value ^= value >> 33
-    value = (value * 0xC4CEB9FE1A85EC53) & _MASK64
-    return value ^ (value >> 33)
+    shift1, multiplier1, shift2, multiplier2, shift3 = _FMIX[64]
+    value ^= value >> shift1
+    value = (value * multiplier1) & _MASK64
+    value ^= value >> shift2
+    value = (value * multiplier2) & _MASK64
+    return value ^ (value >> shift3)
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -100,22 +101,20 @@ def shingles(text: str, ngram: int) -> list[tuple[str, ...]]:
 # --- the same, vectorised ---------------------------------------------------------------------
 
 
-def fmix64(values: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser over a uint64 array (multiplication wraps mod 2^64)."""
-    values = values ^ (values >> np.uint64(33))
-    values *= np.uint64(0xFF51AFD7ED558CCD)
-    values ^= values >> np.uint64(33)
-    values *= np.uint64(0xC4CEB9FE1A85EC53)
-    return values ^ (values >> np.uint64(33))
+#: MurmurHash3 finaliser constants per width: (shift, multiplier, shift, multiplier, shift).
+_FMIX = {64: (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33), 32: (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)}
 
 
-def fmix32(values: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finaliser over a uint32 array: datasketch's affine pre-mix."""
-    values = values ^ (values >> np.uint32(16))
-    values *= np.uint32(0x85EBCA6B)
-    values ^= values >> np.uint32(13)
-    values *= np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))
+def fmix(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser over a uint64 or uint32 array (multiplication wraps), the 32-bit
+    one being datasketch's affine pre-mix."""
+    kind = values.dtype.type
+    shift1, multiplier1, shift2, multiplier2, shift3 = map(kind, _FMIX[values.dtype.itemsize * 8])
+    values = values ^ (values >> shift1)
+    values *= multiplier1
+    values ^= values >> shift2
+    values *= multiplier2
+    return values ^ (values >> shift3)
 
 
 @functools.lru_cache(maxsize=8)
@@ -137,7 +136,7 @@ def unit_hashes(batch: NormalizedBatch) -> np.ndarray:
     terms = batch.codepoints[positions].astype(np.uint64) * powers[ends - 1 - positions]
     first = np.zeros(lengths.size, dtype=np.int64)
     np.cumsum(lengths[:-1], out=first[1:])
-    return fmix64(np.add.reduceat(terms, first))
+    return fmix(np.add.reduceat(terms, first))
 
 
 def shingle_hashes(batch: NormalizedBatch, ngram: int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +155,7 @@ def shingle_hashes(batch: NormalizedBatch, ngram: int) -> tuple[np.ndarray, np.n
         values *= np.uint64(_FOLD_PRIME)
         values += units[j:j + windows]
     text_end = np.repeat(batch.unit_offsets[1:], per_text)[:windows]
-    return fmix64(values[np.arange(windows) + ngram <= text_end]), offsets
+    return fmix(values[np.arange(windows) + ngram <= text_end]), offsets
 
 
 # --- signatures and bands ----------------------------------------------------------------------
@@ -234,7 +233,7 @@ class MinHasher:
 
     def _premix(self, hashes32: np.ndarray) -> np.ndarray:
         if self.scheme == "affine32":
-            return fmix32(hashes32.astype(np.uint32))
+            return fmix(hashes32.astype(np.uint32))
         return hashes32
 
 
@@ -249,12 +248,13 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     keys = np.broadcast_to(np.arange(bands, dtype=np.uint64), (len(signatures), bands)).copy()
     for j in range(rows):
         keys = keys * np.uint64(_FOLD_PRIME) + values[:, :, j]
-    return fmix64(keys).view(np.int64)
+    return fmix(keys).view(np.int64)
 
 
 def signature_from_bytes(data: bytes, scheme: Scheme) -> np.ndarray:
     """A signature from the `minhash` column (its values little-endian, `MinHasher.stored_dtype`)."""
-    return np.frombuffer(data, dtype=MinHasher(scheme=scheme).stored_dtype).astype(MinHasher(scheme=scheme).dtype)
+    hasher = MinHasher(scheme=scheme)
+    return np.frombuffer(data, dtype=hasher.stored_dtype).astype(hasher.dtype)
 
 
 def datasketch_minhash(text: str, hasher: MinHasher):

@@ -80,22 +80,22 @@ def build(spark: SparkSession, docs: DataFrame, config: DedupConfig, work_dir: s
         started = time.time()
 
     # Persisted: read by the exact groups, the URL groups, LSH and the final decisions;
-    # recomputing it would repeat the signature pass, the stage's main cost.
-    features = _features(docs, config, bands, rows).persist(StorageLevel.MEMORY_AND_DISK)
+    # recomputing it would repeat the signature pass, the stage's main cost. On disk: ~600
+    # bytes a row (the signature is most of it) would otherwise hold executor heap that the
+    # later shuffles and the output need.
+    features = _features(docs, config, bands, rows).persist(StorageLevel.DISK_ONLY)
     features.count()
     step("signatures")
     edges, charged = _exact_groups(features, "text_key", "exact_duplicate")
-    if config.url_dedup:
-        url_edges, url_charged = _exact_groups(features, "url_key", "url_duplicate")
-        edges = edges.unionByName(url_edges)
-        charged = charged.unionByName(url_charged.join(charged, "id", "left_anti"))
+    if config.url_dedup:  # among the survivors of exact dedup, as near dedup below
+        url_edges, url_charged = _exact_groups(features.join(charged, "id", "left_anti"), "url_key", "url_duplicate")
+        edges, charged = edges.unionByName(url_edges), charged.unionByName(url_charged)
     if config.near:
         survivors = features.join(charged, "id", "left_anti")
         near = _near_edges(docs, survivors, config, figures)
         step("lsh_and_verification")
         edges = edges.unionByName(near)
-    # Checkpointed: the component rounds read these edges several times; cut the lineage here.
-    labels, figures["component_rounds"] = connected_components(edges.checkpoint(eager=True), config.max_rounds)
+    labels, figures["component_rounds"] = connected_components(edges, config.max_rounds)
     step("components")
     decisions = _decisions(features, labels, charged, config)
     return docs.join(decisions, "id").select(*docs.columns, *[c for c in decisions.columns if c != "id"])
@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input)], force=args.force)
     figures: dict = {}
     run_stage(spark, stage, lambda: build(spark, docs, config, stage.work_dir, figures),
-              extra_stats=lambda annotated: {**figures, **cluster_stats(annotated)})
+              extra_stats=lambda annotated: {**figures, **cluster_stats(annotated)},
+              storage_level=StorageLevel.DISK_ONLY)  # every document's text: not in heap
     return 0
 
 

@@ -120,12 +120,15 @@ class Stage:
 
 def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame], *,
               skipped_reasons: tuple[str, ...] = (),
-              extra_stats: Callable[[DataFrame], dict] | None = None) -> dict:
+              extra_stats: Callable[[DataFrame], dict] | None = None,
+              storage_level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> dict:
     """Run `stage` unless its output is complete and current; return its stats.
 
     `build()` returns the annotated plan: every input row once, with `reject_reason` null on
     kept rows. Rows whose reason is in `skipped_reasons` are counted but not written to
     rejected/ (e.g. WARC request records). `extra_stats(annotated)` adds stage-specific figures.
+    `storage_level` is how the annotated plan is persisted between its reads: DISK_ONLY keeps
+    a corpus-sized plan (every document's text) from competing for executor heap.
     """
     fs = HadoopFS(spark)
     existing = _complete_stats(fs, stage.output)
@@ -139,7 +142,7 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
     stage.work_dir = f"{tmp}/_work"
     # Persisted because three actions consume the plan (kept rows, rejected rows, counts) and
     # recomputing it would rerun the stage's expensive work (extraction, scoring) each time.
-    annotated = build().persist(StorageLevel.MEMORY_AND_DISK)
+    annotated = build().persist(storage_level)
     try:
         annotated.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON, REJECT_VALUE) \
             .write.parquet(f"{tmp}/{contract.DATA_DIR}")

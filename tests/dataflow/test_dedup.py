@@ -55,10 +55,11 @@ def test_verification_computes_exact_jaccard_of_shingle_sets():
 
 
 @pytest.mark.parametrize("url, key", [
-    ("HTTP://Example.COM:80/a/b/#top", "http://example.com/a/b"),
-    ("https://example.com:443/?q=1", "https://example.com?q=1"),
-    ("https://example.com:8443/x", "https://example.com:8443/x"),
-    ("https://Example.com/Case/", "https://example.com/Case"),
+    ("HTTP://www.Example.COM:80/a/b/#top", "example.com/a/b"),
+    ("https://example.com:443/?q=1", "example.com?q=1"),
+    ("http://example.com/?q=1", "example.com?q=1"),
+    ("https://example.com:8443/x", "example.com:8443/x"),
+    ("https://Example.com/Case/", "example.com/Case"),
     ("http://[::1", "http://[::1"),  # unparsable: kept as given
     (None, None),
 ])

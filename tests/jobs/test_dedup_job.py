@@ -23,13 +23,14 @@ THRESHOLD = 0.8
 
 
 def planted_corpus(real_pages: list[dict]) -> list[dict]:
-    """Every sixth real page with text, plus near duplicates (edits of up to 3%), exact copies
-    (case, punctuation and spacing changed) and character-edited copies of Chinese and Japanese pages."""
+    """Every sixth real page with text, plus near duplicates (one edit of up to 3%), exact copies
+    (case, punctuation and spacing changed), character-edited copies of Chinese and Japanese
+    pages, and a recrawl scenario for URL dedup and the quality keep rule."""
     rng = random.Random(11)
     pages = [page for page in real_pages[::6] if page["text"]]
     spaced = [page for page in pages if page["lang"] not in ("zh", "ja")]
     cjk = [page for page in pages if page["lang"] in ("zh", "ja") and len(page["text"]) > 500]
-    docs = [{"id": page["id"], "text": page["text"], "quality_score": None} for page in pages]
+    docs = [{"id": page["id"], "text": page["text"]} for page in pages]
     for page in rng.sample(spaced, 40):
         docs.append({"id": page["id"] + "#near", "text": near_duplicate(page["text"], rng, 0.03, 1)[0]})
     for page in rng.sample(spaced, 15):
@@ -37,7 +38,14 @@ def planted_corpus(real_pages: list[dict]) -> list[dict]:
     for page in cjk[:8]:
         edited = EDITS["delete_words"](EDITS["swap_words"](page["text"], rng, 0.005), rng, 0.01)
         docs.append({"id": page["id"] + "#cjk", "text": edited})
-    return docs
+    first, second, third = (page["text"] for page in real_pages[1:4])  # not among the sixth pages
+    return docs + [
+        {"id": "recrawl/a1", "text": first, "url": "https://example.com/page", "quality_score": 0.2},
+        {"id": "recrawl/a2", "text": second, "url": "HTTP://www.Example.com:80/page/#comments", "quality_score": 0.9},
+        {"id": "recrawl/a3", "text": first.upper(), "url": "https://mirror.example.org/page", "quality_score": 0.1},
+        {"id": "recrawl/b1", "text": EDITS["insert_words"](third, rng, 0.01), "quality_score": 0.8},
+        {"id": "recrawl/b2", "text": third},
+    ]
 
 
 def true_clusters(docs: list[dict]) -> dict[str, str]:
@@ -71,7 +79,7 @@ def deduped(spark, corpus, tmp_path_factory):
     docs, _ = corpus
     root = tmp_path_factory.mktemp("dedup")
     write_docs(docs, root / "docs", files=1)
-    assert cli.main(["run", "dedup", "--input", str(root / "docs"), "--output", str(root / "out")]) == 0
+    assert cli.main(["run", "dedup", "--input", str(root / "docs"), "--output", str(root / "out"), "--url-dedup"]) == 0
     return root / "out"
 
 
@@ -81,11 +89,11 @@ def stats_of(folder) -> dict:
 
 def test_counts_are_pinned(deduped):
     stats = stats_of(deduped)
-    assert (stats["rows_in"], stats["rows_out"]) == (345, 285)
-    assert stats["rejected_by_reason"] == {"exact_duplicate": 17, "near_duplicate": 43}
+    assert (stats["rows_in"], stats["rows_out"]) == (350, 287)
+    assert stats["rejected_by_reason"] == {"exact_duplicate": 18, "near_duplicate": 44, "url_duplicate": 1}
     extra = stats["extra"]
-    assert (extra["bands"], extra["rows"], extra["clusters"]) == (14, 8, 57)
-    assert extra["cluster_size_histogram"] == {"2": 54, "3-4": 3}
+    assert (extra["bands"], extra["rows"], extra["clusters"], extra["largest_cluster"]) == (14, 8, 59, 3)
+    assert extra["cluster_size_histogram"] == {"2": 55, "3-4": 4}
     assert extra["candidate_pairs"] >= extra["verified_pairs"] > 0
     assert not list(deduped.parent.glob("out.tmp-*")) and not (deduped / "_work").exists()
 
@@ -93,9 +101,10 @@ def test_counts_are_pinned(deduped):
 def test_clusters_equal_brute_force_jaccard_components(deduped, corpus):
     docs, truth = corpus
     rows = read(deduped, "data") + read(deduped, "rejected")
-    cluster_of = {row["id"]: row["dup_cluster"] or row["id"] for row in rows}
-    members = lambda labels: sorted(sorted(ids) for ids in _groups(labels).values())  # noqa: E731
-    assert members(cluster_of) == members(truth)  # planted duplicates found, distinct pages never merged
+    found = {row["id"]: row["dup_cluster"] or row["id"] for row in rows if not row["id"].startswith("recrawl/a")}
+    expected = {doc_id: label for doc_id, label in truth.items() if not doc_id.startswith("recrawl/a")}
+    # Planted duplicates found, distinct pages never merged (the URL relation aside).
+    assert partition(found) == partition(expected)
 
 
 def test_planted_near_and_cjk_duplicates_are_in_their_source_cluster(deduped, corpus):
@@ -112,7 +121,7 @@ def test_removed_rows_name_cluster_and_kept_row(deduped):
     for row in read(deduped, "rejected"):
         keeper = kept[row["reject_value"]]
         assert keeper["dup_cluster"] == row["dup_cluster"] and keeper["dup_cluster_size"] == row["dup_cluster_size"]
-        assert len(keeper["text"]) >= len(row["text"])  # keep rule "longest" (no quality scores here)
+        assert len(keeper["text"]) >= len(row["text"]) or row["id"].startswith("recrawl/")  # "longest" when unscored
     singles = [row for row in kept.values() if row["dup_cluster"] is None]
     assert singles and all(row["dup_cluster_size"] == 1 for row in singles)
 
@@ -125,6 +134,15 @@ def test_keep_rules_rank_quality_then_length_then_id(spark):
     assert [row.id for row in ranked] == ["d", "b", "e", "a", "c"]
     by_length = frame.orderBy(keep_rank(frame, DedupConfig(keep=["longest"]))).collect()
     assert [row.id for row in by_length] == ["c", "b", "e", "a", "d"]
+
+
+def test_url_dedup_and_quality_keep_rule(deduped):
+    removed = {row["id"]: (row["reject_reason"], row["reject_value"], row["dup_cluster"])
+               for row in read(deduped, "rejected") if row["id"].startswith("recrawl/")}
+    # a1 and a3 share text, a1 and a2 a URL (a recrawl): the best score of the three stays.
+    assert removed == {"recrawl/a1": ("url_duplicate", "recrawl/a2", "recrawl/a1"),
+                       "recrawl/a3": ("exact_duplicate", "recrawl/a2", "recrawl/a1"),
+                       "recrawl/b2": ("near_duplicate", "recrawl/b1", "recrawl/b1")}
 
 
 def test_stored_signatures_are_datasketch_minhashes_that_its_lsh_can_query(deduped):
@@ -144,7 +162,8 @@ def test_kept_set_is_byte_identical_under_other_partitioning(spark, corpus, dedu
     previous = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "7")
     try:
-        assert cli.main(["run", "dedup", "--input", str(tmp_path / "docs"), "--output", str(tmp_path / "out")]) == 0
+        assert cli.main(["run", "dedup", "--input", str(tmp_path / "docs"), "--output", str(tmp_path / "out"),
+                         "--url-dedup"]) == 0
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", previous)
     assert read(tmp_path / "out", "data") == read(deduped, "data")
@@ -162,8 +181,9 @@ def test_inspect_dups_and_dedup_near(deduped, capsys):
     assert f"same     kept             {near['reject_value']}" in out
 
 
-def _groups(labels: dict[str, str]) -> dict[str, list[str]]:
+def partition(labels: dict[str, str]) -> list[list[str]]:
+    """The groups of nodes sharing a label, sorted."""
     groups: dict[str, list[str]] = {}
     for node, label in labels.items():
         groups.setdefault(label, []).append(node)
-    return groups
+    return sorted(sorted(group) for group in groups.values())

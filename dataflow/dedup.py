@@ -77,7 +77,7 @@ class DedupConfig(StrictModel):
     """Which row of a cluster to keep, by these rules in order, then by id: quality (highest
     `quality_column`), longest (most characters), earliest (oldest fetch_time)."""
     quality_column: str = "quality_score"
-    """Column the `quality` keep rule reads (absent: the rule is skipped unless set explicitly)."""
+    """Column the `quality` keep rule reads (absent from the input: the rule is skipped, with a warning)."""
     write_signatures: bool = True
     """Store each row's MinHash in a `minhash` column (num_perm x 4 bytes), so that later crawls
     can be deduplicated against this one and datasketch's MinHashLSH can query it."""

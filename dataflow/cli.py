@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,6 +23,7 @@ from dataflow.errors import UserError
 STAGES = {
     "extract": "jobs.extract",
     "filter": "jobs.filter",
+    "dedup": "jobs.dedup",
     "classify": "jobs.classify",
     "decontaminate": "jobs.decontaminate",
 }
@@ -46,10 +48,12 @@ inspect_app = typer.Typer(no_args_is_help=True, cls=_PathOrCommandGroup,
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
 classifiers_app = typer.Typer(no_args_is_help=True, help="fastText quality classifiers.")
 benchmarks_app = typer.Typer(no_args_is_help=True, help="Benchmark test sets for decontamination.")
+dedup_app = typer.Typer(no_args_is_help=True, help="Duplicate look-ups in a dedup stage output.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
 app.add_typer(classifiers_app, name="classifiers")
 app.add_typer(benchmarks_app, name="benchmarks")
+app.add_typer(dedup_app, name="dedup")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -200,6 +204,50 @@ def benchmarks_list(registry: Annotated[Optional[list[Path]], typer.Option(help=
     typer.echo(f"registries: built-in{''.join(', ' + path for path in registries)}\n")
     for line in describe_registry(specs):
         typer.echo(line)
+
+
+@inspect_app.command("dups")
+def inspect_dups(path: Annotated[Path, typer.Argument(help="dedup stage output folder")],
+                 top: Annotated[int, typer.Option(help="how many clusters, largest first")] = 20,
+                 lines: Annotated[int, typer.Option(help="non-empty lines of each text to show")] = 6) -> None:
+    """The largest duplicate clusters: the kept text beside a removed one."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dataflow.dup_report import largest_clusters
+
+    console = Console()
+    for cluster in largest_clusters(str(path), top):
+        reasons = Counter(member.reason for member in cluster.removed)
+        table = Table(title=f"cluster {cluster.id}: {cluster.size} rows, removed "
+                            + ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items())),
+                      show_lines=True, expand=True)
+        table.add_column(f"kept {cluster.kept.id}", ratio=1)
+        table.add_column(f"removed {cluster.removed[0].id}" if cluster.removed else "removed", ratio=1)
+        table.add_row(_head(cluster.kept.text, lines), _head(cluster.removed[0].text, lines) if cluster.removed else "")
+        console.print(table)
+
+
+@dedup_app.command("near")
+def dedup_near(doc_id: Annotated[str, typer.Argument(help="document id")],
+               path: Annotated[Path, typer.Argument(help="dedup stage output folder")],
+               limit: Annotated[int, typer.Option(help="most rows to list")] = 20) -> None:
+    """Near duplicates of one document: its cluster and its LSH candidates, with Jaccard similarities."""
+    from dataflow.dup_report import near_duplicates
+
+    target, found = near_duplicates(str(path), doc_id, limit)
+    typer.echo(f"{doc_id}: {target.reason or 'kept'}, cluster {target.cluster or '(none)'}")
+    if not found:
+        typer.echo("no near duplicates or LSH candidates")
+        return
+    typer.echo(f"{'exact J':>8} {'MinHash J':>10}  {'cluster':<8} {'row':<16} id")
+    for member in found:
+        same = "same" if target.cluster and member.cluster == target.cluster else "other"
+        typer.echo(f"{member.exact:8.3f} {member.estimated:10.3f}  {same:<8} {member.reason or 'kept':<16} {member.id}")
+
+
+def _head(text: str | None, lines: int) -> str:
+    return "\n".join([line for line in (text or "").splitlines() if line.strip()][:lines])
 
 
 def main(argv: list[str] | None = None) -> int:

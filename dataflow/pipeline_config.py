@@ -8,6 +8,9 @@
     classify:
       model: models/quality.bin
       keep_top: 0.1
+    dedup:
+      threshold: 0.8
+      keep: [quality, longest]
 
 `dataflow config show` prints the resolved file with all defaults filled in.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 from dataflow.config import StrictModel, load_config
 from dataflow.classify import ClassifyConfig
 from dataflow.decontaminate import DecontaminateConfig
+from dataflow.dedup import DedupConfig
 from dataflow.extract import ExtractConfig
 from dataflow.filters.config import FilterConfig
 
@@ -30,6 +34,8 @@ class PipelineConfig(StrictModel):
     """WARC records to documents: extraction, decoding and language ID."""
     filter: FilterConfig = FilterConfig()
     """Heuristic quality rules (Gopher, C4, FineWeb, degenerate text) over documents."""
+    dedup: DedupConfig = DedupConfig()
+    """Exact, URL and MinHash-LSH near-duplicate removal."""
     classify: ClassifyConfig = ClassifyConfig()
     """fastText quality scores and selection by score threshold or top fraction."""
     decontaminate: DecontaminateConfig = DecontaminateConfig()

@@ -31,6 +31,10 @@ def get_spark(app_name: str):
     builder = SparkSession.builder.appName(app_name)
     builder = builder.config("spark.sql.parquet.compression.codec", "zstd")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
+    # run_stage persists every stage's annotated plan and reads it several times; without this,
+    # adaptive execution may not coalesce that plan's shuffle partitions, and each read runs
+    # spark.sql.shuffle.partitions (200) tiny tasks, most of the stage's time on small inputs.
+    builder = builder.config("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
     return builder.getOrCreate()
 
 

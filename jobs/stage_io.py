@@ -110,6 +110,9 @@ class Stage:
     inputs: list[Any]
     force: bool = False
     fingerprint: str = field(init=False)
+    work_dir: str | None = field(init=False, default=None)
+    """Scratch folder for `build()` (e.g. Spark checkpoints), inside the temporary output while
+    the stage runs and deleted before the output is renamed into place."""
 
     def __post_init__(self):
         self.output = self.output.rstrip("/")
@@ -121,7 +124,8 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
               skipped_reasons: tuple[str, ...] = (),
               extra_stats: Callable[[DataFrame], dict] | None = None,
               split_parent: str | None = None,
-              extra_outputs: Callable[[DataFrame, str], dict] | None = None) -> dict:
+              extra_outputs: Callable[[DataFrame, str], dict] | None = None,
+              storage_level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> dict:
     """Run `stage` unless its output is complete and current; return its stats.
 
     `build()` returns the annotated plan: every input row once, with `reject_reason` null on
@@ -132,6 +136,8 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
     input row then appears as one whole row or as pieces. `extra_outputs(annotated, folder)`
     writes further files into the output folder before it is renamed into place, and returns
     figures for stats.json's `extra`.
+    `storage_level` is how the annotated plan is persisted between its reads: DISK_ONLY keeps
+    a corpus-sized plan (every document's text) from competing for executor heap.
     """
     fs = HadoopFS(spark)
     existing = _complete_stats(fs, stage.output)
@@ -142,9 +148,10 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
     for stale in fs.siblings(f"{stage.output}.tmp-*"):
         fs.delete(stale)  # left by a crashed run: one writer per output path is assumed
     tmp = f"{stage.output}.tmp-{uuid.uuid4().hex[:12]}"
+    stage.work_dir = f"{tmp}/_work"
     # Persisted because three actions consume the plan (kept rows, rejected rows, counts) and
     # recomputing it would rerun the stage's expensive work (extraction, scoring) each time.
-    annotated = build().persist(StorageLevel.MEMORY_AND_DISK)
+    annotated = build().persist(storage_level)
     try:
         annotated.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON, REJECT_VALUE) \
             .write.parquet(f"{tmp}/{contract.DATA_DIR}")
@@ -159,6 +166,8 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
             stats.setdefault("extra", {}).update(extra_outputs(annotated, tmp))
     finally:
         annotated.unpersist()
+    if fs.exists(stage.work_dir):
+        fs.delete(stage.work_dir)
     stats["seconds"] = round(time.time() - started, 3)
     fs.write_bytes(f"{tmp}/{contract.STATS_FILE}", json.dumps(stats, indent=2, sort_keys=True).encode())
     fs.write_bytes(f"{tmp}/{contract.SUCCESS_FILE}", b"")

@@ -9,7 +9,8 @@ import json
 import pytest
 
 import dataflow.text
-from dataflow.text import normalize, normalized_unit_spans, normalized_units, unspaced_share, word_units
+from dataflow.text import (normalize, normalize_batch, normalized_chunks, normalized_unit_spans, normalized_units,
+                           unspaced_share, word_units)
 
 
 def test_doctests():
@@ -56,3 +57,29 @@ def test_unit_spans_point_at_the_original_text(text, pieces):
     units, starts, ends = normalized_unit_spans(text)
     assert units == normalized_units(text)
     assert [text[start:end] for start, end in zip(starts, ends)] == pieces
+
+
+def test_batch_normalisation_equals_normalize_on_every_real_page(real_pages):
+    texts = [page["text"] for page in real_pages] + ["", None, "!!", "a", "東京", "  x _ y  "]
+    batch = normalize_batch(texts)
+    assert [batch.text(i) for i in range(len(texts))] == [normalize(text or "") for text in texts]
+    assert [batch.units(i) for i in range(len(texts))] == [normalized_units(text or "") for text in texts]
+
+
+def test_batch_normalisation_equals_normalize_for_every_code_point():
+    # Every code point alone, inside a word and after a CJK character, a thousand to a text:
+    # its class and its effect on unit boundaries must match the regular expressions.
+    chars = list(map(chr, range(0x110000)))
+    texts = [" ".join(f"{char} a{char}b 東{char}" for char in chars[start:start + 1000])
+             for start in range(0, len(chars), 1000)]
+    batch = normalize_batch(texts)
+    assert [batch.text(i) for i in range(len(texts))] == [normalize(text) for text in texts]
+    assert [batch.units(i) for i in range(len(texts))] == [normalized_units(text) for text in texts]
+
+
+def test_normalized_chunks_cover_every_text_once():
+    texts = ["one two", None, "x" * 50, "three", "four five six"]
+    chunks = list(normalized_chunks(texts, max_chars=10))
+    assert [span for span, _ in chunks] == [slice(0, 2), slice(2, 3), slice(3, 4), slice(4, 5)]
+    assert [batch.text(i) for _, batch in chunks for i in range(len(batch.text_offsets) - 1)] == [
+        normalize(text or "") for text in texts]

@@ -1,0 +1,189 @@
+"""The dedup job in real Spark local mode, on real pages with planted exact and near duplicates."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from datasketch import MinHash, MinHashLSH
+
+from dataflow import cli
+from dataflow.dedup import DedupConfig
+from dataflow.minhash import MinHasher, datasketch_minhash, shingles, signature_from_bytes
+from dataflow.schema import doc_schema
+from dataflow.text_edits import EDITS, near_duplicate
+from jobs.dedup import keep_rank
+from tests.jobs.test_connected_components import union_find_components
+
+THRESHOLD = 0.8
+
+
+def planted_corpus(real_pages: list[dict]) -> list[dict]:
+    """Every sixth real page with text, plus near duplicates (one edit of up to 3%), exact copies
+    (case, punctuation and spacing changed), character-edited copies of Chinese and Japanese
+    pages, and a recrawl scenario for URL dedup and the quality keep rule."""
+    rng = random.Random(11)
+    pages = [page for page in real_pages[::6] if page["text"]]
+    spaced = [page for page in pages if page["lang"] not in ("zh", "ja")]
+    cjk = [page for page in pages if page["lang"] in ("zh", "ja") and len(page["text"]) > 500]
+    docs = [{"id": page["id"], "text": page["text"]} for page in pages]
+    for page in rng.sample(spaced, 40):
+        docs.append({"id": page["id"] + "#near", "text": near_duplicate(page["text"], rng, 0.03, 1)[0]})
+    for page in rng.sample(spaced, 15):
+        docs.append({"id": page["id"] + "#copy", "text": "  " + page["text"].upper().replace(".", " !") + "\n"})
+    for page in cjk[:8]:
+        edited = EDITS["delete_words"](EDITS["swap_words"](page["text"], rng, 0.005), rng, 0.01)
+        docs.append({"id": page["id"] + "#cjk", "text": edited})
+    first, second, third = (page["text"] for page in real_pages[1:4])  # not among the sixth pages
+    return docs + [
+        {"id": "recrawl/a1", "text": first, "url": "https://example.com/page", "quality_score": 0.2},
+        {"id": "recrawl/a2", "text": second, "url": "HTTP://www.Example.com:80/page/#comments", "quality_score": 0.9},
+        {"id": "recrawl/a3", "text": first.upper(), "url": "https://mirror.example.org/page", "quality_score": 0.1},
+        {"id": "recrawl/b1", "text": EDITS["insert_words"](third, rng, 0.01), "quality_score": 0.8},
+        {"id": "recrawl/b2", "text": third},
+    ]
+
+
+def true_clusters(docs: list[dict]) -> dict[str, str]:
+    """Brute force: components of the graph of pairs with exact Jaccard >= THRESHOLD."""
+    sets = {doc["id"]: frozenset(shingles(doc["text"], 5)) for doc in docs}
+    edges = [(a, b) for a, b in itertools.combinations(sorted(sets), 2)
+             if sets[a] and sets[b] and len(sets[a] & sets[b]) >= THRESHOLD * len(sets[a] | sets[b])]
+    return {doc["id"]: doc["id"] for doc in docs} | union_find_components(edges)
+
+
+def write_docs(docs: list[dict], folder, files: int) -> None:
+    folder.mkdir(parents=True)
+    table = pa.Table.from_pylist(docs, schema=doc_schema(pa.field("quality_score", pa.float32())))
+    bounds = [i * len(docs) // files for i in range(files + 1)]
+    for i in range(files):
+        pq.write_table(table.slice(bounds[i], bounds[i + 1] - bounds[i]), folder / f"part-{i}.parquet")
+
+
+def read(folder, part: str) -> list[dict]:
+    return sorted(pq.read_table(folder / part).to_pylist(), key=lambda row: row["id"])
+
+
+@pytest.fixture(scope="module")
+def corpus(real_pages):
+    docs = planted_corpus(real_pages)
+    return docs, true_clusters(docs)
+
+
+@pytest.fixture(scope="module")
+def deduped(spark, corpus, tmp_path_factory):
+    docs, _ = corpus
+    root = tmp_path_factory.mktemp("dedup")
+    write_docs(docs, root / "docs", files=1)
+    assert cli.main(["run", "dedup", "--input", str(root / "docs"), "--output", str(root / "out"), "--url-dedup"]) == 0
+    return root / "out"
+
+
+def stats_of(folder) -> dict:
+    return json.loads((folder / "stats.json").read_text())
+
+
+def test_counts_are_pinned(deduped):
+    stats = stats_of(deduped)
+    assert (stats["rows_in"], stats["rows_out"]) == (350, 287)
+    assert stats["rejected_by_reason"] == {"exact_duplicate": 18, "near_duplicate": 44, "url_duplicate": 1}
+    extra = stats["extra"]
+    assert (extra["bands"], extra["rows"], extra["clusters"], extra["largest_cluster"]) == (14, 8, 59, 3)
+    assert extra["cluster_size_histogram"] == {"2": 55, "3-4": 4}
+    assert extra["candidate_pairs"] >= extra["verified_pairs"] > 0
+    assert not list(deduped.parent.glob("out.tmp-*")) and not (deduped / "_work").exists()
+
+
+def test_clusters_equal_brute_force_jaccard_components(deduped, corpus):
+    docs, truth = corpus
+    rows = read(deduped, "data") + read(deduped, "rejected")
+    found = {row["id"]: row["dup_cluster"] or row["id"] for row in rows if not row["id"].startswith("recrawl/a")}
+    expected = {doc_id: label for doc_id, label in truth.items() if not doc_id.startswith("recrawl/a")}
+    # Planted duplicates found, distinct pages never merged (the URL relation aside).
+    assert partition(found) == partition(expected)
+
+
+def test_planted_near_and_cjk_duplicates_are_in_their_source_cluster(deduped, corpus):
+    docs, truth = corpus
+    cluster_of = {row["id"]: row["dup_cluster"] for row in read(deduped, "data") + read(deduped, "rejected")}
+    planted = [doc["id"] for doc in docs if "#" in doc["id"]]
+    found = [i for i in planted if cluster_of[i] is not None and cluster_of[i] == cluster_of[i.split("#")[0]]]
+    similar = [i for i in planted if truth[i] == truth[i.split("#")[0]]]
+    assert found == similar and len(found) == 59 and sum(i.endswith("#cjk") for i in found) == 8
+
+
+def test_removed_rows_name_cluster_and_kept_row(deduped):
+    kept = {row["id"]: row for row in read(deduped, "data")}
+    for row in read(deduped, "rejected"):
+        keeper = kept[row["reject_value"]]
+        assert keeper["dup_cluster"] == row["dup_cluster"] and keeper["dup_cluster_size"] == row["dup_cluster_size"]
+        assert len(keeper["text"]) >= len(row["text"]) or row["id"].startswith("recrawl/")  # "longest" when unscored
+    singles = [row for row in kept.values() if row["dup_cluster"] is None]
+    assert singles and all(row["dup_cluster_size"] == 1 for row in singles)
+
+
+def test_keep_rules_rank_quality_then_length_then_id(spark):
+    rows = [("a", "short", 0.5), ("b", "a longer text", 0.5), ("c", "longest text of all", None),
+            ("d", "tiny", 0.9), ("e", "a longer text", 0.5)]
+    frame = spark.createDataFrame(rows, "id string, text string, quality_score double")
+    ranked = frame.orderBy(keep_rank(frame, DedupConfig(keep=["quality", "longest"]))).collect()
+    assert [row.id for row in ranked] == ["d", "b", "e", "a", "c"]
+    by_length = frame.orderBy(keep_rank(frame, DedupConfig(keep=["longest"]))).collect()
+    assert [row.id for row in by_length] == ["c", "b", "e", "a", "d"]
+
+
+def test_url_dedup_and_quality_keep_rule(deduped):
+    removed = {row["id"]: (row["reject_reason"], row["reject_value"], row["dup_cluster"])
+               for row in read(deduped, "rejected") if row["id"].startswith("recrawl/")}
+    # a1 and a3 share text, a1 and a2 a URL (a recrawl): the best score of the three stays.
+    assert removed == {"recrawl/a1": ("url_duplicate", "recrawl/a2", "recrawl/a1"),
+                       "recrawl/a3": ("exact_duplicate", "recrawl/a2", "recrawl/a1"),
+                       "recrawl/b2": ("near_duplicate", "recrawl/b1", "recrawl/b1")}
+
+
+def test_stored_signatures_are_datasketch_minhashes_that_its_lsh_can_query(deduped):
+    hasher, rows = MinHasher(), read(deduped, "data") + read(deduped, "rejected")
+    lsh = MinHashLSH(num_perm=hasher.num_perm, params=(14, 8))
+    for row in rows:
+        if row["minhash"] is not None:
+            lsh.insert(row["id"], MinHash(hashvalues=signature_from_bytes(row["minhash"], "affine32"), scheme="affine32"))
+    near = next(row for row in rows if row["id"].endswith("#near") and row["dup_cluster"])
+    assert near["minhash"] == datasketch_minhash(near["text"], hasher).hashvalues.astype("<u4").tobytes()
+    assert near["id"].split("#")[0] in lsh.query(datasketch_minhash(near["text"], hasher))
+
+
+def test_kept_set_is_byte_identical_under_other_partitioning(spark, corpus, deduped, tmp_path):
+    docs, _ = corpus
+    write_docs(random.Random(5).sample(docs, len(docs)), tmp_path / "docs", files=5)
+    previous = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "7")
+    try:
+        assert cli.main(["run", "dedup", "--input", str(tmp_path / "docs"), "--output", str(tmp_path / "out"),
+                         "--url-dedup"]) == 0
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", previous)
+    assert read(tmp_path / "out", "data") == read(deduped, "data")
+    assert read(tmp_path / "out", "rejected") == read(deduped, "rejected")
+
+
+def test_inspect_dups_and_dedup_near(deduped, capsys):
+    largest = max(read(deduped, "data"), key=lambda row: (row["dup_cluster_size"], row["id"]))
+    assert cli.main(["inspect", "dups", str(deduped), "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("rows, removed") == 3 and f"{largest['dup_cluster_size']} rows" in out
+    near = next(row for row in read(deduped, "rejected") if row["reject_reason"] == "near_duplicate")
+    assert cli.main(["dedup", "near", near["id"], str(deduped)]) == 0
+    out = capsys.readouterr().out
+    assert f"same     kept             {near['reject_value']}" in out
+
+
+def partition(labels: dict[str, str]) -> list[list[str]]:
+    """The groups of nodes sharing a label, sorted."""
+    groups: dict[str, list[str]] = {}
+    for node, label in labels.items():
+        groups.setdefault(label, []).append(node)
+    return sorted(sorted(group) for group in groups.values())

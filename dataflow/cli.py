@@ -14,20 +14,42 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from dataflow.errors import UserError
 
 #: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
 STAGES = {
     "extract": "jobs.extract",
+    "tokenize": "jobs.tokenize_docs",
+    "mix": "jobs.mix",
 }
+
+
+
+class PathDefaultGroup(TyperGroup):
+    """A command group whose first argument, when it names no subcommand, is a PATH for `path`:
+    `dataflow inspect out/docs` runs `dataflow inspect path out/docs`, while named views
+    (`inspect doc ID PATH`, ...) stay subcommands. A folder named like a subcommand is
+    reached as `inspect path NAME` or `inspect ./NAME`."""
+
+    default_command = "path"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Web crawls to pretraining tokens, and the search for the best data mixture.")
-inspect_app = typer.Typer(no_args_is_help=True, help="Look at stage outputs and documents.")
+inspect_app = typer.Typer(cls=PathDefaultGroup, no_args_is_help=True,
+                          help="Look at any output (`dataflow inspect PATH`) or a named view (`inspect doc ...`).")
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
+tokenizer_app = typer.Typer(no_args_is_help=True, help="Tokenizers: train a byte-level BPE on a sample of documents.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
+app.add_typer(tokenizer_app, name="tokenizer")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -75,6 +97,42 @@ def config_show(config: Annotated[Optional[Path], typer.Option(help="pipeline YA
     from dataflow.pipeline_config import load_pipeline_config
 
     typer.echo(yaml.safe_dump(load_pipeline_config(config).model_dump(mode="json"), sort_keys=False))
+
+
+@tokenizer_app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                       add_help_option=False)
+def tokenizer_train(ctx: typer.Context) -> None:
+    """Train a byte-level BPE on a seeded sample of documents drawn in Spark (jobs/train_tokenizer.py).
+
+    All arguments go to the job: `dataflow tokenizer train --help` lists them (--input, --vocab-size, --output, ...).
+    """
+    from jobs.train_tokenizer import main as train_main
+
+    raise typer.Exit(train_main(list(ctx.args)))
+
+
+@inspect_app.command("path")
+def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage folder, rejected/, token source or "
+                                                          "dataset, mixture, tokenizer.json, pipeline folder")],
+                sample: Annotated[int, typer.Option(help="show N random rows, documents or sequences")] = 0,
+                where: Annotated[Optional[str], typer.Option(help="filter rows first, e.g. \"language == 'de' and "
+                                                                  "len(text) > 500\"")] = None,
+                verify: Annotated[bool, typer.Option(help="check integrity: shard hashes, counts vs stats.json")] = False,
+                decode: Annotated[int, typer.Option(help="decode N random documents or sequences to text")] = 0,
+                tokenizer: Annotated[Optional[Path], typer.Option(help="tokenizer.json for --decode if the "
+                                                                        "manifest's path moved (sha256 checked)")] = None,
+                top: Annotated[int, typer.Option(help="values per breakdown table")] = 10,
+                bins: Annotated[int, typer.Option(help="bins per histogram")] = 20,
+                seed: Annotated[int, typer.Option(help="seed of the random picks")] = 0,
+                as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False) -> None:
+    """Counts, schema, breakdowns, funnel, histograms, samples and integrity of any output."""
+    from dataflow.inspect import InspectOptions, inspect_path, render_text
+
+    report = inspect_path(path, InspectOptions(sample=sample, where=where, verify=verify, decode=decode,
+                                               tokenizer=str(tokenizer) if tokenizer else None, top=top, bins=bins,
+                                               seed=seed))
+    typer.echo(json.dumps(report.to_json(), indent=1, default=str, ensure_ascii=False) if as_json
+               else render_text(report))
 
 
 @inspect_app.command("doc")

@@ -117,10 +117,11 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
                 sample: Annotated[int, typer.Option(help="show N random rows, documents or sequences")] = 0,
                 where: Annotated[Optional[str], typer.Option(help="filter rows first, e.g. \"language == 'de' and "
                                                                   "len(text) > 500\"")] = None,
-                verify: Annotated[bool, typer.Option(help="check integrity: shard hashes, counts vs stats.json")] = False,
+                verify: Annotated[bool, typer.Option(help="check integrity: shard hashes, counts vs "
+                                                          "stats.json")] = False,
                 decode: Annotated[int, typer.Option(help="decode N random documents or sequences to text")] = 0,
-                tokenizer: Annotated[Optional[Path], typer.Option(help="tokenizer.json for --decode if the "
-                                                                        "manifest's path moved (sha256 checked)")] = None,
+                tokenizer: Annotated[Optional[Path], typer.Option(
+                    help="tokenizer.json for --decode if the manifest's path moved (sha256 checked)")] = None,
                 top: Annotated[int, typer.Option(help="values per breakdown table")] = 10,
                 bins: Annotated[int, typer.Option(help="bins per histogram")] = 20,
                 seed: Annotated[int, typer.Option(help="seed of the random picks")] = 0,

@@ -40,7 +40,7 @@ import numpy as np
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
 from dataflow.megatron import MegatronFile, index_bytes, megatron_dtype
-from dataflow.shards import FORMAT_VERSION, MANIFEST, TokenizerInfo, check_sha256, map_shard, read_manifest, token_dtype
+from dataflow.shards import MANIFEST, TokenizerInfo, check_sha256, map_shard, read_manifest, token_dtype
 
 KIND = "mixture"
 LABEL = "mixture output"

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
@@ -26,8 +27,9 @@ from dataflow.tokenizer import LoadedTokenizer, load_tokenizer
 
 #: A token source folder: one token dataset per split (dataflow/shards.py) and this table.
 DOCUMENTS_DIR = "documents"
-#: What `tokenize_partition` returns: per document its place in the shards and its provenance;
-#: per shard one more row with `document` null and the manifest entry as JSON.
+#: What `tokenize_partition` returns: per document its place in the shards and its provenance
+#: (`document` null for a document without text, which is not written); per shard one more
+#: row carrying the manifest entry as JSON in `entry`.
 TOKENIZE_OUTPUT_SCHEMA = pa.schema([
     pa.field("split", pa.string()),
     pa.field("shard", pa.int32()),
@@ -84,28 +86,35 @@ def tokenize_partition(batches: Iterable[pa.RecordBatch], *, directory: str, tok
                        tokenizer_sha256: str, eos_token: str | None, batch_rows: int,
                        threads: int) -> Iterator[pa.RecordBatch]:
     """mapInArrow body. Input rows (split, shard, id, text, text_bytes, language, domain) sorted
-    by split, shard and id; output TOKENIZE_OUTPUT_SCHEMA. Writes `directory/<split>/<shard:05d>.bin`."""
+    by shard, split and id; output TOKENIZE_OUTPUT_SCHEMA. Writes `directory/<split>/<shard:05d>.bin`.
+
+    Documents without text are not written; their rows come back with `document` null.
+    """
     set_encode_threads(threads)
     tokenizer = worker_tokenizer(tokenizer_path, tokenizer_sha256, eos_token)
     place, writer = None, None
     try:
         for batch in batches:
             for start in range(0, batch.num_rows, batch_rows):
-                rows = batch.slice(start, batch_rows).to_pydict()
-                out: list[dict] = []
-                for i, token_ids in enumerate(tokenizer.encode(rows["text"])):
-                    if (rows["split"][i], rows["shard"][i]) != place:
+                chunk = batch.slice(start, batch_rows)
+                texts, sizes = chunk.column("text").to_pylist(), chunk.column("text_bytes").to_pylist()
+                places = list(zip(chunk.column("split").to_pylist(), chunk.column("shard").to_pylist()))
+                kept = [i for i, text in enumerate(texts) if text]
+                document = np.full(chunk.num_rows, -1, dtype=np.int64)
+                num_tokens = np.zeros(chunk.num_rows, dtype=np.int64)
+                entries = []
+                for i, token_ids in zip(kept, tokenizer.encode([texts[i] for i in kept])):
+                    if places[i] != place:
                         if writer is not None:
-                            out.append(_entry_row(place, writer.close()))
-                        place = rows["split"][i], rows["shard"][i]
+                            entries.append(_entry_row(place, writer.close()))
+                        place = places[i]
                         writer = ShardWriter(Path(directory) / place[0], place[1], vocab_size=tokenizer.vocab_size,
                                              eos_id=tokenizer.eos_id)
-                    out.append({"split": place[0], "shard": place[1], "document": writer.num_documents,
-                                "id": rows["id"][i], "num_tokens": len(token_ids) + 1,
-                                "text_bytes": rows["text_bytes"][i], "language": rows["language"][i],
-                                "domain": rows["domain"][i]})
-                    writer.add(token_ids, rows["text_bytes"][i])
-                yield pa.RecordBatch.from_pylist(out, schema=TOKENIZE_OUTPUT_SCHEMA)
+                    document[i], num_tokens[i] = writer.num_documents, len(token_ids) + 1
+                    writer.add(token_ids, sizes[i])
+                yield _document_rows(chunk, document, num_tokens)
+                if entries:
+                    yield pa.RecordBatch.from_pylist(entries, schema=TOKENIZE_OUTPUT_SCHEMA)
         if writer is not None:
             last, writer = writer, None
             yield pa.RecordBatch.from_pylist([_entry_row(place, last.close())], schema=TOKENIZE_OUTPUT_SCHEMA)
@@ -113,6 +122,15 @@ def tokenize_partition(batches: Iterable[pa.RecordBatch], *, directory: str, tok
         if writer is not None:
             writer.abort()
         raise
+
+
+def _document_rows(chunk: pa.RecordBatch, document: np.ndarray, num_tokens: np.ndarray) -> pa.RecordBatch:
+    """One row per input document: its columns as they came, plus where its tokens went."""
+    skipped = document < 0
+    columns = {"document": pa.array(document, mask=skipped), "num_tokens": pa.array(num_tokens, mask=skipped),
+               "entry": pa.nulls(chunk.num_rows, pa.string())}
+    return pa.RecordBatch.from_arrays([columns[name] if name in columns else chunk.column(name)
+                                       for name in TOKENIZE_OUTPUT_SCHEMA.names], schema=TOKENIZE_OUTPUT_SCHEMA)
 
 
 def _entry_row(place: tuple[str, int], entry: ShardEntry) -> dict:

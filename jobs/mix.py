@@ -29,9 +29,9 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from dataflow.errors import ConfigError
 from dataflow.mix import REPEATED_SCHEMA, MixConfig, repeated_documents, require_one_tokenizer, write_shards
 from dataflow.mixture import Mixture, MixedStream, load_mixture, open_sources, plan_mixture
-from dataflow.sequences import (FORMAT_VERSION, KIND, MixtureManifest, SequenceShard, SourceReport,
-                                sequence_dtype, write_mixture_manifest)
-from dataflow.shards import MANIFEST, TokenDataset, file_sha256
+from dataflow.sequences import (KIND, MixtureManifest, SequenceShard, SourceReport, sequence_dtype,
+                                write_mixture_manifest)
+from dataflow.shards import FORMAT_VERSION, MANIFEST, TokenDataset, file_sha256
 from dataflow.tokenization import DOCUMENTS_DIR
 from dataflow.tokenizer import load_tokenizer
 from jobs.arguments import stage_config, stage_parser

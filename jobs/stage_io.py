@@ -100,6 +100,17 @@ def read_stage_input(spark: SparkSession, path: str) -> DataFrame:
     return spark.read.parquet(root)
 
 
+def input_text_bytes(spark: SparkSession, docs: DataFrame, path: str) -> int:
+    """UTF-8 bytes of the texts of an input: its stats.json says it (`bytes_out`); a plain
+    Parquet folder is summed with one pass over `text`."""
+    fs, stats = HadoopFS(spark), f"{path.rstrip('/')}/{contract.STATS_FILE}"
+    if fs.exists(stats):
+        recorded = json.loads(fs.read_bytes(stats)).get("bytes_out")
+        if recorded is not None:
+            return int(recorded)
+    return int(docs.select(F.sum(F.octet_length("text"))).first()[0] or 0)
+
+
 def stage_input_identity(spark: SparkSession, path: str) -> Any:
     """What a downstream fingerprint records of an input: the input stage's own fingerprint."""
     fs = HadoopFS(spark)

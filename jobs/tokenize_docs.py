@@ -37,7 +37,7 @@ from dataflow.tokenization import DOCUMENTS_DIR, TOKENIZE_OUTPUT_SCHEMA, Tokeniz
 from dataflow.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.arguments import stage_config, stage_parser
 from jobs.spark import get_spark
-from jobs.stage_io import Stage, local_output, read_stage_input, run_output, stage_input_identity
+from jobs.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
 
 STAGE = "tokenize"
 MIN_SHARDS = 8  # enough tasks to keep a small executor busy when the input is small
@@ -67,9 +67,8 @@ def place_documents(docs: DataFrame, config: TokenizeConfig, num_shards: int) ->
     split = F.when(unit < config.validation_frac, F.lit("validation")).otherwise(F.lit("train"))
     optional = [F.col(name) if name in docs.columns else F.lit(None).cast("string").alias(name)
                 for name in ("language", "domain")]
-    return (docs.where(F.col("text").isNotNull() & (F.length("text") > 0))
-            .select(split.alias("split"), F.col("id"), F.col("text"), F.octet_length("text").alias("text_bytes"),
-                    *optional)
+    return (docs.select(split.alias("split"), F.col("id"), F.col("text"),
+                        F.coalesce(F.octet_length("text"), F.lit(0)).cast("long").alias("text_bytes"), *optional)
             .withColumn("shard", F.pmod(shard_hash, F.when(F.col("split") == "validation", validation_shards)
                                         .otherwise(num_shards)).cast("int"))
             .repartitionByRange(num_shards, "shard")
@@ -85,20 +84,19 @@ def build(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, tokenize
     return place_documents(docs, config, num_shards).mapInArrow(work, schema=from_arrow_schema(TOKENIZE_OUTPUT_SCHEMA))
 
 
-def write_source(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, tokenizer: LoadedTokenizer,
-                 tmp: str) -> dict:
+def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: TokenizeConfig,
+                 tokenizer: LoadedTokenizer, tmp: str) -> dict:
     """Fill the temporary folder `tmp`: shards, both manifests, documents/; return the figures."""
-    counted = docs.agg(F.count(F.lit(1)).alias("rows"),
-                       F.count(F.when(F.col("text").isNull() | (F.length("text") == 0), 1)).alias("empty"),
-                       F.coalesce(F.sum(F.octet_length("text")), F.lit(0)).alias("bytes")).first()
-    num_shards = config.num_shards or max(MIN_SHARDS, math.ceil(counted["bytes"] / config.shard_text_bytes))
+    num_shards = config.num_shards or max(MIN_SHARDS, math.ceil(input_text_bytes(spark, docs, input_path)
+                                                                / config.shard_text_bytes))
     directory = tmp.removeprefix("file://")
-    # Persisted because two actions read it (documents/ and the shard entries) and recomputing
-    # it would tokenize everything again.
+    # Persisted because three actions read it (documents/, the shard entries, the count of
+    # documents without text) and recomputing it would tokenize everything again.
     out = build(spark, docs, config, tokenizer, directory, num_shards).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         out.where(F.col("document").isNotNull()).drop("entry").write.parquet(f"{tmp}/{DOCUMENTS_DIR}")
-        entries = out.where(F.col("document").isNull()).select("split", "entry").collect()  # one row per shard
+        entries = out.where(F.col("entry").isNotNull()).select("split", "entry").collect()  # one row per shard
+        skipped = out.where(F.col("document").isNull() & F.col("entry").isNull()).count()
     finally:
         out.unpersist()
     splits = {}
@@ -109,8 +107,9 @@ def write_source(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, t
                        config=config.model_dump(mode="json"))
         splits[split] = {"documents": sum(s.num_documents for s in shards), "tokens": sum(s.num_tokens for s in shards),
                          "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
-    return {"source": config.source, "tokenizer": tokenizer.info.model_dump(), "rows_in": counted["rows"],
-            "skipped_empty_text": counted["empty"], "splits": splits,
+    documents = sum(figures["documents"] for figures in splits.values())
+    return {"source": config.source, "tokenizer": tokenizer.info.model_dump(), "rows_in": documents + skipped,
+            "skipped_empty_text": skipped, "splits": splits,
             **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
 
 
@@ -125,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = read_stage_input(spark, args.input)
     stage = Stage(STAGE, local_output(args.output), config,
                   [stage_input_identity(spark, args.input), tokenizer.info.sha256], force=args.force)
-    stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, config, tokenizer, tmp))
+    stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp))
     if not stats.get("skipped"):
         log.warning("tokenize %s: %d documents, %d tokens (%d documents held out) in %.1fs -> %s", config.source,
                     stats["documents"], stats["tokens"], stats["splits"]["validation"]["documents"],

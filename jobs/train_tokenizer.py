@@ -11,8 +11,6 @@ partition into the trainer, so only the sample ever reaches it, and it stops at 
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,23 +19,20 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow.errors import InputError, UserError
-from dataflow.stage import STATS_FILE
 from dataflow.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs.arguments import stage_config, stage_parser
 from jobs.spark import get_spark
-from jobs.stage_io import HadoopFS, read_stage_input
+from jobs.stage_io import input_text_bytes, read_stage_input
 
 STAGE = "tokenizer"
 HASH_UNITS = 1 << 40  # hash mod this, over this: a uniform key in [0, 1)
 OVERSAMPLE = 1.25  # pre-select a quarter more than the budget, so that the budget is reached
 
-log = logging.getLogger(__name__)
-
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, TokenizerTrainConfig, prog="dataflow tokenizer train",
                           output_help="tokenizer.json to write (local path)",
-                          force_help="overwrite an existing tokenizer (token datasets made with it will then be refused)")
+                          force_help="overwrite an existing tokenizer (datasets made with it will then be refused)")
     parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
     return parser.parse_args(argv)
 
@@ -48,7 +43,7 @@ def sample_texts(spark: SparkSession, docs: DataFrame, input_path: str, config: 
     keyed = (docs.where(F.col("text").isNotNull() & (F.length("text") > 0))
              .select(F.pmod(F.xxhash64(F.lit(config.seed), F.col("id")), F.lit(HASH_UNITS)).alias("key"),
                      F.col("id"), F.col("text")))
-    fraction = min(1.0, OVERSAMPLE * config.max_sample_bytes / max(1, _text_bytes(spark, docs, input_path)))
+    fraction = min(1.0, OVERSAMPLE * config.max_sample_bytes / max(1, input_text_bytes(spark, docs, input_path)))
     chosen = keyed.where(F.col("key") < F.lit(int(fraction * HASH_UNITS))).orderBy("key", "id")
     taken.update(documents=0, bytes=0)
     for row in chosen.toLocalIterator():
@@ -58,16 +53,6 @@ def sample_texts(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         taken["documents"] += 1
         taken["bytes"] += size
         yield row["text"]
-
-
-def _text_bytes(spark: SparkSession, docs: DataFrame, input_path: str) -> int:
-    """UTF-8 bytes of all texts: the input stage's stats.json says it; a plain folder is summed."""
-    fs, stats = HadoopFS(spark), f"{input_path.rstrip('/')}/{STATS_FILE}"
-    if fs.exists(stats):
-        recorded = json.loads(fs.read_bytes(stats)).get("bytes_out")
-        if recorded is not None:
-            return int(recorded)
-    return int(docs.select(F.sum(F.octet_length("text"))).first()[0] or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,6 @@ def tokenizer_report(path: Path, options: InspectOptions) -> Report:
         "normalizer": (data.get("normalizer") or {}).get("type"),
         "pre-tokenizer": (data.get("pre_tokenizer") or {}).get("type"),
         "decoder": (data.get("decoder") or {}).get("type")})
-    report.tables["added tokens"] = Table(["id", "token"],
-                                          [[token["id"], token["content"]] for token in data["added_tokens"][:options.top]])
+    specials = data["added_tokens"][:options.top]
+    report.tables["added tokens"] = Table(["id", "token"], [[token["id"], token["content"]] for token in specials])
     return report

@@ -37,8 +37,8 @@ def token_dataset_report(path: Path, options: InspectOptions) -> Report:
         lengths.add(np.diff(ends.astype(np.int64), prepend=0))
     report.histograms["tokens per document"] = lengths.histogram(options.bins)
     rows = [[e.file, e.num_documents, e.num_tokens, e.text_bytes] for e in m.shards[:options.top]]
-    report.tables["shards"] = Table(["file", "documents", "tokens", "text bytes"], rows,
-                                    note=f"first {options.top} of {len(m.shards)}" if len(m.shards) > options.top else None)
+    shown = f"first {options.top} of {len(m.shards)}" if len(m.shards) > options.top else None
+    report.tables["shards"] = Table(["file", "documents", "tokens", "text bytes"], rows, note=shown)
     report.samples = document_samples(dataset, options)
     return report
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from dataflow.mix import document_reads
-from dataflow.mixture import SourceSchedule, SourceWindows, apportion
+from dataflow.mixture import SourceSchedule, SourceWindows, apportion, load_mixture
+from tests.conftest import REPO_ROOT
 
 MIXTURES = [
     {"web": 0.7, "wiki": 0.2, "books": 0.1},
@@ -46,3 +47,9 @@ def test_document_reads_match_counting_every_token_read():
         starts = np.concatenate([[0], ends[:-1]])
         brute = np.array([token_reads[s:e].max() for s, e in zip(starts, ends)])
         assert np.array_equal(document_reads(ends, windows.read_counts(num_draws), seq_len), brute)
+
+
+def test_the_documented_example_mixture_is_valid():
+    mixture = load_mixture(REPO_ROOT / "mixtures" / "web-heavy.yaml")
+    assert mixture.shares == pytest.approx({"web": 0.7, "wiki": 0.2, "books": 0.1})
+    assert mixture.total_tokens == 2_000_000_000 and mixture.sources["wiki"].max_epochs == 4

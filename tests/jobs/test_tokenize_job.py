@@ -31,7 +31,7 @@ def pages(shared_data):
 @pytest.fixture(scope="module")
 def built(spark, pages, tmp_path_factory):
     root = tmp_path_factory.mktemp("tokenize")
-    write_documents(root / "docs", pages)
+    write_documents(root / "docs", pages + [{"id": "no-text", "url": None, "language": None, "text": ""}])
     assert train_tokenizer.main(["--input", str(root / "docs"), "--output", str(root / "tokenizer.json"),
                                  "--vocab-size", "700", "--max-sample-bytes", "400000"]) == 0
     assert tokenize_docs.main(["--input", str(root / "docs"), "--tokenizer", str(root / "tokenizer.json"),
@@ -54,7 +54,7 @@ def test_tokenizer_sample_is_bounded_seeded_and_ordered_by_hash(spark, built):
 
 def test_stats_pin_documents_and_tokens_per_split(built):
     stats = stats_of(built / "tokens")
-    assert stats["rows_in"] == stats["documents"] == NUM_DOCS and stats["skipped_empty_text"] == 0
+    assert stats["rows_in"] == NUM_DOCS + 1 and stats["documents"] == NUM_DOCS and stats["skipped_empty_text"] == 1
     assert {split: figures["documents"] for split, figures in stats["splits"].items()} == {"train": 216,
                                                                                             "validation": 24}
     assert stats["tokens"] == 894_363 and stats["splits"]["validation"]["tokens"] == 70_607
@@ -69,7 +69,7 @@ def real_texts_of(built) -> list[dict]:
 
 def test_every_document_decodes_back_to_its_text_and_ends_with_eos(built):
     tokenizer = load_tokenizer(built / "tokenizer.json")
-    texts = {row["id"]: row["text"] for row in real_texts_of(built)}
+    texts = {row["id"]: row["text"] for row in real_texts_of(built) if row["text"]}
     places = pq.read_table(built / "tokens" / "documents").to_pylist()
     datasets = {split: open_split(built / "tokens", split, verify=True) for split in ("train", "validation")}
     positions = {split: {int(entry.file[:5]): i for i, entry in enumerate(d.manifest.shards)}
@@ -96,7 +96,8 @@ def test_validation_documents_are_chosen_by_id_hash_and_never_trained_on(spark, 
 def test_shards_are_identical_whatever_the_input_partitioning(spark, built, pages, tmp_path):
     shuffled = list(pages)
     random.Random(1).shuffle(shuffled)
-    write_documents(tmp_path / "docs", shuffled, parts=5)
+    write_documents(tmp_path / "docs", shuffled + [{"id": "no-text", "url": None, "language": None, "text": ""}],
+                    parts=5)
     tokenize_docs.main(["--input", str(tmp_path / "docs"), "--tokenizer", str(built / "tokenizer.json"),
                         "--source", "web", "--num-shards", "3", "--validation-frac", "0.1",
                         "--output", str(tmp_path / "tokens")])

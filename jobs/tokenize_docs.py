@@ -108,7 +108,8 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         splits[split] = {"documents": sum(s.num_documents for s in shards), "tokens": sum(s.num_tokens for s in shards),
                          "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
     documents = sum(figures["documents"] for figures in splits.values())
-    return {"source": config.source, "tokenizer": tokenizer.info.model_dump(), "rows_in": documents + skipped,
+    return {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(),
+            "rows_in": documents + skipped,
             "skipped_empty_text": skipped, "splits": splits,
             **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
 

@@ -37,11 +37,17 @@ def stages_in(folder: Path) -> dict[str, tuple[Path, dict]]:
 
 
 def chain_to(folder: Path) -> list[tuple[Path, dict]]:
-    """The stages that led to `folder`, first stage first, `folder` last."""
+    """The stages that led to `folder`, first stage first, `folder` last.
+
+    Upstream stages are looked for next to each stage, and next to the input path a stage
+    recorded (`input` in stats.json: token sources usually live apart from documents).
+    """
     known = stages_in(folder.parent)
     stats = stage_stats(folder)
     chain = [(folder, stats)] if stats else []
     while chain:
+        if isinstance(chain[0][1].get("input"), str) and "://" not in chain[0][1]["input"]:
+            known.update(stages_in(Path(chain[0][1]["input"]).resolve().parent))
         inputs = chain[0][1].get("inputs") or []
         upstream = next((known[i] for i in inputs if isinstance(i, str) and i in known), None)
         if upstream is None or any(upstream[0] == seen for seen, _ in chain):

@@ -14,6 +14,7 @@ import pytest
 from dataflow import cli
 from dataflow.inspect import InspectOptions, inspect_path
 from dataflow.inspect.accumulate import NumericColumn, TopValues
+from dataflow.inspect.funnel import chain_to, funnel_table
 from dataflow.inspect.render import render_text
 from dataflow.schema import REJECT_FIELDS, doc_schema
 from tests.real_documents import real_texts
@@ -151,3 +152,14 @@ def _report_with(histogram):
     from dataflow.inspect.report import Report
 
     return Report(kind="parquet", path="x", histograms={"x": histogram})
+
+
+def test_funnel_follows_a_recorded_input_path_to_stages_elsewhere(pipeline, tmp_path):
+    source = tmp_path / "tokens" / "web"
+    source.mkdir(parents=True)
+    (source / "stats.json").write_text(json.dumps({
+        "stage": "tokenize", "fingerprint": "fp-tokenize", "inputs": ["fp-filter", "tokenizer-sha"],
+        "input": str(pipeline / "clean"), "rows_in": 120, "documents": 120}))
+    (source / "_SUCCESS").write_text("")
+    rows = funnel_table(chain_to(source)).rows
+    assert [row[:2] for row in rows] == [["extract", "docs"], ["filter", "clean"], ["tokenize", "web"]]

@@ -170,6 +170,7 @@ def test_sources_made_with_different_tokenizers_are_refused_by_name(spark, mixtu
                         split="train", tokenizer=other, vocab_size=VOCAB, eos_id=EOS)
     data = yaml.safe_load(mixture_file.read_text())
     data["sources"]["code"] = {"path": str(tmp_path / "code"), "weight": 0.0001, "max_epochs": 10}
+    data["sources"]["web"]["weight"] = 0.5999  # weights still sum to 1
     (tmp_path / "mixed.yaml").write_text(yaml.safe_dump(data))
     assert cli.main(["run", "mix", "--mixture", str(tmp_path / "mixed.yaml"), "--output", str(tmp_path / "o")]) == 2
     assert "source 'code': token dataset" in capsys.readouterr().err

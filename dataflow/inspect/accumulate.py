@@ -84,7 +84,7 @@ class TopValues:
     def table(self, top: int, weight_name: str | None = None) -> Table:
         total = sum(self.counts.values())
         columns = ["value", "rows", "share"] + ([weight_name] if weight_name else [])
-        rows = [[value, count, round(count / total, 4) if total else 0.0]
+        rows = [["(null)" if value is None else value, count, round(count / total, 4) if total else 0.0]
                 + ([self.weights[value]] if weight_name else []) for value, count in self.counts.most_common(top)]
         if len(self.counts) > top:
             rest = total - sum(row[1] for row in rows)

@@ -7,10 +7,12 @@ per-language and per-domain breakdowns of a source come from its documents/ tabl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from dataflow.errors import UserError
 from dataflow.inspect.accumulate import NumericColumn
 from dataflow.inspect.funnel import chain_to, funnel_table, stage_stats
 from dataflow.inspect.options import InspectOptions
@@ -46,21 +48,24 @@ def token_dataset_report(path: Path, options: InspectOptions) -> Report:
 def token_source_report(path: Path, options: InspectOptions) -> Report:
     """A `tokenize` output: both splits, the stats, the funnel, and breakdowns of documents/."""
     if (path / DOCUMENTS_DIR).is_dir():
-        report = parquet_report(path / DOCUMENTS_DIR, InspectOptions(**{**options.__dict__, "sample": 0}),
-                                kind="token-source", shown_path=path, weight="num_tokens")
+        report = parquet_report(path / DOCUMENTS_DIR, replace(options, sample=0), kind="token-source",
+                                shown_path=path, weight="num_tokens")
         report.tables.pop("schema")
         report.summary = {"documents/ rows" if not options.where else "documents/ rows (where)": report.summary["rows"]}
+    elif options.where:
+        raise UserError(f"--where filters the documents/ table, and {path} has none "
+                        "(it is written by `dataflow run tokenize`)")
     else:
         report = Report(kind="token-source", path=str(path))
     stats = stage_stats(path)
     if stats is not None:
         report.summary.update({"source": stats.get("source"), "seconds": stats.get("seconds")})
         report.tables["funnel"] = funnel_table(chain_to(path))
-    rows, train = [], None
+    rows, sampled = [], None  # samples come from train, or validation if there is no train split
     for split in SPLITS:
         if (split_path(path, split) / MANIFEST).is_file():
             dataset = TokenDataset.open(split_path(path, split), verify=options.verify)
-            train = dataset if split == "train" else train or dataset
+            sampled = sampled or dataset
             figures = dataset_figures(dataset)
             rows.append([split, len(dataset.manifest.shards), figures["documents"], figures["tokens"],
                          figures["text bytes"], figures["text bytes per token"]])
@@ -70,8 +75,8 @@ def token_source_report(path: Path, options: InspectOptions) -> Report:
                      **report.tables}
     if options.verify:
         report.summary["verified"] = "ok: every shard of every split matches its sha256 and ends documents with EOS"
-    if train is not None:
-        report.samples = document_samples(train, options)
+    if sampled is not None:
+        report.samples = document_samples(sampled, options)
     return report
 
 

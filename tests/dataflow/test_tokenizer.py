@@ -2,10 +2,12 @@
 
 from collections import defaultdict
 
+import pyarrow as pa
 import pytest
 
 from dataflow.errors import InputError
-from dataflow.shards import TokenizerInfo
+from dataflow.shards import ShardEntry, TokenizerInfo, open_split, write_manifest
+from dataflow.tokenization import tokenize_partition
 from dataflow.tokenizer import (TokenizerTrainConfig, load_matching_tokenizer, load_tokenizer, save_tokenizer,
                                 train_byte_level_bpe)
 from tests.real_documents import real_texts
@@ -68,3 +70,26 @@ def test_decoding_with_a_tokenizer_other_than_the_manifests_is_refused(tokenizer
     other.write_text(tokenizer_file.read_text().replace('"<|endoftext|>"', '"<|end_of_text|>"'))
     with pytest.raises(InputError, match=r"dataset d was made with tokenizer sha256 .*, but .*other.json has sha256"):
         load_matching_tokenizer(info, other, "dataset d")
+
+
+@pytest.mark.parametrize(("added", "dtype"), [(65536 - 600, "uint16"), (65537 - 600, "uint32")])
+def test_token_files_switch_to_uint32_when_ids_pass_65535(pages, tokenizer_file, tmp_path, added, dtype):
+    from tokenizers import Tokenizer
+
+    big = Tokenizer.from_file(str(tokenizer_file))
+    big.add_tokens([f"<extra_{i}>" for i in range(added)])  # ids 600 .. 599 + added
+    big.save(str(tmp_path / "big.json"))
+    loaded = load_tokenizer(tmp_path / "big.json")
+    texts = [page["text"] for page in pages[:5]] + [f"<extra_{added - 1}> ends the id space"]
+    batch = pa.RecordBatch.from_pylist([
+        {"split": "train", "shard": 0, "id": str(i), "text": text, "text_bytes": len(text.encode()),
+         "language": None, "domain": None} for i, text in enumerate(texts)])
+    rows = list(tokenize_partition([batch], directory=str(tmp_path / "out"), tokenizer_path=loaded.info.path,
+                                   tokenizer_sha256=loaded.info.sha256, eos_token=None, batch_rows=100, threads=1))
+    entries = [ShardEntry.model_validate_json(e) for b in rows for e in b.column("entry").to_pylist() if e]
+    write_manifest(tmp_path / "out" / "train", entries, source="web", split="train", tokenizer=loaded.info,
+                   vocab_size=loaded.vocab_size, eos_id=loaded.eos_id)
+    dataset = open_split(tmp_path / "out", "train", verify=True)
+    assert loaded.vocab_size == 600 + added and dataset.manifest.dtype == dtype
+    last = dataset.document(0, len(texts) - 1)
+    assert last[0] == 599 + added and loaded.decode(last[:-1]) == texts[-1]

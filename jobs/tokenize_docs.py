@@ -104,13 +104,12 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         shards = [ShardEntry.model_validate_json(row["entry"]) for row in entries if row["split"] == split]
         write_manifest(f"{directory}/{split}", shards, source=config.source, split=split, tokenizer=tokenizer.info,
                        vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
-                       config=config.model_dump(mode="json"))
+                       config={"input": input_path, **config.model_dump(mode="json")})
         splits[split] = {"documents": sum(s.num_documents for s in shards), "tokens": sum(s.num_tokens for s in shards),
                          "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
     documents = sum(figures["documents"] for figures in splits.values())
     return {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(),
-            "rows_in": documents + skipped,
-            "skipped_empty_text": skipped, "splits": splits,
+            "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
             **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
 
 

@@ -79,7 +79,7 @@ def build_warcs(folder: Path, cores: int, limit: int) -> list[Path]:
 def run_ours(warc_dir: Path, out: Path, cores: int) -> dict:
     dataflow = Path(sys.executable).parent / "dataflow"
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell"}
-    seconds, peak, _ = run_measured([str(dataflow), "run", "extract", "--input", str(warc_dir / "*.warc.gz"),
+    seconds, peak, _, _ = run_measured([str(dataflow), "run", "extract", "--input", str(warc_dir / "*.warc.gz"),
                                      "--output", str(out), "--force"], env=env)
     stats = json.loads((out / "stats.json").read_text())
     texts = dict(zip(*pq.read_table(out / "data", columns=["url", "text"]).to_pydict().values()))
@@ -92,7 +92,7 @@ def run_datatrove(python: str, warc_dir: Path, work: Path, cores: int) -> dict:
     script.write_text(DATATROVE_SCRIPT)
     out = work / "datatrove_out"
     env = {**os.environ, "BENCH_LID_MODEL": default_model_path()}
-    seconds, peak, _ = run_measured([python, str(script), str(warc_dir), str(out), str(work / "datatrove_logs"),
+    seconds, peak, _, _ = run_measured([python, str(script), str(warc_dir), str(out), str(work / "datatrove_logs"),
                                      str(cores)], env=env)
     texts = {}
     for part in sorted(out.glob("*.jsonl")):

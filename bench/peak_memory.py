@@ -1,7 +1,9 @@
-"""Running a command while sampling the peak resident memory of its whole process tree.
+"""Running a command while sampling the peak resident memory and the CPU time of its whole process tree.
 
 A Spark local job is a JVM plus Python workers, a datatrove run a parent plus worker
-processes: the figure that matters is the sum over the tree, sampled every 100 ms.
+processes: the figures that matter are sums over the tree, sampled every 100 ms. CPU seconds
+(user + system, the last value seen for each process) hold better than wall time when other
+work shares the machine.
 """
 
 from __future__ import annotations
@@ -9,19 +11,27 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from typing import NamedTuple
 
 import psutil
 
 
-def run_measured(command: list[str], timeout_seconds: float = 3600, **popen_kwargs
-                 ) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Run `command`; return wall seconds, peak tree RSS in bytes, and the completed process.
+class Measured(NamedTuple):
+    seconds: float
+    peak_bytes: int
+    result: subprocess.CompletedProcess
+    cpu_seconds: float
+
+
+def run_measured(command: list[str], timeout_seconds: float = 3600, **popen_kwargs) -> Measured:
+    """Run `command`; return wall seconds, peak tree RSS in bytes, the completed process and tree CPU seconds.
 
     A command still running after `timeout_seconds` is killed with its whole tree and raises.
     """
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kwargs)
     peak = 0
+    cpu: dict[int, float] = {}
     done = threading.Event()
 
     def sample():
@@ -31,6 +41,7 @@ def run_measured(command: list[str], timeout_seconds: float = 3600, **popen_kwar
             try:
                 tree = [root, *root.children(recursive=True)]
                 peak = max(peak, sum(_rss(p) for p in tree))
+                cpu.update({p.pid: _cpu(p, cpu.get(p.pid, 0.0)) for p in tree})
             except psutil.NoSuchProcess:
                 break
             time.sleep(0.1)
@@ -51,7 +62,15 @@ def run_measured(command: list[str], timeout_seconds: float = 3600, **popen_kwar
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:3])}... failed ({process.returncode}):\n{stderr[-3000:]}")
-    return seconds, peak, result
+    return Measured(seconds, peak, result, sum(cpu.values()))
+
+
+def _cpu(process: psutil.Process, last: float) -> float:
+    try:
+        times = process.cpu_times()
+        return times.user + times.system
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return last
 
 
 def _rss(process: psutil.Process) -> int:

@@ -26,31 +26,39 @@ STAGES = {
     "dedup": "jobs.dedup",
     "classify": "jobs.classify",
     "decontaminate": "jobs.decontaminate",
+    "tokenize": "jobs.tokenize_docs",
+    "mix": "jobs.mix",
 }
 
 
 
-class _PathOrCommandGroup(TyperGroup):
-    """`dataflow inspect PATH ...` means `dataflow inspect stage PATH ...`: a first argument that is
-    not a subcommand name is a stage folder."""
+class PathDefaultGroup(TyperGroup):
+    """A command group whose first argument, when it names no subcommand, is a PATH for `path`:
+    `dataflow inspect out/docs` runs `dataflow inspect path out/docs`, while named views
+    (`inspect doc ID PATH`, ...) stay subcommands. A folder named like a subcommand is
+    reached as `inspect path NAME` or `inspect ./NAME`."""
 
-    def resolve_command(self, ctx, args):
+    default_command = "path"
+
+    def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = ["stage", *args]
-        return super().resolve_command(ctx, args)
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
 
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Web crawls to pretraining tokens, and the search for the best data mixture.")
-inspect_app = typer.Typer(no_args_is_help=True, cls=_PathOrCommandGroup,
-                          help="Look at stage outputs and documents: `dataflow inspect PATH [--rejected]`, "
-                               "`inspect doc`, `inspect explain`.")
+inspect_app = typer.Typer(cls=PathDefaultGroup, no_args_is_help=True,
+                          help="Look at any output (`dataflow inspect PATH`) or a named view (`inspect doc`, "
+                               "`inspect explain`, `inspect dups`, `inspect contamination`).")
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
+tokenizer_app = typer.Typer(no_args_is_help=True, help="Tokenizers: train a byte-level BPE on a sample of documents.")
 classifiers_app = typer.Typer(no_args_is_help=True, help="fastText quality classifiers.")
 benchmarks_app = typer.Typer(no_args_is_help=True, help="Benchmark test sets for decontamination.")
 dedup_app = typer.Typer(no_args_is_help=True, help="Duplicate look-ups in a dedup stage output.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
+app.add_typer(tokenizer_app, name="tokenizer")
 app.add_typer(classifiers_app, name="classifiers")
 app.add_typer(benchmarks_app, name="benchmarks")
 app.add_typer(dedup_app, name="dedup")
@@ -103,6 +111,46 @@ def config_show(config: Annotated[Optional[Path], typer.Option(help="pipeline YA
     typer.echo(yaml.safe_dump(load_pipeline_config(config).model_dump(mode="json"), sort_keys=False))
 
 
+@tokenizer_app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                       add_help_option=False)
+def tokenizer_train(ctx: typer.Context) -> None:
+    """Train a byte-level BPE on a seeded sample of documents drawn in Spark (jobs/train_tokenizer.py).
+
+    All arguments go to the job: `dataflow tokenizer train --help` lists them (--input, --vocab-size, --output, ...).
+    """
+    from jobs.train_tokenizer import main as train_main
+
+    raise typer.Exit(train_main(list(ctx.args)))
+
+
+@inspect_app.command("path")
+def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage folder, rejected/, token source or "
+                                                          "dataset, mixture, tokenizer.json, pipeline folder")],
+                sample: Annotated[int, typer.Option(help="show N random rows, documents or sequences")] = 0,
+                where: Annotated[Optional[str], typer.Option(help="filter rows first, e.g. \"language == 'de' and "
+                                                                  "len(text) > 500\"")] = None,
+                verify: Annotated[bool, typer.Option(help="check integrity: shard hashes, counts vs "
+                                                          "stats.json")] = False,
+                decode: Annotated[int, typer.Option(help="decode N random documents or sequences to text")] = 0,
+                rejected: Annotated[bool, typer.Option(help="a stage's rejected rows: examples of every reason")] = False,
+                examples: Annotated[int, typer.Option(help="examples per reason with --rejected")] = 3,
+                tokenizer: Annotated[Optional[Path], typer.Option(
+                    help="tokenizer.json for --decode if the manifest's path moved (sha256 checked)")] = None,
+                top: Annotated[int, typer.Option(help="values per breakdown table")] = 10,
+                bins: Annotated[int, typer.Option(help="bins per histogram")] = 20,
+                seed: Annotated[int, typer.Option(help="seed of the random picks")] = 0,
+                as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False) -> None:
+    """Counts, schema, breakdowns, funnel, histograms, samples and integrity of any output."""
+    from dataflow.inspect import InspectOptions, inspect_path, render_text
+
+    report = inspect_path(path, InspectOptions(sample=sample, where=where, verify=verify, decode=decode,
+                                               rejected=examples if rejected else 0,
+                                               tokenizer=str(tokenizer) if tokenizer else None, top=top, bins=bins,
+                                               seed=seed))
+    typer.echo(json.dumps(report.to_json(), indent=1, default=str, ensure_ascii=False) if as_json
+               else render_text(report))
+
+
 @inspect_app.command("doc")
 def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
                 path: Annotated[Path, typer.Argument(help="stage output folder")],
@@ -119,16 +167,6 @@ def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
     typer.echo("\n" + (text or "(no text)"))
     if raw and row.get("warc_path"):
         typer.echo("\n--- WARC record ---\n" + read_record_at(row["warc_path"], row["warc_offset"]))
-
-
-@inspect_app.command("stage")
-def inspect_stage(path: Annotated[Path, typer.Argument(help="stage output folder")],
-                  rejected: Annotated[bool, typer.Option(help="show example rejected rows for every reason")] = False,
-                  examples: Annotated[int, typer.Option(help="examples per reason with --rejected")] = 3) -> None:
-    """Rows in, kept and rejected per reason (stats.json); with --rejected, examples of each."""
-    from dataflow.stage_report import format_report, rejection_examples
-
-    typer.echo(format_report(str(path), rejection_examples(str(path), examples if rejected else 0)))
 
 
 @inspect_app.command("explain")

@@ -15,8 +15,9 @@ and a cap on repetition per source:
 Weights are shares of *tokens* (normalised when they do not sum to 1). `plan_mixture` gives
 each source its tokens and implied epochs and refuses a mixture that repeats a source more
 than its `max_epochs`. `SourceSchedule` decides which source each sequence of the mixed
-stream comes from, and `window_order` which window of that source, so the Spark `mix` job
-and the trainer's on-the-fly sampler draw the same stream from the same seed.
+stream comes from, `SourceWindows` (with `window_order`) which window of that source, and
+`MixedStream` puts them together, so the Spark `mix` job and the trainer's on-the-fly sampler
+draw the same stream from the same seed.
 """
 
 from __future__ import annotations
@@ -190,6 +191,82 @@ class SourceSchedule:
         sources, ordinals, times = map(np.concatenate, (sources, ordinals, times))
         order = np.lexsort((ordinals, sources, times))
         return sources[order], ordinals[order], sum(before), np.array(before, dtype=np.int64)
+
+
+class SourceWindows:
+    """Which window of one source each of its draws reads: draw d is window d mod W of epoch d // W.
+
+    Epoch e reads the W windows in `window_order(seed, source, e)`, so the first W draws read
+    every window once before any repeats. The current epoch's order is cached (a source is read
+    front to back), older ones are dropped: memory is one permutation of W per source.
+    """
+
+    def __init__(self, seed: int, source: str, num_windows: int):
+        self.seed, self.source, self.num_windows = seed, source, num_windows
+        self._orders: dict[int, np.ndarray] = {}
+
+    def windows(self, draws: np.ndarray) -> np.ndarray:
+        """Window ids of draws (draw numbers of this source, any order)."""
+        epochs, offsets = np.divmod(np.asarray(draws, dtype=np.int64), self.num_windows)
+        out = np.empty(len(offsets), dtype=np.int64)
+        for epoch in np.unique(epochs).tolist():
+            mine = epochs == epoch
+            out[mine] = self.order(epoch)[offsets[mine]]
+        return out
+
+    def order(self, epoch: int) -> np.ndarray:
+        if epoch not in self._orders:
+            for older in [key for key in self._orders if key < epoch]:
+                del self._orders[older]
+            self._orders[epoch] = window_order(self.seed, self.source, epoch, self.num_windows)
+        return self._orders[epoch]
+
+    def read_counts(self, num_draws: int) -> np.ndarray:
+        """How often each window is read by draws 0..num_draws-1: every window once per full epoch,
+        plus once for those the last, partial epoch reaches."""
+        full, rest = divmod(num_draws, self.num_windows)
+        counts = np.full(self.num_windows, full, dtype=np.int64)
+        counts[self.order(full)[:rest]] += 1
+        return counts
+
+
+class MixedStream:
+    """The mixed token stream: sequence n is a window of `seq_len + 1` tokens from the source
+    `SourceSchedule` picks for position n, the window `SourceWindows` picks for that draw.
+
+    One definition for every reader: the trainer's loader samples it on the fly (ranks take
+    interleaved positions) and the Spark `mix` job writes positions 0..N-1 to shards, so both
+    see the same sequences for the same mixture and seed.
+    """
+
+    def __init__(self, datasets: Mapping[str, TokenDataset], shares: Mapping[str, float], *, seq_len: int, seed: int):
+        self.names = list(shares)
+        self.datasets, self.seq_len, self.seed = datasets, seq_len, seed
+        self.schedule = SourceSchedule(shares, seed)
+        self.sources = {}
+        for name in self.names:
+            count = datasets[name].num_windows(seq_len)
+            if count == 0:
+                raise InputError(f"source '{name}' ({datasets[name].path}) has no shard of more than "
+                                 f"seq_len + 1 = {seq_len + 1} tokens; use longer shards or a shorter seq_len")
+            self.sources[name] = SourceWindows(seed, name, count)
+
+    @property
+    def num_windows(self) -> dict[str, int]:
+        return {name: windows.num_windows for name, windows in self.sources.items()}
+
+    def sequences(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions start..stop-1: the tokens (stop - start, seq_len + 1) and each row's source index."""
+        sources, draws = self.schedule.draws(start, stop)
+        return self.read(sources, draws), sources
+
+    def read(self, sources: np.ndarray, draws: np.ndarray) -> np.ndarray:
+        """The windows of (source index, draw number) pairs as int64 rows of seq_len + 1 tokens."""
+        rows = np.empty((len(sources), self.seq_len + 1), dtype=np.int64)
+        for index in np.unique(sources).tolist():
+            name, mine = self.names[index], sources == index
+            rows[mine] = self.datasets[name].read_windows(self.sources[name].windows(draws[mine]), self.seq_len)
+        return rows
 
 
 def window_order(seed: int, source: str, epoch: int, num_windows: int) -> np.ndarray:

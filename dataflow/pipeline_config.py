@@ -25,6 +25,9 @@ from dataflow.decontaminate import DecontaminateConfig
 from dataflow.dedup import DedupConfig
 from dataflow.extract import ExtractConfig
 from dataflow.filters.config import FilterConfig
+from dataflow.mix import MixConfig
+from dataflow.tokenization import TokenizeConfig
+from dataflow.tokenizer import TokenizerTrainConfig
 
 
 class PipelineConfig(StrictModel):
@@ -40,6 +43,12 @@ class PipelineConfig(StrictModel):
     """fastText quality scores and selection by score threshold or top fraction."""
     decontaminate: DecontaminateConfig = DecontaminateConfig()
     """Benchmark test text found by n-gram matching: dropped, excised or annotated, and reported per item."""
+    tokenizer: TokenizerTrainConfig = TokenizerTrainConfig()
+    """`dataflow tokenizer train`: byte-level BPE on a seeded sample of documents."""
+    tokenize: TokenizeConfig = TokenizeConfig()
+    """Documents to one source's token datasets (train and validation splits)."""
+    mix: MixConfig = MixConfig()
+    """Token datasets and a mixture file to sampled, shuffled, sharded sequences."""
 
 
 def load_pipeline_config(path: str | Path | None) -> PipelineConfig:

@@ -31,7 +31,7 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import ValidationError
@@ -44,6 +44,7 @@ MANIFEST = "manifest.json"
 SPLITS = ("train", "validation")
 Split = Literal["train", "validation"]
 INDEX_DTYPE = np.dtype("<u8")
+M = TypeVar("M", bound=StrictModel)
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -162,6 +163,11 @@ class ShardWriter:
         self._text_bytes += text_bytes
         self._ends.append(self._num_tokens)
 
+    @property
+    def num_documents(self) -> int:
+        """Documents added so far: the index the next one gets in the shard."""
+        return len(self._ends)
+
     def close(self) -> ShardEntry:
         """Finish the shard: write the index, rename both files into place, return the entry."""
         self._file.close()
@@ -254,15 +260,15 @@ class TokenDataset:
     @classmethod
     def open(cls, path: str | Path, verify: bool = False) -> TokenDataset:
         path = Path(path)
-        manifest = _read_manifest(path)
+        manifest = read_manifest(path)
         dtype = token_dtype(manifest.vocab_size)
         if manifest.dtype != dtype.name:
             raise InputError(f"token dataset {path}: manifest dtype {manifest.dtype} does not fit "
                              f"vocab_size {manifest.vocab_size} (expected {dtype.name}); rewrite the dataset")
         tokens, doc_ends = [], []
         for entry in manifest.shards:
-            tokens.append(_map(path, entry.file, dtype, entry.num_tokens))
-            doc_ends.append(_map(path, entry.index_file, INDEX_DTYPE, entry.num_documents))
+            tokens.append(map_shard(path, entry.file, dtype, entry.num_tokens))
+            doc_ends.append(map_shard(path, entry.index_file, INDEX_DTYPE, entry.num_documents))
             last_end = int(doc_ends[-1][-1]) if entry.num_documents else 0
             if last_end != entry.num_tokens:
                 raise InputError(f"token dataset {path}: shard {entry.index_file} ends at token {last_end}, "
@@ -292,10 +298,7 @@ class TokenDataset:
         """Check every file's sha256 and that every document ends with EOS; name the shard at fault."""
         for entry, tokens, ends in zip(self.manifest.shards, self.tokens, self.doc_ends):
             for name, expected in ((entry.file, entry.sha256), (entry.index_file, entry.index_sha256)):
-                actual = file_sha256(self.path / name)
-                if actual != expected:
-                    raise InputError(f"token dataset {self.path}: shard {name} is corrupt (sha256 {actual[:12]}…, "
-                                     f"manifest says {expected[:12]}…); rewrite the dataset")
+                check_sha256(self.path, name, expected)
             rising = np.all(np.diff(ends.astype(np.int64)) > 0)
             if ends.size and not (rising and np.all(tokens[ends - 1] == self.manifest.eos_id)):
                 raise InputError(f"token dataset {self.path}: shard {entry.file} has a document that does "
@@ -320,11 +323,11 @@ class TokenDataset:
     # the next, separated by EOS. The last partial window of a shard is left out.
 
     def num_windows(self, seq_len: int) -> int:
-        return int(self._window_counts(seq_len).sum())
+        return int(self.windows_per_shard(seq_len).sum())
 
     def read_windows(self, window_ids: np.ndarray, seq_len: int) -> np.ndarray:
         """The windows as an int64 array of shape (len(window_ids), seq_len + 1)."""
-        first = np.concatenate([[0], np.cumsum(self._window_counts(seq_len))])
+        first = np.concatenate([[0], np.cumsum(self.windows_per_shard(seq_len))])
         shards = np.searchsorted(first, window_ids, side="right") - 1
         starts = (np.asarray(window_ids) - first[shards]) * seq_len
         out = np.empty((len(window_ids), seq_len + 1), dtype=np.int64)
@@ -332,7 +335,7 @@ class TokenDataset:
             out[row] = self.tokens[shard][start:start + seq_len + 1]  # a slice copy: faster than a fancy-index gather
         return out
 
-    def _window_counts(self, seq_len: int) -> np.ndarray:
+    def windows_per_shard(self, seq_len: int) -> np.ndarray:
         return np.maximum(self.shard_tokens - 1, 0) // seq_len
 
 
@@ -345,36 +348,47 @@ def open_split(source_root: str | Path, split: Split, verify: bool = False) -> T
     return dataset
 
 
-def _read_manifest(path: Path) -> Manifest:
+def read_manifest(path: Path, model: type[M] = Manifest, label: str = "token dataset",
+                  writer: str = "dataflow run tokenize") -> M:
+    """`path/manifest.json` as `model`, refusing unknown format versions; errors name the folder."""
     file = path / MANIFEST
     if not file.is_file():
-        raise InputError(f"{path} is not a token dataset: {MANIFEST} is missing "
-                         "(write it with `dataflow run tokenize`, or the write did not finish)")
+        raise InputError(f"{path} is not a {label}: {MANIFEST} is missing "
+                         f"(write it with `{writer}`, or the write did not finish)")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"token dataset {path}: {MANIFEST} is not JSON ({err}); rewrite the dataset") from None
+        raise InputError(f"{label} {path}: {MANIFEST} is not JSON ({err}); rewrite it with `{writer}`") from None
     version = data.get("format_version") if isinstance(data, dict) else None
     if version != FORMAT_VERSION:
-        raise InputError(f"token dataset {path}: format version {version!r} is not the supported "
+        raise InputError(f"{label} {path}: format version {version!r} is not the supported "
                          f"{FORMAT_VERSION}; rewrite it with this version of dataflow")
     try:
-        return Manifest.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
-        raise InputError(f"token dataset {path}: {MANIFEST} is invalid at {key}: {first['msg']}") from None
+        raise InputError(f"{label} {path}: {MANIFEST} is invalid at {key}: {first['msg']}") from None
 
 
-def _map(directory: Path, name: str, dtype: np.dtype, length: int) -> np.ndarray:
+def check_sha256(directory: Path, name: str, expected: str, label: str = "token dataset",
+                 fix: str = "rewrite the dataset") -> None:
+    """Refuse a file whose sha256 is not the manifest's, naming the shard file."""
+    actual = file_sha256(directory / name)
+    if actual != expected:
+        raise InputError(f"{label} {directory}: shard {name} is corrupt (sha256 {actual[:12]}…, "
+                         f"manifest says {expected[:12]}…); {fix}")
+
+
+def map_shard(directory: Path, name: str, dtype: np.dtype, length: int, label: str = "token dataset",
+              fix: str = "the dataset is incomplete or corrupt, rewrite it") -> np.ndarray:
     """Memory-map `length` items of a shard file after checking its size."""
     path = directory / name
     expected = length * dtype.itemsize
     actual = path.stat().st_size if path.is_file() else None
     if actual != expected:
         found = "missing" if actual is None else f"{actual} bytes"
-        raise InputError(f"token dataset {directory}: shard {name} is {found}, manifest says {expected} bytes; "
-                         "the dataset is incomplete or corrupt, rewrite it")
+        raise InputError(f"{label} {directory}: shard {name} is {found}, manifest says {expected} bytes; {fix}")
     if length == 0:
         return np.zeros(0, dtype=dtype)  # np.memmap refuses empty files
     # A plain ndarray view: slicing np.memmap itself costs microseconds of Python per call.

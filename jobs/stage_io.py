@@ -1,11 +1,12 @@
 """Stage machinery on Spark, written once for every stage (the contract is in dataflow/stage.py).
 
-`run_stage` skips a complete stage whose fingerprint is unchanged, else builds the annotated
-plan, writes kept and rejected rows to a temporary folder, counts rows and bytes per reason
-with one DataFrame aggregation (never accumulators, which double-count retried tasks), writes
-stats.json and _SUCCESS, and renames the folder into place. A stage may split an input row
-into several output rows (decontaminate's excise): it names the column holding the parent row,
-and stats.json then counts input rows apart from output rows and says how they add up. File operations go through
+`run_output` skips a complete stage whose fingerprint is unchanged, else has the stage write
+into a temporary folder, writes stats.json and _SUCCESS, and renames the folder into place.
+`run_stage` is that for Parquet stages: it builds the annotated plan, writes kept and rejected
+rows, and counts rows and bytes per reason with one DataFrame aggregation (never accumulators,
+which double-count retried tasks). A stage may split an input row into several output rows
+(decontaminate's excise): it names the column holding the parent row, and stats.json then
+counts input rows apart from output rows and says how they add up. File operations go through
 Hadoop's FileSystem API, so the same code works on file://, hdfs:// and s3a://.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow import stage as contract
-from dataflow.errors import InputError
+from dataflow.errors import InputError, UserError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,15 @@ class HadoopFS:
         return [status.getPath().toString() for status in statuses]
 
 
+def local_output(path: str) -> str:
+    """A `file://` URL for an output that Python tasks write files into directly (token shards):
+    such a folder must be on a filesystem the driver and every executor see, not hdfs:// or s3a://."""
+    if "://" in path and not path.startswith("file://"):
+        raise UserError(f"--output {path}: this stage's tasks write files directly, so the output must be a "
+                        "local or shared-filesystem path (copy it to object storage afterwards)")
+    return "file://" + os.path.abspath(path.removeprefix("file://"))
+
+
 def read_stage_input(spark: SparkSession, path: str) -> DataFrame:
     """Rows of a stage output folder (its data/), or of any plain Parquet folder."""
     fs = HadoopFS(spark)
@@ -89,6 +100,17 @@ def read_stage_input(spark: SparkSession, path: str) -> DataFrame:
     if not fs.exists(root):
         raise InputError(f"input {path} does not exist")
     return spark.read.parquet(root)
+
+
+def input_text_bytes(spark: SparkSession, docs: DataFrame, path: str) -> int:
+    """UTF-8 bytes of the texts of an input: its stats.json says it (`bytes_out`); a plain
+    Parquet folder is summed with one pass over `text`."""
+    fs, stats = HadoopFS(spark), f"{path.rstrip('/')}/{contract.STATS_FILE}"
+    if fs.exists(stats):
+        recorded = json.loads(fs.read_bytes(stats)).get("bytes_out")
+        if recorded is not None:
+            return int(recorded)
+    return int(docs.select(F.sum(F.octet_length("text"))).first()[0] or 0)
 
 
 def stage_input_identity(spark: SparkSession, path: str) -> Any:
@@ -120,13 +142,45 @@ class Stage:
         self.fingerprint = contract.fingerprint(self.name, config, self.inputs)
 
 
+def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) -> dict:
+    """Run `stage` unless its output is complete and current; return its stats.
+
+    The contract every stage output keeps, whatever it holds (Parquet rows, token shards):
+    `write(tmp)` fills the temporary folder `tmp` and returns the stage's own figures; this
+    adds the stage name, fingerprint, config, inputs and seconds, writes stats.json and
+    _SUCCESS, and renames the folder into place.
+    """
+    fs = HadoopFS(spark)
+    existing = _complete_stats(fs, stage.output)
+    if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
+        log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)
+        return {**existing, "skipped": True}
+    started = time.time()
+    for stale in fs.siblings(f"{stage.output}.tmp-*"):
+        fs.delete(stale)  # left by a crashed run: one writer per output path is assumed
+    tmp = f"{stage.output}.tmp-{uuid.uuid4().hex[:12]}"
+    figures = write(tmp)
+    stats = {
+        "stage": stage.name,
+        "fingerprint": stage.fingerprint,
+        "config": stage.config.model_dump(mode="json") if hasattr(stage.config, "model_dump") else stage.config,
+        "inputs": stage.inputs if len(stage.inputs) <= 100 else {"count": len(stage.inputs)},
+        **figures,
+        "seconds": round(time.time() - started, 3),
+    }
+    fs.write_bytes(f"{tmp}/{contract.STATS_FILE}", json.dumps(stats, indent=2, sort_keys=True).encode())
+    fs.write_bytes(f"{tmp}/{contract.SUCCESS_FILE}", b"")
+    _replace(fs, tmp, stage.output)
+    return stats
+
+
 def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame], *,
               skipped_reasons: tuple[str, ...] = (),
               extra_stats: Callable[[DataFrame], dict] | None = None,
               split_parent: str | None = None,
               extra_outputs: Callable[[DataFrame, str], dict] | None = None,
               storage_level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> dict:
-    """Run `stage` unless its output is complete and current; return its stats.
+    """Run a Parquet stage unless its output is complete and current (`run_output`); return its stats.
 
     `build()` returns the annotated plan: every input row once, with `reject_reason` null on
     kept rows. Rows whose reason is in `skipped_reasons` are counted but not written to
@@ -139,45 +193,39 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
     `storage_level` is how the annotated plan is persisted between its reads: DISK_ONLY keeps
     a corpus-sized plan (every document's text) from competing for executor heap.
     """
-    fs = HadoopFS(spark)
-    existing = _complete_stats(fs, stage.output)
-    if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
-        log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)
-        return {**existing, "skipped": True}
-    started = time.time()
-    for stale in fs.siblings(f"{stage.output}.tmp-*"):
-        fs.delete(stale)  # left by a crashed run: one writer per output path is assumed
-    tmp = f"{stage.output}.tmp-{uuid.uuid4().hex[:12]}"
-    stage.work_dir = f"{tmp}/_work"
-    # Persisted because three actions consume the plan (kept rows, rejected rows, counts) and
-    # recomputing it would rerun the stage's expensive work (extraction, scoring) each time.
-    annotated = build().persist(storage_level)
-    try:
-        annotated.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON, REJECT_VALUE) \
-            .write.parquet(f"{tmp}/{contract.DATA_DIR}")
-        annotated.where(F.col(REJECT_REASON).isNotNull() & ~F.col(REJECT_REASON).isin(list(skipped_reasons))) \
-            .write.parquet(f"{tmp}/{contract.REJECTED_DIR}")
-        stats = _count(annotated, stage, skipped_reasons)
-        if split_parent is not None:
-            stats.update(_count_split(annotated, split_parent, stats))
-        if extra_stats is not None:
-            stats["extra"] = extra_stats(annotated)
-        if extra_outputs is not None:
-            stats.setdefault("extra", {}).update(extra_outputs(annotated, tmp))
-    finally:
-        annotated.unpersist()
-    if fs.exists(stage.work_dir):
-        fs.delete(stage.work_dir)
-    stats["seconds"] = round(time.time() - started, 3)
-    fs.write_bytes(f"{tmp}/{contract.STATS_FILE}", json.dumps(stats, indent=2, sort_keys=True).encode())
-    fs.write_bytes(f"{tmp}/{contract.SUCCESS_FILE}", b"")
-    _replace(fs, tmp, stage.output)
-    log.warning("%s: %d rows in, %d kept, %d rejected in %.1fs -> %s", stage.name, stats["rows_in"],
-                stats["rows_out"], stats["rows_rejected"], stats["seconds"], stage.output)
+
+    def write(tmp: str) -> dict:
+        stage.work_dir = f"{tmp}/_work"
+        # Persisted because three actions consume the plan (kept rows, rejected rows, counts) and
+        # recomputing it would rerun the stage's expensive work (extraction, scoring) each time.
+        annotated = build().persist(storage_level)
+        try:
+            annotated.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON, REJECT_VALUE) \
+                .write.parquet(f"{tmp}/{contract.DATA_DIR}")
+            annotated.where(F.col(REJECT_REASON).isNotNull() & ~F.col(REJECT_REASON).isin(list(skipped_reasons))) \
+                .write.parquet(f"{tmp}/{contract.REJECTED_DIR}")
+            figures = _count(annotated, skipped_reasons)
+            if split_parent is not None:
+                figures.update(_count_split(annotated, split_parent, figures))
+            if extra_stats is not None:
+                figures["extra"] = extra_stats(annotated)
+            if extra_outputs is not None:
+                figures.setdefault("extra", {}).update(extra_outputs(annotated, tmp))
+        finally:
+            annotated.unpersist()
+        fs = HadoopFS(spark)
+        if fs.exists(stage.work_dir):
+            fs.delete(stage.work_dir)
+        return figures
+
+    stats = run_output(spark, stage, write)
+    if not stats.get("skipped"):
+        log.warning("%s: %d rows in, %d kept, %d rejected in %.1fs -> %s", stage.name, stats["rows_in"],
+                    stats["rows_out"], stats["rows_rejected"], stats["seconds"], stage.output)
     return stats
 
 
-def _count(annotated: DataFrame, stage: Stage, skipped_reasons: tuple[str, ...]) -> dict:
+def _count(annotated: DataFrame, skipped_reasons: tuple[str, ...]) -> dict:
     rows = annotated.groupBy(REJECT_REASON).agg(
         F.count(F.lit(1)).alias("rows"),
         F.coalesce(F.sum(F.octet_length("text")), F.lit(0)).alias("bytes"),
@@ -185,10 +233,6 @@ def _count(annotated: DataFrame, stage: Stage, skipped_reasons: tuple[str, ...])
     by_reason = {row[REJECT_REASON]: (row["rows"], row["bytes"]) for row in rows}
     kept_rows, kept_bytes = by_reason.pop(None, (0, 0))
     return {
-        "stage": stage.name,
-        "fingerprint": stage.fingerprint,
-        "config": stage.config.model_dump(mode="json") if hasattr(stage.config, "model_dump") else stage.config,
-        "inputs": stage.inputs if len(stage.inputs) <= 100 else {"count": len(stage.inputs)},
         "rows_in": kept_rows + sum(count for count, _ in by_reason.values()),
         "rows_out": kept_rows,
         "rows_rejected": sum(count for count, _ in by_reason.values()),

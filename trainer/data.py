@@ -1,11 +1,12 @@
 """Training sequences drawn on the fly from a mixture of token datasets.
 
 The mixed stream is a sequence of windows (`seq_len + 1` tokens, `TokenDataset.read_windows`)
-numbered 0, 1, 2, ... across all ranks. `dataflow.mixture.SourceSchedule` says which source
-window n comes from and which draw of that source it is; `window_order` turns the draw into a
-window of the source, one seeded permutation per epoch. So the weights apply at sample time
-(a new mixture needs no re-tokenisation), the stream is fixed by the mixture's seed, and the
-loader's whole state is one integer: the position in the stream.
+numbered 0, 1, 2, ... across all ranks. `dataflow.mixture.MixedStream` says which source
+window n comes from and which draw of that source it is, and turns the draw into a window of
+the source, one seeded permutation per epoch; the Spark `mix` job writes the same stream to
+shards. So the weights apply at sample time (a new mixture needs no re-tokenisation), the
+stream is fixed by the mixture's seed, and the loader's whole state is one integer: the
+position in the stream.
 
 Rank r of W reads windows n = r, r + W, r + 2W, ...: the ranks read disjoint parts, and
 together one step reads the same windows whatever W is, so a run with 2 ranks of batch B
@@ -22,13 +23,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from pydantic import Field
 
 from dataflow.config import StrictModel
-from dataflow.errors import ConfigError, InputError
-from dataflow.mixture import SourceSchedule, window_order
+from dataflow.errors import ConfigError
+from dataflow.mixture import MixedStream
 from dataflow.shards import TokenDataset
 
 
@@ -56,19 +56,14 @@ class MixtureLoader:
 
     def __init__(self, datasets: dict[str, TokenDataset], shares: dict[str, float], *, seq_len: int,
                  batch_size: int, seed: int, rank: int = 0, world_size: int = 1, pin_memory: bool = False):
-        self.datasets, self.shares, self.seed = datasets, shares, seed
+        self.shares, self.seed = shares, seed
         self.names = list(shares)
         self.seq_len, self.batch_size = seq_len, batch_size
         self.rank, self.world_size, self.pin_memory = rank, world_size, pin_memory
-        self.schedule = SourceSchedule(shares, seed)
-        self.num_windows = {name: datasets[name].num_windows(seq_len) for name in self.names}
-        for name, count in self.num_windows.items():
-            if count == 0:
-                raise InputError(f"source '{name}' ({datasets[name].path}) has no shard of more than "
-                                 f"seq_len + 1 = {seq_len + 1} tokens; use longer shards or a shorter seq_len")
+        self.stream = MixedStream(datasets, shares, seq_len=seq_len, seed=seed)
+        self.num_windows = self.stream.num_windows
         self.position = 0
         """Windows of the stream drawn so far, by all ranks together."""
-        self._orders: dict[tuple[str, int], np.ndarray] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixture-loader")
         self._ahead: tuple[int, Future] | None = None
 
@@ -90,33 +85,16 @@ class MixtureLoader:
 
     def _batch_at(self, start: int) -> Batch:
         stop = start + self.batch_size * self.world_size
-        sources, draws = self.schedule.draws(start, stop)
-        sources, draws = sources[self.rank::self.world_size], draws[self.rank::self.world_size]
-        rows = np.empty((self.batch_size, self.seq_len + 1), dtype=np.int64)
-        for index in np.unique(sources):
-            mine = sources == index
-            rows[mine] = self._read(self.names[index], draws[mine])
+        sources, draws = self.stream.schedule.draws(start, stop)
+        rows = self.stream.read(sources[self.rank::self.world_size], draws[self.rank::self.world_size])
         tokens = torch.from_numpy(rows)
         if self.pin_memory:
             tokens = tokens.pin_memory()  # so the copy to the GPU can overlap compute
         return Batch(inputs=tokens[:, :-1], targets=tokens[:, 1:])
 
-    def _read(self, name: str, draws: np.ndarray) -> np.ndarray:
-        epochs, offsets = np.divmod(draws, self.num_windows[name])
-        windows = np.array([self._order(name, int(epoch))[offset] for epoch, offset in zip(epochs, offsets)])
-        return self.datasets[name].read_windows(windows, self.seq_len)
-
-    def _order(self, name: str, epoch: int) -> np.ndarray:
-        """The epoch's window order, cached; a source's older epochs are dropped."""
-        if (name, epoch) not in self._orders:
-            for key in [key for key in self._orders if key[0] == name and key[1] < epoch]:
-                del self._orders[key]
-            self._orders[name, epoch] = window_order(self.seed, name, epoch, self.num_windows[name])
-        return self._orders[name, epoch]
-
     def tokens_per_source(self, position: int | None = None) -> dict[str, int]:
         """Target tokens drawn from each source by all ranks before `position` (default: now)."""
-        counts = self.schedule.counts(self.position if position is None else position)
+        counts = self.stream.schedule.counts(self.position if position is None else position)
         return {name: int(count) * self.seq_len for name, count in zip(self.names, counts)}
 
     def state_dict(self) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""Documents to token shards inside a Spark task: the engine-free core of the `tokenize` stage.
+
+The job (jobs/tokenize_docs.py) gives every document a split (validation when a hash of its
+id falls below `validation_frac`) and a shard (another hash of the id), sends each shard's
+documents to one task sorted by id, and calls `tokenize_partition` there. So a shard's name
+and bytes depend only on the documents and the config, never on how Spark partitioned the
+input. The task encodes the texts in batches with `encode_batch_fast` and streams them into
+`dataflow.shards.ShardWriter`; what comes back to Spark is small: one row per document (its
+place, token count and provenance, for `documents/`) and one row per shard carrying the
+manifest entry, from which the driver writes each split's `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from pydantic import Field
+
+from dataflow.config import StrictModel
+from dataflow.shards import ShardEntry, ShardWriter
+from dataflow.tokenizer import LoadedTokenizer, load_tokenizer
+
+#: A token source folder: one token dataset per split (dataflow/shards.py) and this table.
+DOCUMENTS_DIR = "documents"
+#: What `tokenize_partition` returns: per document its place in the shards and its provenance
+#: (`document` null for a document without text, which is not written); per shard one more
+#: row carrying the manifest entry as JSON in `entry`.
+TOKENIZE_OUTPUT_SCHEMA = pa.schema([
+    pa.field("split", pa.string()),
+    pa.field("shard", pa.int32()),
+    pa.field("document", pa.int64()),
+    pa.field("id", pa.string()),
+    pa.field("num_tokens", pa.int64()),
+    pa.field("text_bytes", pa.int64()),
+    pa.field("language", pa.string()),
+    pa.field("domain", pa.string()),
+    pa.field("entry", pa.string()),
+])
+
+
+class TokenizeConfig(StrictModel):
+    """Settings of the `tokenize` stage (documents -> one source's token datasets)."""
+
+    source: str = "web"
+    """Name of the source the token datasets belong to; mixtures refer to sources by it."""
+    tokenizer: str | None = None
+    """Hugging Face tokenizer.json to encode with (required); its sha256 goes into every manifest."""
+    eos_token: str | None = None
+    """End-of-document token; default: the first of <|endoftext|>, <|end_of_text|>, </s>, <eos> the tokenizer has."""
+    validation_frac: float = Field(0.01, ge=0, lt=1)
+    """Share of documents held out for validation, chosen by a hash of the id: never in training."""
+    split_seed: int = 0
+    """Salt of the validation hash: another value holds out another set of documents."""
+    num_shards: int | None = Field(None, gt=0)
+    """Training shards (one Spark task each); default: the input's text bytes / shard_text_bytes, at least 8."""
+    shard_text_bytes: int = Field(128 * 1024**2, gt=0)
+    """Text bytes per training shard when num_shards is not set (about a quarter as many tokens)."""
+    batch_rows: int = Field(1000, gt=0)
+    """Documents encoded per encode_batch call: bounds a task's memory to this many documents' ids."""
+
+
+@functools.lru_cache(maxsize=2)
+def worker_tokenizer(path: str, sha256: str, eos_token: str | None) -> LoadedTokenizer:
+    """The tokenizer, loaded once per Python worker; refused if the file changed since the driver read it."""
+    loaded = load_tokenizer(path, eos_token)
+    if loaded.info.sha256 != sha256:
+        raise RuntimeError(f"tokenizer {path} changed while the job ran (sha256 {loaded.info.sha256[:12]}…, "
+                           f"expected {sha256[:12]}…)")
+    return loaded
+
+
+def set_encode_threads(threads: int) -> None:
+    """Threads the Rust tokenizer may use in this worker: Spark already runs one task per core
+    (`spark.task.cpus` = 1), so more would oversubscribe. RAYON_NUM_THREADS is read when the
+    worker first encodes in parallel; TOKENIZERS_PARALLELISM at every call."""
+    os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    os.environ["RAYON_NUM_THREADS"] = str(threads)
+
+
+def tokenize_partition(batches: Iterable[pa.RecordBatch], *, directory: str, tokenizer_path: str,
+                       tokenizer_sha256: str, eos_token: str | None, batch_rows: int,
+                       threads: int) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body. Input rows (split, shard, id, text, text_bytes, language, domain) sorted
+    by shard, split and id; output TOKENIZE_OUTPUT_SCHEMA. Writes `directory/<split>/<shard:05d>.bin`.
+
+    Documents without text are not written; their rows come back with `document` null.
+    """
+    set_encode_threads(threads)
+    tokenizer = worker_tokenizer(tokenizer_path, tokenizer_sha256, eos_token)
+    place, writer = None, None
+    try:
+        for batch in batches:
+            for start in range(0, batch.num_rows, batch_rows):
+                chunk = batch.slice(start, batch_rows)
+                texts, sizes = chunk.column("text").to_pylist(), chunk.column("text_bytes").to_pylist()
+                places = list(zip(chunk.column("split").to_pylist(), chunk.column("shard").to_pylist()))
+                kept = [i for i, text in enumerate(texts) if text]
+                document = np.full(chunk.num_rows, -1, dtype=np.int64)
+                num_tokens = np.zeros(chunk.num_rows, dtype=np.int64)
+                entries = []
+                for i, token_ids in zip(kept, tokenizer.encode([texts[i] for i in kept])):
+                    if places[i] != place:
+                        if writer is not None:
+                            entries.append(_entry_row(place, writer.close()))
+                        place = places[i]
+                        writer = ShardWriter(Path(directory) / place[0], place[1], vocab_size=tokenizer.vocab_size,
+                                             eos_id=tokenizer.eos_id)
+                    document[i], num_tokens[i] = writer.num_documents, len(token_ids) + 1
+                    writer.add(token_ids, sizes[i])
+                yield _document_rows(chunk, document, num_tokens)
+                if entries:
+                    yield pa.RecordBatch.from_pylist(entries, schema=TOKENIZE_OUTPUT_SCHEMA)
+        if writer is not None:
+            last, writer = writer, None
+            yield pa.RecordBatch.from_pylist([_entry_row(place, last.close())], schema=TOKENIZE_OUTPUT_SCHEMA)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+
+
+def _document_rows(chunk: pa.RecordBatch, document: np.ndarray, num_tokens: np.ndarray) -> pa.RecordBatch:
+    """One row per input document: its columns as they came, plus where its tokens went."""
+    skipped = document < 0
+    columns = {"document": pa.array(document, mask=skipped), "num_tokens": pa.array(num_tokens, mask=skipped),
+               "entry": pa.nulls(chunk.num_rows, pa.string())}
+    return pa.RecordBatch.from_arrays([columns[name] if name in columns else chunk.column(name)
+                                       for name in TOKENIZE_OUTPUT_SCHEMA.names], schema=TOKENIZE_OUTPUT_SCHEMA)
+
+
+def _entry_row(place: tuple[str, int], entry: ShardEntry) -> dict:
+    return {"split": place[0], "shard": place[1], "entry": entry.model_dump_json()}

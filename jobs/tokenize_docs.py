@@ -1,0 +1,136 @@
+"""Tokenize: one source's documents to token datasets, shards written in parallel by Spark tasks.
+
+    dataflow run tokenize --input out/clean --source web --tokenizer tok/tokenizer.json --output tokens/web
+    spark-submit jobs/tokenize_docs.py --input out/clean --source web --tokenizer tok.json --output /shared/tokens/web
+
+(Named tokenize_docs.py: a job file called tokenize.py would replace the standard library's
+`tokenize` module for the whole process, see ARCHITECTURE.md.)
+
+The output is a token source folder:
+
+    train/        token dataset (dataflow/shards.py): manifest.json, 00000.bin, 00000.idx, ...
+    validation/   token dataset of the documents whose id hash falls below validation_frac
+    documents/    Parquet: id, split, shard, document (index in the shard), num_tokens, text_bytes,
+                  language, domain: where each document's tokens are, and where they came from
+    stats.json    documents, tokens, bytes, seconds per split; the tokenizer's sha256; fingerprint
+    _SUCCESS
+
+Tasks write the shards straight into the output folder, so it must be a path that the driver
+and every executor see (local disk in local mode, a shared mount on a cluster).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import sys
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from dataflow.errors import ConfigError
+from dataflow.shards import SPLITS, ShardEntry, write_manifest
+from dataflow.tokenization import DOCUMENTS_DIR, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig, tokenize_partition
+from dataflow.tokenizer import LoadedTokenizer, load_tokenizer
+from jobs.arguments import stage_config, stage_parser
+from jobs.spark import get_spark
+from jobs.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
+
+STAGE = "tokenize"
+MIN_SHARDS = 8  # enough tasks to keep a small executor busy when the input is small
+HASH_UNITS = 1 << 40  # hash mod this, over this: a uniform key in [0, 1)
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None):
+    parser = stage_parser(STAGE, __doc__, TokenizeConfig,
+                          output_help="token source folder; a path the driver and all executors see")
+    parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
+    return parser.parse_args(argv)
+
+
+def place_documents(docs: DataFrame, config: TokenizeConfig, num_shards: int) -> DataFrame:
+    """Documents with a split and a shard from hashes of their id, one shard per task, sorted by id.
+
+    The validation split gets ceil(num_shards * validation_frac) shards, so that each holds
+    about as much as a training shard. Range partitioning on the shard number sends a shard
+    to exactly one task whatever the input's partitioning; the sort fixes the order inside it
+    (the text breaks ties between duplicate ids).
+    """
+    unit = F.pmod(F.xxhash64(F.lit(config.split_seed), F.col("id")), F.lit(HASH_UNITS)) / HASH_UNITS
+    shard_hash = F.xxhash64(F.lit("shard"), F.col("id"))
+    validation_shards = max(1, math.ceil(num_shards * config.validation_frac))
+    split = F.when(unit < config.validation_frac, F.lit("validation")).otherwise(F.lit("train"))
+    optional = [F.col(name) if name in docs.columns else F.lit(None).cast("string").alias(name)
+                for name in ("language", "domain")]
+    return (docs.select(split.alias("split"), F.col("id"), F.col("text"),
+                        F.coalesce(F.octet_length("text"), F.lit(0)).cast("long").alias("text_bytes"), *optional)
+            .withColumn("shard", F.pmod(shard_hash, F.when(F.col("split") == "validation", validation_shards)
+                                        .otherwise(num_shards)).cast("int"))
+            .repartitionByRange(num_shards, "shard")
+            .sortWithinPartitions("shard", "split", "id", "text"))
+
+
+def build(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, tokenizer: LoadedTokenizer,
+          directory: str, num_shards: int) -> DataFrame:
+    """The plan: shards written under `directory` as a side effect, TOKENIZE_OUTPUT_SCHEMA rows out."""
+    work = functools.partial(tokenize_partition, directory=directory, tokenizer_path=tokenizer.info.path,
+                             tokenizer_sha256=tokenizer.info.sha256, eos_token=config.eos_token,
+                             batch_rows=config.batch_rows, threads=int(spark.conf.get("spark.task.cpus", "1")))
+    return place_documents(docs, config, num_shards).mapInArrow(work, schema=from_arrow_schema(TOKENIZE_OUTPUT_SCHEMA))
+
+
+def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: TokenizeConfig,
+                 tokenizer: LoadedTokenizer, tmp: str) -> dict:
+    """Fill the temporary folder `tmp`: shards, both manifests, documents/; return the figures."""
+    num_shards = config.num_shards or max(MIN_SHARDS, math.ceil(input_text_bytes(spark, docs, input_path)
+                                                                / config.shard_text_bytes))
+    directory = tmp.removeprefix("file://")
+    # Persisted because three actions read it (documents/, the shard entries, the count of
+    # documents without text) and recomputing it would tokenize everything again.
+    out = build(spark, docs, config, tokenizer, directory, num_shards).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        out.where(F.col("document").isNotNull()).drop("entry").write.parquet(f"{tmp}/{DOCUMENTS_DIR}")
+        entries = out.where(F.col("entry").isNotNull()).select("split", "entry").collect()  # one row per shard
+        skipped = out.where(F.col("document").isNull() & F.col("entry").isNull()).count()
+    finally:
+        out.unpersist()
+    splits = {}
+    for split in SPLITS:
+        shards = [ShardEntry.model_validate_json(row["entry"]) for row in entries if row["split"] == split]
+        write_manifest(f"{directory}/{split}", shards, source=config.source, split=split, tokenizer=tokenizer.info,
+                       vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
+                       config={"input": input_path, **config.model_dump(mode="json")})
+        splits[split] = {"documents": sum(s.num_documents for s in shards), "tokens": sum(s.num_tokens for s in shards),
+                         "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
+    documents = sum(figures["documents"] for figures in splits.values())
+    return {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(),
+            "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
+            **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = stage_config(args, STAGE, TokenizeConfig)
+    if config.tokenizer is None:
+        raise ConfigError("tokenize needs a tokenizer: give --tokenizer PATH/tokenizer.json "
+                          "(or `tokenize.tokenizer` in the config file)")
+    tokenizer = load_tokenizer(config.tokenizer, config.eos_token)
+    spark = get_spark("dataflow-tokenize")
+    docs = read_stage_input(spark, args.input)
+    stage = Stage(STAGE, local_output(args.output), config,
+                  [stage_input_identity(spark, args.input), tokenizer.info.sha256], force=args.force)
+    stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp))
+    if not stats.get("skipped"):
+        log.warning("tokenize %s: %d documents, %d tokens (%d documents held out) in %.1fs -> %s", config.source,
+                    stats["documents"], stats["tokens"], stats["splits"]["validation"]["documents"],
+                    stats["seconds"], args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

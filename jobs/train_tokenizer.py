@@ -1,0 +1,80 @@
+"""Train a byte-level BPE tokenizer on a bounded, seeded sample of documents drawn in Spark.
+
+    dataflow tokenizer train --input out/clean --vocab-size 32000 --output tok/tokenizer.json
+    spark-submit jobs/train_tokenizer.py --input s3a://bucket/clean --output tok/tokenizer.json
+
+The sample is the documents with the smallest hash of (seed, id), up to `max_sample_bytes` of
+text: the same input and seed give the same sample on any cluster. Spark pre-selects about
+that many bytes by the hash and sorts them; the driver streams the sorted rows partition by
+partition into the trainer, so only the sample ever reaches it, and it stops at the budget.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dataflow.errors import InputError, UserError
+from dataflow.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
+from jobs.arguments import stage_config, stage_parser
+from jobs.spark import get_spark
+from jobs.stage_io import input_text_bytes, read_stage_input
+
+STAGE = "tokenizer"
+HASH_UNITS = 1 << 40  # hash mod this, over this: a uniform key in [0, 1)
+OVERSAMPLE = 1.25  # pre-select a quarter more than the budget, so that the budget is reached
+
+
+def parse_args(argv: list[str] | None):
+    parser = stage_parser(STAGE, __doc__, TokenizerTrainConfig, prog="dataflow tokenizer train",
+                          output_help="tokenizer.json to write (local path)",
+                          force_help="overwrite an existing tokenizer (datasets made with it will then be refused)")
+    parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
+    return parser.parse_args(argv)
+
+
+def sample_texts(spark: SparkSession, docs: DataFrame, input_path: str, config: TokenizerTrainConfig,
+                 taken: dict) -> Iterator[str]:
+    """Texts in the order of their (seed, id) hash until `max_sample_bytes`; counts go into `taken`."""
+    keyed = (docs.where(F.col("text").isNotNull() & (F.length("text") > 0))
+             .select(F.pmod(F.xxhash64(F.lit(config.seed), F.col("id")), F.lit(HASH_UNITS)).alias("key"),
+                     F.col("id"), F.col("text")))
+    fraction = min(1.0, OVERSAMPLE * config.max_sample_bytes / max(1, input_text_bytes(spark, docs, input_path)))
+    chosen = keyed.where(F.col("key") < F.lit(int(fraction * HASH_UNITS))).orderBy("key", "id")
+    taken.update(documents=0, bytes=0)
+    for row in chosen.toLocalIterator():
+        size = len(row["text"].encode("utf-8"))
+        if taken["bytes"] + size > config.max_sample_bytes:
+            return
+        taken["documents"] += 1
+        taken["bytes"] += size
+        yield row["text"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = stage_config(args, STAGE, TokenizerTrainConfig)
+    output = Path(args.output)
+    if "://" in args.output:
+        raise UserError(f"--output {args.output}: the tokenizer is written to a local path; copy it afterwards")
+    if output.exists() and not args.force:
+        raise UserError(f"{output} exists; token datasets made with it would no longer match. "
+                        "Choose another --output, or --force to overwrite")
+    spark = get_spark("dataflow-tokenizer-train")
+    taken: dict = {}
+    tokenizer = train_byte_level_bpe(sample_texts(spark, read_stage_input(spark, args.input), args.input,
+                                                  config, taken), config)
+    if not taken["documents"]:
+        raise InputError(f"no document of {args.input} has text (or max_sample_bytes is below the smallest one)")
+    info = save_tokenizer(tokenizer, output)
+    print(f"trained a {tokenizer.get_vocab_size()}-token byte-level BPE on {taken['documents']:,} documents "
+          f"({taken['bytes'] / 1e6:.1f} MB) -> {info.path} (sha256 {info.sha256[:12]}…)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

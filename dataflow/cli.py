@@ -28,6 +28,7 @@ STAGES = {
     "decontaminate": "jobs.decontaminate",
     "tokenize": "jobs.tokenize_docs",
     "mix": "jobs.mix",
+    "pipeline": "jobs.pipeline",
 }
 
 

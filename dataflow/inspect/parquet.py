@@ -59,7 +59,7 @@ def stage_report(path: Path, options: InspectOptions) -> Report:
         report.tables["funnel"] = funnel_table(chain_to(path))
         line_rules = (stats.get("extra") or {}).get("line_rules") or {}
         if line_rules:
-            report.tables["lines removed from kept documents (stats.json)"] = Table(
+            report.tables["line rules: lines removed from kept documents (stats.json)"] = Table(
                 ["line rule", "lines", "characters"], [[name, f["lines"], f["chars"]] for name, f in line_rules.items()])
     else:
         report.summary["complete"] = "no (_SUCCESS missing: the stage did not finish)"

@@ -15,7 +15,7 @@ here on those pages, or `--tokenizer`), EOS after every document:
 It prints tokens/s per core for each and checks that ours and datatrove's produced the same
 number of tokens.
 
-    python -m bench.tokenize [--cores 2] [--copies 3] [--repeat 2] [--vocab-size 32000] [--tokenizer tok.json]
+    python bench/tokenize_docs.py [--cores 2] [--copies 3] [--repeat 2] [--vocab-size 32000] [--tokenizer tok.json]
 
 Ours and datatrove run alternately `--repeat` times and the best run of each is reported, by
 wall clock (tokens / seconds / cores) and by CPU seconds of the process tree, which holds
@@ -24,21 +24,15 @@ better when other work shares the machine.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import shutil
 import sys
-
-# Run as `python bench/tokenize.py`, this folder comes first on sys.path and this file would
-# stand in for the standard library's `tokenize` (ARCHITECTURE.md): take the folder off.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import textwrap  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import textwrap
+import time
+from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from tests.conftest import REPO_ROOT
 from trainer.config import load_train_config, preset_names
 from trainer.model import GPT
 
@@ -19,3 +20,9 @@ def test_preset_validates_and_has_the_size_its_name_says(name):
         assert non_embedding < 0.5e6
     else:
         assert 0.8 * SIZES[name] < non_embedding < 1.2 * SIZES[name]
+
+
+@pytest.mark.parametrize("run_file", sorted((REPO_ROOT / "runs").glob("*.yaml")), ids=lambda path: path.name)
+def test_example_run_files_validate(run_file):
+    config = load_train_config(run_file)
+    assert config.preset in preset_names() and config.data.mixture

@@ -13,7 +13,7 @@ which also makes datatrove deterministic) and the same lid.176.ftz. It prints do
 (end to end, and for ours also without the JVM start), peak memory of each process tree, and
 the share of pages whose extracted text is identical.
 
-    python bench/extract.py [--cores 2] [--limit 0] [--datatrove-python /work/venvs/datatrove/bin/python]
+    python bench/extract.py [--cores 2] [--limit 0] [--copies 1] [--datatrove-python /work/venvs/datatrove/bin/python]
 """
 
 from __future__ import annotations
@@ -67,12 +67,15 @@ DATATROVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def build_warcs(folder: Path, cores: int, limit: int) -> list[Path]:
+def build_warcs(folder: Path, cores: int, limit: int, copies: int = 1) -> list[Path]:
+    """One WARC per core holding the pages `copies` times (copy k's URL gets `#k`, so every
+    record is distinct and texts still pair up by URL)."""
     rows = [json.loads(line) for line in open(SHARED / "html" / "manifest.jsonl", encoding="utf-8")]
     rows = rows[:limit] if limit else rows
-    pages = [Page(row.get("url") or f"http://bench.example/{row['id']}",
-                  gzip.open(SHARED / "html" / row["file"]).read(),
-                  warc_headers={"WARC-Identified-Payload-Type": "text/html"}) for row in rows]
+    html = [gzip.open(SHARED / "html" / row["file"]).read() for row in rows]
+    pages = [Page((row.get("url") or f"http://bench.example/{row['id']}") + (f"#{copy}" if copy else ""), body,
+                  warc_headers={"WARC-Identified-Payload-Type": "text/html"})
+             for copy in range(copies) for row, body in zip(rows, html)]
     return [write_warc(folder / f"bench-{i:05d}.warc.gz", pages[i::cores], with_requests=True) for i in range(cores)]
 
 
@@ -106,14 +109,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N pages (0: all 1,695)")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="write the pages this many times: fixed costs (JVM, Python workers) weigh less")
     parser.add_argument("--datatrove-python", default="/work/venvs/datatrove/bin/python")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-extract-"))
     warc_dir = work / "warc"
     warc_dir.mkdir()
-    warcs = build_warcs(warc_dir, args.cores, args.limit)
-    pages = sum(1 for _ in open(SHARED / "html" / "manifest.jsonl")) if not args.limit else args.limit
+    warcs = build_warcs(warc_dir, args.cores, args.limit, args.copies)
+    pages = (sum(1 for _ in open(SHARED / "html" / "manifest.jsonl")) if not args.limit else args.limit) * args.copies
     print(f"{pages} real pages in {len(warcs)} WARC files ({sum(w.stat().st_size for w in warcs) / 1e6:.1f} MB), "
           f"{args.cores} cores")
     ours = run_ours(warc_dir, work / "ours", args.cores)

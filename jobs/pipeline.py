@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import yaml
 
@@ -113,9 +114,9 @@ def write_mixture(path: str, source: str, tokens: str, seq_len: int, seed: int) 
     mixture = {"name": source, "total_tokens": windows * seq_len, "seq_len": seq_len, "seed": seed,
                "sources": {source: {"path": os.path.abspath(tokens), "weight": 1.0, "max_epochs": 1}}}
     text = yaml.safe_dump(mixture, sort_keys=False)
-    if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    target = Path(path)
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
     return path
 
 

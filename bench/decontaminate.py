@@ -36,9 +36,9 @@ import pyarrow as pa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dataflow.benchmarks import load_items, load_registry, resolve_benchmarks  # noqa: E402
-from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, output_schema  # noqa: E402
-from dataflow.ngram_index import build_index  # noqa: E402
+from dataflow.decontaminate.benchmarks import load_items, load_registry, resolve_benchmarks  # noqa: E402
+from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema  # noqa: E402
+from dataflow.decontaminate.ngram_index import build_index  # noqa: E402
 from dataflow.schema import doc_schema  # noqa: E402
 from tests.planting import excerpt, perturb, plant  # noqa: E402
 
@@ -146,7 +146,7 @@ def run_spark(args, docs: list[dict]) -> None:
     import pyarrow.parquet as pq
 
     from jobs import decontaminate
-    from jobs.spark import get_spark
+    from jobs.common.spark import get_spark
 
     with tempfile.TemporaryDirectory() as work:
         cores = get_spark("bench-decontaminate").sparkContext.defaultParallelism

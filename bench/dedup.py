@@ -30,10 +30,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dataflow.dedup import DedupConfig  # noqa: E402
-from dataflow.minhash import MinHasher, band_keys, shingle_hash, shingles  # noqa: E402
+from dataflow.dedup.batches import DedupConfig  # noqa: E402
+from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash, shingles  # noqa: E402
 from dataflow.schema import doc_schema  # noqa: E402
-from dataflow.text_edits import near_duplicate  # noqa: E402
+from dataflow.dedup.text_edits import near_duplicate  # noqa: E402
 from tests.jobs.test_connected_components import union_find_components  # noqa: E402  (the reference)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -73,11 +73,11 @@ def write_parquet(docs: list[dict], folder: Path, files: int = 4 * CORES) -> Non
 
 
 def spark_session(driver_memory: str):
-    """The session `dataflow run` makes (jobs/spark.py), on local[2] with `driver_memory`."""
+    """The session `dataflow run` makes (jobs/common/spark.py), on local[2] with `driver_memory`."""
     os.environ["PYSPARK_SUBMIT_ARGS"] = f"--master local[{CORES}] --driver-memory {driver_memory} pyspark-shell"
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
                                                              os.environ.get("PYTHONPATH")]))
-    from jobs.spark import get_spark
+    from jobs.common.spark import get_spark
 
     session = get_spark("bench-dedup")
     session.sparkContext.setLogLevel("ERROR")

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.peak_memory import run_measured  # noqa: E402
-from dataflow.langid import default_model_path  # noqa: E402
+from dataflow.extract.langid import default_model_path  # noqa: E402
 from tests.warc_builder import Page, write_warc  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.peak_memory import run_measured  # noqa: E402
-from dataflow.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe  # noqa: E402
+from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe  # noqa: E402
 from tests.real_documents import real_texts, write_documents  # noqa: E402
 
 SHARED = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -107,7 +107,7 @@ def config_show(config: Annotated[Optional[Path], typer.Option(help="pipeline YA
     """Print the resolved pipeline config, every default filled in."""
     import yaml
 
-    from dataflow.pipeline_config import load_pipeline_config
+    from dataflow.pipeline import load_pipeline_config
 
     typer.echo(yaml.safe_dump(load_pipeline_config(config).model_dump(mode="json"), sort_keys=False))
 
@@ -179,7 +179,7 @@ def inspect_explain(
                                                                  "or lid.176 on a text file]")] = None) -> None:
     """Every filter rule's measured value, thresholds and verdict for one document."""
     from dataflow.filters.explain import explain
-    from dataflow.pipeline_config import load_pipeline_config
+    from dataflow.pipeline import load_pipeline_config
 
     filter_config = load_pipeline_config(config).filter
     text, url, found_language = _document_for_explain(doc, input)
@@ -189,7 +189,7 @@ def inspect_explain(
 def _document_for_explain(doc: str, stage_dir: Optional[Path]) -> tuple[str, str | None, str | None]:
     """(text, url, language) of a text file or of a document id in `stage_dir`."""
     if Path(doc).is_file():
-        from dataflow import langid
+        from dataflow.extract import langid
 
         text = Path(doc).read_text(encoding="utf-8")
         return text, None, langid.identify([text], langid.default_model_path())[0][0] or None
@@ -223,7 +223,7 @@ def inspect_contamination(path: Annotated[Path, typer.Argument(help="decontamina
                           benchmark: Annotated[Optional[str], typer.Option(help="show only this benchmark")] = None,
                           examples: Annotated[int, typer.Option(help="leaked items shown per benchmark")] = 3) -> None:
     """Per benchmark: items, items found, documents affected, and leaked items with their text."""
-    from dataflow.contamination_report import format_report, read_report
+    from dataflow.decontaminate.report import format_report, read_report
 
     typer.echo(format_report(read_report(str(path)), benchmark=benchmark, examples=examples))
 
@@ -233,8 +233,8 @@ def benchmarks_list(registry: Annotated[Optional[list[Path]], typer.Option(help=
                     benchmarks_dir: Annotated[Optional[str], typer.Option(help="folder of the built-in registry's files")] = None,
                     config: Annotated[Optional[Path], typer.Option(help="pipeline YAML (its decontaminate section)")] = None) -> None:
     """The file formats the loader reads and every registry entry, with whether its files are there."""
-    from dataflow.benchmarks import FORMATS, describe_registry, load_registry
-    from dataflow.pipeline_config import load_pipeline_config
+    from dataflow.decontaminate.benchmarks import FORMATS, describe_registry, load_registry
+    from dataflow.pipeline import load_pipeline_config
 
     settings = load_pipeline_config(config).decontaminate
     registries = [*settings.registries, *map(str, registry or [])]
@@ -253,7 +253,7 @@ def inspect_dups(path: Annotated[Path, typer.Argument(help="dedup stage output f
     from rich.console import Console
     from rich.table import Table
 
-    from dataflow.dup_report import largest_clusters
+    from dataflow.dedup.report import largest_clusters
 
     console = Console()
     for cluster in largest_clusters(str(path), top):
@@ -272,7 +272,7 @@ def dedup_near(doc_id: Annotated[str, typer.Argument(help="document id")],
                path: Annotated[Path, typer.Argument(help="dedup stage output folder")],
                limit: Annotated[int, typer.Option(help="most rows to list")] = 20) -> None:
     """Near duplicates of one document: its cluster and its LSH candidates, with Jaccard similarities."""
-    from dataflow.dup_report import near_duplicates
+    from dataflow.dedup.report import near_duplicates
 
     target, found = near_duplicates(str(path), doc_id, limit)
     typer.echo(f"{doc_id}: {target.reason or 'kept'}, cluster {target.cluster or '(none)'}")

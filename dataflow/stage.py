@@ -7,7 +7,7 @@ A stage's output folder holds:
     stats.json   rows in/out, rejected by reason, bytes, seconds, fingerprint, config
     _SUCCESS     written last; a folder without it is incomplete and is never read or skipped
 
-The folder is written under a temporary name and renamed into place (jobs/stage_io.py).
+The folder is written under a temporary name and renamed into place (jobs/common/stage_io.py).
 A rerun skips a stage whose `_SUCCESS` exists and whose fingerprint (stage name, config,
 input identities, dataflow version) equals the new one.
 """

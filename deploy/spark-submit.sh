@@ -26,7 +26,7 @@ fi
 STAGE=$1; shift
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 JOB="$HERE/jobs/$STAGE.py"
-[[ -f "$JOB" ]] || { echo "no job file $JOB (stages: $(ls "$HERE/jobs" | grep -v '^_' | sed 's/\.py$//' | tr '\n' ' '))" >&2; exit 2; }
+[[ -f "$JOB" ]] || { echo "no job file $JOB (stages: $(cd "$HERE/jobs" && ls *.py | grep -v '^_' | sed 's/\.py$//' | tr '\n' ' '))" >&2; exit 2; }
 
 SPARK_MASTER=${SPARK_MASTER:-local[*]}
 DEPLOY_MODE=${DEPLOY_MODE:-client}

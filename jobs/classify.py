@@ -28,9 +28,9 @@ from classifiers.quality import QUALITY_SCORE, QUALITY_SCORE_FIELD, check_model_
 from dataflow.classify import ClassifyConfig
 from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
-from jobs.arguments import stage_config, stage_parser
-from jobs.spark import get_spark
-from jobs.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
 STAGE = "classify"
 #: The language key of documents without a language, for per-language cut-offs.

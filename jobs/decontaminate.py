@@ -5,11 +5,11 @@
     dataflow run decontaminate --input out/docs --output out/clean --benchmark all --benchmarks-dir data/benchmarks
     spark-submit --master yarn --py-files dataflow.zip jobs/decontaminate.py --input s3a://b/docs --output s3a://b/clean --benchmark all
 
-Benchmarks are read and indexed on the driver (dataflow/benchmarks.py, dataflow/ngram_index.py).
+Benchmarks are read and indexed on the driver (dataflow/decontaminate/benchmarks.py, dataflow/decontaminate/ngram_index.py).
 An index up to --max-broadcast-bytes is broadcast and every document is matched inside
 mapInArrow; a larger one becomes a DataFrame joined with every document's n-grams, and the
-hits are gathered per document before the same action runs (dataflow/decontaminate.py). The
-output folder adds contamination.json and contamination/ (dataflow/contamination_report.py).
+hits are gathered per document before the same action runs (dataflow/decontaminate/batches.py). The
+output folder adds contamination.json and contamination/ (dataflow/decontaminate/report.py).
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from dataflow.benchmarks import BenchmarkSpec, benchmark_files, load_items, load_registry, resolve_benchmarks
+from dataflow.decontaminate.benchmarks import BenchmarkSpec, benchmark_files, load_items, load_registry, resolve_benchmarks
 from dataflow.config import with_overrides
-from dataflow.decontaminate import (ADDED_FIELDS, HITS_COLUMN, NGRAM_SCHEMA, PARENT_COLUMN, DecontaminateConfig,
+from dataflow.decontaminate.batches import (ADDED_FIELDS, HITS_COLUMN, NGRAM_SCHEMA, PARENT_COLUMN, DecontaminateConfig,
                                     decontaminate_batches, document_ngram_batches, joined_batches, output_schema)
-from dataflow.ngram_index import NgramIndex, build_index
+from dataflow.decontaminate.ngram_index import NgramIndex, build_index
 from dataflow.remote import open_binary
 from dataflow.stage import local_file_identity
-from jobs.arguments import stage_config, stage_parser
-from jobs.contamination_report import write_report
-from jobs.spark import get_spark
-from jobs.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.contamination_report import write_report
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
 STAGE = "decontaminate"
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--benchmark", action="append", default=[],
                         help="NAME (registry entry), `all`, or NAME=PATH:FIELD,FIELD for a set the registry lacks; repeatable")
     parser.add_argument("--registry", action="append", default=[],
-                        help="a user registry YAML (same shape as dataflow/benchmarks.yaml); repeatable")
+                        help="a user registry YAML (same shape as dataflow/decontaminate/benchmarks.yaml); repeatable")
     return parser.parse_args(argv)
 
 

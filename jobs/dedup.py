@@ -5,12 +5,12 @@
 
 The plan, every step a DataFrame (only counts reach the driver):
 1. signatures: one mapInArrow pass gives each row its normalised-text key, URL key, MinHash
-   signature and LSH band keys (dataflow/dedup.py, dataflow/minhash.py);
+   signature and LSH band keys (dataflow/dedup/batches.py, dataflow/dedup/minhash.py);
 2. exact groups: rows sharing a text (or URL) key form a star around the group's smallest id;
 3. LSH: each band bucket holding two or more exact survivors becomes a star around its
    smallest id (a star per bucket, not all pairs: edges grow linearly with bucket size);
 4. verification (optional): candidate edges with exact Jaccard below the threshold are dropped;
-5. clusters: connected components of all edges (jobs/connected_components.py), labelled by
+5. clusters: connected components of all edges (jobs/common/connected_components.py), labelled by
    their smallest id; per cluster the best row by the keep rules stays, the others are
    rejected naming the kept id.
 Every choice is a minimum over ids or ranks, so the output does not depend on partitioning.
@@ -29,13 +29,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from dataflow.dedup import FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig, jaccard_batches, signature_batches, size_bucket
+from dataflow.dedup.batches import FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig, jaccard_batches, signature_batches, size_bucket
 from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
-from jobs.arguments import stage_config, stage_parser
-from jobs.connected_components import connected_components
-from jobs.spark import get_spark
-from jobs.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.connected_components import connected_components
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
 STAGE = "dedup"
 log = logging.getLogger(__name__)

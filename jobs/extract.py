@@ -4,8 +4,8 @@
     dataflow run extract --crawl CC-MAIN-2024-22 --limit-files 2 --output out/docs
     spark-submit --master yarn --py-files dataflow.zip jobs/extract.py --input paths.txt --output s3a://bucket/docs
 
-Records are streamed inside the task (dataflow/warc.py) and processed over Arrow batches
-(dataflow/extract.py); the language-ID model is shipped to executors with the job.
+Records are streamed inside the task (dataflow/extract/warc.py) and processed over Arrow batches
+(dataflow/extract/records.py); the language-ID model is shipped to executors with the job.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import sys
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from dataflow import langid
-from dataflow.extract import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_files
-from dataflow.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
+from dataflow.extract import langid
+from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_files
+from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
 from dataflow.stage import local_file_identity
-from jobs.arguments import stage_config, stage_parser
-from jobs.spark import get_spark
-from jobs.stage_io import Stage, run_stage
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import Stage, run_stage
 
 STAGE = "extract"
 

@@ -25,9 +25,9 @@ from dataflow.filters import RULES, LineRule
 from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, filter_batches
 from dataflow.filters.config import FilterConfig
 from dataflow.schema import REJECT_FIELDS, REJECT_REASON
-from jobs.arguments import stage_config, stage_parser
-from jobs.spark import get_spark
-from jobs.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
 STAGE = "filter"
 

@@ -4,8 +4,8 @@
     dataflow run mix --mixture mixtures/web-heavy.yaml --output shards/web-heavy-megatron --format megatron
     spark-submit jobs/mix.py --mixture web-heavy.yaml --output /shared/shards/web-heavy
 
-The output (dataflow/sequences.py) is the first total_tokens // seq_len sequences of the
-stream the trainer samples from the same mixture (dataflow/mixture.py, `MixedStream`): the
+The output (dataflow/mix/sequences.py) is the first total_tokens // seq_len sequences of the
+stream the trainer samples from the same mixture (dataflow/mix/mixture.py, `MixedStream`): the
 schedule interleaves the sources at their token shares, and each source's windows are read
 in a fresh seeded permutation per epoch, so the sequences are shuffled across the whole
 output while each shard is a pure function of its number. One Spark task writes one shard,
@@ -27,16 +27,16 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.errors import ConfigError
-from dataflow.mix import REPEATED_SCHEMA, MixConfig, repeated_documents, require_one_tokenizer, write_shards
-from dataflow.mixture import Mixture, MixedStream, load_mixture, open_sources, plan_mixture
-from dataflow.sequences import (KIND, MixtureManifest, SequenceShard, SourceReport, sequence_dtype,
+from dataflow.mix.write import REPEATED_SCHEMA, MixConfig, repeated_documents, require_one_tokenizer, write_shards
+from dataflow.mix.mixture import Mixture, MixedStream, load_mixture, open_sources, plan_mixture
+from dataflow.mix.sequences import (KIND, MixtureManifest, SequenceShard, SourceReport, sequence_dtype,
                                 write_mixture_manifest)
 from dataflow.shards import FORMAT_VERSION, MANIFEST, TokenDataset, file_sha256
-from dataflow.tokenization import DOCUMENTS_DIR
-from dataflow.tokenizer import load_tokenizer
-from jobs.arguments import stage_config, stage_parser
-from jobs.spark import get_spark
-from jobs.stage_io import Stage, local_output, run_output
+from dataflow.tokenize.encode import DOCUMENTS_DIR
+from dataflow.tokenize.tokenizer import load_tokenizer
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import Stage, local_output, run_output
 
 STAGE = "mix"
 REPEATED_DIR = "repeated"

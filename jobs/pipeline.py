@@ -27,10 +27,16 @@ from pathlib import Path
 import yaml
 
 from dataflow.errors import UserError
-from dataflow.pipeline_config import load_pipeline_config
+from dataflow.pipeline import load_pipeline_config
 from dataflow.samples.benchmark import benchmark_path
 from dataflow.shards import TokenDataset, split_path
-from jobs import classify, decontaminate, dedup, extract, mix, tokenize_docs, train_tokenizer
+from jobs import classify
+from jobs import decontaminate
+from jobs import dedup
+from jobs import extract
+from jobs import mix
+from jobs import tokenize_docs
+from jobs import train_tokenizer
 from jobs import filter as filter_stage
 
 log = logging.getLogger(__name__)

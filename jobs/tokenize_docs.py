@@ -33,11 +33,11 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.errors import ConfigError
 from dataflow.shards import SPLITS, ShardEntry, write_manifest
-from dataflow.tokenization import DOCUMENTS_DIR, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig, tokenize_partition
-from dataflow.tokenizer import LoadedTokenizer, load_tokenizer
-from jobs.arguments import stage_config, stage_parser
-from jobs.spark import get_spark
-from jobs.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
+from dataflow.tokenize.encode import DOCUMENTS_DIR, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig, tokenize_partition
+from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
 
 STAGE = "tokenize"
 MIN_SHARDS = 8  # enough tasks to keep a small executor busy when the input is small

@@ -19,10 +19,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow.errors import InputError, UserError
-from dataflow.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
-from jobs.arguments import stage_config, stage_parser
-from jobs.spark import get_spark
-from jobs.stage_io import input_text_bytes, read_stage_input
+from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
+from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.spark import get_spark
+from jobs.common.stage_io import input_text_bytes, read_stage_input
 
 STAGE = "tokenizer"
 HASH_UNITS = 1 << 40  # hash mod this, over this: a uniform key in [0, 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 
-from dataflow.benchmarks import BenchmarkItem
+from dataflow.decontaminate.benchmarks import BenchmarkItem
 from dataflow.text import normalized_unit_spans
 
 

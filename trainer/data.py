@@ -1,7 +1,7 @@
 """Training sequences drawn on the fly from a mixture of token datasets.
 
 The mixed stream is a sequence of windows (`seq_len + 1` tokens, `TokenDataset.read_windows`)
-numbered 0, 1, 2, ... across all ranks. `dataflow.mixture.MixedStream` says which source
+numbered 0, 1, 2, ... across all ranks. `dataflow.mix.mixture.MixedStream` says which source
 window n comes from and which draw of that source it is, and turns the draw into a window of
 the source, one seeded permutation per epoch; the Spark `mix` job writes the same stream to
 shards. So the weights apply at sample time (a new mixture needs no re-tokenisation), the
@@ -28,7 +28,7 @@ from pydantic import Field
 
 from dataflow.config import StrictModel
 from dataflow.errors import ConfigError
-from dataflow.mixture import MixedStream
+from dataflow.mix.mixture import MixedStream
 from dataflow.shards import TokenDataset
 
 
@@ -36,7 +36,7 @@ class DataConfig(StrictModel):
     """What to train on and how much of it per step."""
 
     mixture: str
-    """Mixture file (YAML, `dataflow/mixture.py`) naming the token-dataset sources and their weights."""
+    """Mixture file (YAML, `dataflow/mix/mixture.py`) naming the token-dataset sources and their weights."""
     batch_size: int = Field(default=8, gt=0)
     """Sequences per micro-batch on each rank."""
     grad_accum_steps: int = Field(default=1, gt=0)

@@ -25,7 +25,7 @@ import yaml
 
 from dataflow.config import add_model_flags, flag_overrides
 from dataflow.errors import ConfigError, InputError, UserError
-from dataflow.mixture import load_mixture, open_sources, plan_mixture
+from dataflow.mix.mixture import load_mixture, open_sources, plan_mixture
 from dataflow.shards import TokenDataset
 from trainer import checkpoint
 from trainer.checkpoint import Checkpointer

@@ -31,7 +31,7 @@ from dataflow.inspect.render import render_text
 from dataflow.inspect.report import Report, Table
 from dataflow.inspect.tokenizer_file import is_tokenizer_file, tokenizer_report
 from dataflow.inspect.tokens import token_dataset_report, token_source_report
-from dataflow.sequences import is_mixture
+from dataflow.mix.sequences import is_mixture
 from dataflow.shards import MANIFEST, SPLITS, split_path
 from dataflow.stage import DATA_DIR
 

@@ -1,6 +1,6 @@
 """The funnel: rows in and out of each stage that led to an output, read from stats.json files.
 
-Every stage records its own fingerprint and its inputs' fingerprints (jobs/stage_io.py), so
+Every stage records its own fingerprint and its inputs' fingerprints (jobs/common/stage_io.py), so
 the stages that made an output are found by following fingerprints back through the folders
 next to it (`out/docs` -> `out/filter` -> `out/dedup` ...), whatever the folders are called.
 """

@@ -7,8 +7,8 @@ from pathlib import Path
 from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.report import Report, Table
 from dataflow.inspect.tokens import random_positions, shown_ids
-from dataflow.sequences import MixedSequences
-from dataflow.tokenizer import load_matching_tokenizer
+from dataflow.mix.sequences import MixedSequences
+from dataflow.tokenize.tokenizer import load_matching_tokenizer
 
 
 def mixture_report(path: Path, options: InspectOptions) -> Report:

@@ -8,7 +8,7 @@ from pathlib import Path
 from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.report import Report, Table
 from dataflow.shards import TokenizerInfo, token_dtype
-from dataflow.tokenizer import EOS_CANDIDATES, find_eos, id_space, read_tokenizer
+from dataflow.tokenize.tokenizer import EOS_CANDIDATES, find_eos, id_space, read_tokenizer
 
 
 def is_tokenizer_file(path: Path) -> bool:

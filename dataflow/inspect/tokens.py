@@ -19,8 +19,8 @@ from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.parquet import parquet_report
 from dataflow.inspect.report import Report, Table
 from dataflow.shards import SPLITS, MANIFEST, TokenDataset, split_path
-from dataflow.tokenization import DOCUMENTS_DIR
-from dataflow.tokenizer import load_matching_tokenizer
+from dataflow.tokenize.encode import DOCUMENTS_DIR
+from dataflow.tokenize.tokenizer import load_matching_tokenizer
 
 SAMPLE_IDS = 32  # token ids shown per sampled document
 

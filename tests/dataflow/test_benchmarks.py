@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import dataflow.benchmarks
-from dataflow.benchmarks import load_items, load_registry, parse_benchmark_arg, resolve_benchmarks
+import dataflow.decontaminate.benchmarks
+from dataflow.decontaminate.benchmarks import load_items, load_registry, parse_benchmark_arg, resolve_benchmarks
 from dataflow.errors import ConfigError, InputError
 
 #: Records per shared benchmark (../shared/data/benchmarks/manifest.json; MMLU: 57 test and 57 dev files).
@@ -27,7 +27,7 @@ def registry(shared_data):
 
 
 def test_doctests():
-    assert doctest.testmod(dataflow.benchmarks).failed == 0
+    assert doctest.testmod(dataflow.decontaminate.benchmarks).failed == 0
 
 
 def test_every_shared_benchmark_loads_through_the_registry(registry, caplog):

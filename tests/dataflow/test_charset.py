@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from dataflow.charset import declared_charset, decode_html, normalize_label
+from dataflow.extract.charset import declared_charset, decode_html, normalize_label
 
 ISSUE_ENCODINGS = {"GB2312", "SHIFT_JIS", "CP932", "EUC-JP", "KOI8-R", "windows-1251"}
 

@@ -10,8 +10,8 @@ import yaml
 from dataflow import cli
 from dataflow.config import add_model_flags, flag_overrides, with_overrides
 from dataflow.errors import ConfigError
-from dataflow.extract import ExtractConfig
-from dataflow.pipeline_config import load_pipeline_config
+from dataflow.extract.records import ExtractConfig
+from dataflow.pipeline import load_pipeline_config
 
 
 def write(tmp_path, text: str):

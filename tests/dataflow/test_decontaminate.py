@@ -10,13 +10,13 @@ import random
 import pyarrow as pa
 import pytest
 
-import dataflow.contamination
-from dataflow.benchmarks import BenchmarkItem, load_items, load_registry, resolve_benchmarks
-from dataflow.contamination import describe, find_matches, locate
-from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, output_schema
+import dataflow.decontaminate.matches
+from dataflow.decontaminate.benchmarks import BenchmarkItem, load_items, load_registry, resolve_benchmarks
+from dataflow.decontaminate.matches import describe, find_matches, locate
+from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema
 from dataflow.errors import ConfigError
-from dataflow.ngram_index import build_index
-from dataflow.pipeline_config import load_pipeline_config
+from dataflow.decontaminate.ngram_index import build_index
+from dataflow.pipeline import load_pipeline_config
 from dataflow.schema import doc_schema
 from dataflow.text import normalize, normalized_unit_spans
 from tests.planting import excerpt, perturb, plant
@@ -66,7 +66,7 @@ def unindexed_because(passage: str, items: list[BenchmarkItem]) -> str | None:
 
 
 def test_doctests():
-    assert doctest.testmod(dataflow.contamination).failed == 0
+    assert doctest.testmod(dataflow.decontaminate.matches).failed == 0
 
 
 def test_planted_passages_from_every_benchmark_are_found(benchmarks, index, pages):

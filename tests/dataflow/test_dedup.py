@@ -9,10 +9,10 @@ import pyarrow as pa
 import pytest
 
 from dataflow.config import validate_config
-from dataflow.dedup import DedupConfig, jaccard_batches, signature_batches, size_bucket, url_key
+from dataflow.dedup.batches import DedupConfig, jaccard_batches, signature_batches, size_bucket, url_key
 from dataflow.errors import ConfigError
-from dataflow.minhash import MinHasher, band_keys, datasketch_minhash, shingle_hash64, shingles, signature_from_bytes
-from dataflow.text_edits import EDITS, near_duplicate
+from dataflow.dedup.minhash import MinHasher, band_keys, datasketch_minhash, shingle_hash64, shingles, signature_from_bytes
+from dataflow.dedup.text_edits import EDITS, near_duplicate
 
 ARTICLE = ("The city council voted on Tuesday to expand the bike lane network across the northern districts, "
            "after a year of consultations with residents and shop owners.\nThe plan adds forty kilometres of "
@@ -35,7 +35,7 @@ def test_signature_pass_gives_keys_signatures_and_bands():
 
 
 def test_large_batches_are_processed_in_slices(monkeypatch):
-    monkeypatch.setattr("dataflow.dedup._SLICE_BYTES", 600)
+    monkeypatch.setattr("dataflow.dedup.batches._SLICE_BYTES", 600)
     texts = [f"{ARTICLE} number {i}" for i in range(7)]
     batch = pa.RecordBatch.from_pydict({"id": [str(i) for i in range(7)], "text": texts})
     out = pa.Table.from_batches(list(signature_batches([batch], DedupConfig(), bands=14, rows=8)))

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 import trafilatura
 
-from dataflow.charset import decode_html
-from dataflow.extract import ExtractConfig, extract_file
-from dataflow.langid import default_model_path
+from dataflow.extract.charset import decode_html
+from dataflow.extract.records import ExtractConfig, extract_file
+from dataflow.extract.langid import default_model_path
 from tests.warc_builder import Page, real_pages, write_warc
 
 

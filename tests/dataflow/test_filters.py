@@ -169,7 +169,7 @@ def test_every_rule_is_registered_once_with_a_docstring():
     ({"rules": ["dup_line_frac", "dup_line_frac"]}, "rules listed twice: dup_line_frac"),
 ])
 def test_config_errors_name_the_rule_and_the_known_ones(section, message):
-    from dataflow.pipeline_config import PipelineConfig
+    from dataflow.pipeline import PipelineConfig
 
     with pytest.raises(ConfigError, match="invalid config in x.yaml: filter") as err:
         validate_config(PipelineConfig, {"filter": section}, "x.yaml")

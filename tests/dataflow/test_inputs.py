@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dataflow.errors import InputError
-from dataflow.inputs import crawl_listing_url, resolve_inputs
-from dataflow.warc import ReadFailure, read_archive
+from dataflow.extract.inputs import crawl_listing_url, resolve_inputs
+from dataflow.extract.warc import ReadFailure, read_archive
 
 
 def test_glob_directory_and_single_file(shared_data):

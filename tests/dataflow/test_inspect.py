@@ -21,7 +21,7 @@ from tests.real_documents import real_texts
 
 
 def write_stage(folder, name, kept, rejected, inputs, not_written=None):
-    """A stage folder as jobs/stage_io.py writes it (data/, rejected/, stats.json, _SUCCESS)."""
+    """A stage folder as jobs/common/stage_io.py writes it (data/, rejected/, stats.json, _SUCCESS)."""
     (folder / "data").mkdir(parents=True)
     (folder / "rejected").mkdir()
     pq.write_table(pa.Table.from_pylist(kept, schema=doc_schema()), folder / "data" / "part-0.parquet")

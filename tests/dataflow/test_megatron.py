@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dataflow.errors import InputError
-from dataflow.megatron import MegatronFile, index_bytes, megatron_dtype
+from dataflow.mix.megatron import MegatronFile, index_bytes, megatron_dtype
 
 
 def published_index(code: int, lengths: list[int], itemsize: int) -> bytes:

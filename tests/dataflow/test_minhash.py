@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from dataflow.dedup import optimal_lsh_params
-from dataflow.minhash import (MinHasher, band_keys, datasketch_minhash, jaccard, shingle_hash, shingle_hash64,
+from dataflow.dedup.batches import optimal_lsh_params
+from dataflow.dedup.minhash import (MinHasher, band_keys, datasketch_minhash, jaccard, shingle_hash, shingle_hash64,
                               shingle_hashes, shingles)
 from dataflow.text import normalize_batch
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dataflow.mix import document_reads
-from dataflow.mixture import SourceSchedule, SourceWindows, apportion, load_mixture
+from dataflow.mix.write import document_reads
+from dataflow.mix.mixture import SourceSchedule, SourceWindows, apportion, load_mixture
 from tests.conftest import REPO_ROOT
 
 MIXTURES = [

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from dataflow.errors import ConfigError
-from dataflow.mixture import (Mixture, SourceSchedule, apportion, load_mixture, open_sources, plan_mixture,
+from dataflow.mix.mixture import (Mixture, SourceSchedule, apportion, load_mixture, open_sources, plan_mixture,
                               window_order)
 
 

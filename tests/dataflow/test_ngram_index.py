@@ -10,10 +10,10 @@ from itertools import islice
 import numpy as np
 import pytest
 
-import dataflow.ngram_index
-from dataflow.benchmarks import BenchmarkItem, load_items, load_registry
-from dataflow.contamination import find_matches, locate
-from dataflow.ngram_index import build_index
+import dataflow.decontaminate.ngram_index
+from dataflow.decontaminate.benchmarks import BenchmarkItem, load_items, load_registry
+from dataflow.decontaminate.matches import find_matches, locate
+from dataflow.decontaminate.ngram_index import build_index
 from dataflow.text import normalized_units
 
 
@@ -29,7 +29,7 @@ def registry(shared_data):
 
 
 def test_doctests():
-    assert doctest.testmod(dataflow.ngram_index).failed == 0
+    assert doctest.testmod(dataflow.decontaminate.ngram_index).failed == 0
 
 
 def reference_hits(text: str, items: dict[str, BenchmarkItem], ngram: int, floor: int) -> set[tuple[int, int, str]]:

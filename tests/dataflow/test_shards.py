@@ -123,5 +123,5 @@ def test_split_folder_must_hold_that_split(tmp_path):
 
 
 def test_format_and_mixture_modules_do_not_import_torch():
-    code = "import sys, dataflow.shards, dataflow.mixture; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, dataflow.shards, dataflow.mix.mixture; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

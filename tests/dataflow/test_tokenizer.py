@@ -7,8 +7,8 @@ import pytest
 
 from dataflow.errors import InputError
 from dataflow.shards import ShardEntry, TokenizerInfo, open_split, write_manifest
-from dataflow.tokenization import tokenize_partition
-from dataflow.tokenizer import (TokenizerTrainConfig, load_matching_tokenizer, load_tokenizer, save_tokenizer,
+from dataflow.tokenize.encode import tokenize_partition
+from dataflow.tokenize.tokenizer import (TokenizerTrainConfig, load_matching_tokenizer, load_tokenizer, save_tokenizer,
                                 train_byte_level_bpe)
 from tests.real_documents import real_texts
 

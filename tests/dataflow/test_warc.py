@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from dataflow.warc import ReadFailure, decode_http_body, looks_like_html, read_archive
+from dataflow.extract.warc import ReadFailure, decode_http_body, looks_like_html, read_archive
 from tests.warc_builder import Page, write_warc
 
 MAX = 2 * 1024 * 1024

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from jobs.connected_components import ComponentsDidNotConverge, connected_components
+from jobs.common.connected_components import ComponentsDidNotConverge, connected_components
 
 
 def union_find_components(edges: list[tuple[str, str]]) -> dict[str, str]:

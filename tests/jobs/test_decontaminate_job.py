@@ -11,12 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataflow import cli
-from dataflow.benchmarks import load_items, load_registry, parse_benchmark_arg
+from dataflow.decontaminate.benchmarks import load_items, load_registry, parse_benchmark_arg
 from dataflow.config import with_overrides
-from dataflow.decontaminate import DecontaminateConfig, decontaminate_batches, output_schema
+from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema
 from dataflow.schema import doc_schema
 from jobs import decontaminate
-from jobs.arguments import stage_config
+from jobs.common.arguments import stage_config
 
 PAGES = 150
 #: (benchmark, item number) planted into pages 10, 20, ...; siqa_cli is SIQA read as a set the

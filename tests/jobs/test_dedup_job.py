@@ -12,10 +12,10 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from dataflow import cli
-from dataflow.dedup import DedupConfig
-from dataflow.minhash import MinHasher, datasketch_minhash, shingles, signature_from_bytes
+from dataflow.dedup.batches import DedupConfig
+from dataflow.dedup.minhash import MinHasher, datasketch_minhash, shingles, signature_from_bytes
 from dataflow.schema import doc_schema
-from dataflow.text_edits import EDITS, near_duplicate
+from dataflow.dedup.text_edits import EDITS, near_duplicate
 from jobs.dedup import keep_rank
 from tests.jobs.test_connected_components import union_find_components
 

@@ -13,7 +13,7 @@ import pytest
 from dataflow import cli
 from dataflow.errors import InputError
 from jobs import extract
-from jobs.stage_io import read_stage_input
+from jobs.common.stage_io import read_stage_input
 from tests.conftest import REPO_ROOT
 
 SMALL = ["warcio/example.warc.gz", "chatnoir-resiliparse/warcfile.warc.gz", "warcio/example.arc"]

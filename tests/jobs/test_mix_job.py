@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from dataflow import cli
-from dataflow.megatron import MegatronFile
-from dataflow.mixture import MixedStream, load_mixture, open_sources
-from dataflow.sequences import MixedSequences
+from dataflow.mix.megatron import MegatronFile
+from dataflow.mix.mixture import MixedStream, load_mixture, open_sources
+from dataflow.mix.sequences import MixedSequences
 from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
 from jobs import mix
 from trainer.data import MixtureLoader

@@ -12,8 +12,9 @@ from pyspark.sql import functions as F
 
 from dataflow import cli
 from dataflow.shards import TokenizerInfo, open_split
-from dataflow.tokenizer import TokenizerTrainConfig, load_tokenizer
-from jobs import tokenize_docs, train_tokenizer
+from dataflow.tokenize.tokenizer import TokenizerTrainConfig, load_tokenizer
+from jobs import tokenize_docs
+from jobs import train_tokenizer
 from tests.real_documents import real_texts, write_documents
 
 NUM_DOCS = 240

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from dataflow.errors import ConfigError
-from dataflow.mixture import load_mixture, open_sources
+from dataflow.mix.mixture import load_mixture, open_sources
 from trainer.data import MixtureLoader
 
 from conftest import write_mixture, write_source

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from dataflow.mixture import load_mixture, open_sources
+from dataflow.mix.mixture import load_mixture, open_sources
 from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
 from trainer.metrics import read_jsonl
 from trainer.train import train

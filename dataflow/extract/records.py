@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from pydantic import Field
 
-from dataflow import html_text, langid
-from dataflow.charset import decode_html
+from dataflow.extract import html_text, langid
+from dataflow.extract.charset import decode_html
 from dataflow.config import StrictModel
 from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema, doc_schema, record_doc_id
-from dataflow.warc import ReadFailure, Record, crawl_name, read_archive
+from dataflow.extract.warc import ReadFailure, Record, crawl_name, read_archive
 
 #: Extraction adds the codec the page was decoded with.
 EXTRACT_SCHEMA = doc_schema(pa.field("charset", pa.string()))

@@ -28,7 +28,7 @@ import xxhash
 from pydantic import Field, model_validator
 
 from dataflow.config import StrictModel
-from dataflow.minhash import MinHasher, band_keys, jaccard, shingle_hashes
+from dataflow.dedup.minhash import MinHasher, band_keys, jaccard, shingle_hashes
 from dataflow.text import normalized_chunks
 
 KeepRule = Literal["quality", "longest", "earliest"]

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow.dataset as ds
 
-from dataflow.dedup import DedupConfig
+from dataflow.dedup.batches import DedupConfig
 from dataflow.errors import InputError
-from dataflow.minhash import band_keys, jaccard, shingle_hashes, signature_from_bytes
+from dataflow.dedup.minhash import band_keys, jaccard, shingle_hashes, signature_from_bytes
 from dataflow.schema import REJECT_REASON
 from dataflow.stage import DATA_DIR, REJECTED_DIR, read_stats
 from dataflow.text import normalize_batch

@@ -1,7 +1,7 @@
 """The mixed stream into shards, inside Spark tasks: the engine-free core of the `mix` stage.
 
 Shard k of a mixture output holds positions [k * S, (k + 1) * S) of `MixedStream` (the
-stream the trainer samples, dataflow/mixture.py), so a task needs only its shard number: it
+stream the trainer samples, dataflow/mix/mixture.py), so a task needs only its shard number: it
 opens the sources (memory maps), draws its positions block by block and writes them with
 `SequenceShardWriter`. Repetition is worked out per source shard from the same maths: a
 source read for c draws reads each of its windows `SourceWindows.read_counts(c)` times, and
@@ -21,8 +21,8 @@ from pydantic import Field
 
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
-from dataflow.mixture import Mixture, MixedStream, open_sources
-from dataflow.sequences import SequenceShardWriter
+from dataflow.mix.mixture import Mixture, MixedStream, open_sources
+from dataflow.mix.sequences import SequenceShardWriter
 from dataflow.shards import TokenDataset
 
 #: Positions drawn and written at a time: bounds a task's memory to this many sequences.
@@ -35,7 +35,7 @@ class MixConfig(StrictModel):
     """Settings of the `mix` stage (token datasets + mixture file -> shuffled, sharded sequences)."""
 
     format: Literal["native", "megatron"] = "native"
-    """native: seq_len + 1 tokens per sequence; megatron: Megatron-LM/NeMo .bin/.idx pairs (dataflow/sequences.py)."""
+    """native: seq_len + 1 tokens per sequence; megatron: Megatron-LM/NeMo .bin/.idx pairs (dataflow/mix/sequences.py)."""
     max_shard_tokens: int = Field(1 << 26, gt=0)
     """Tokens per shard file at most (64M: 128 MB as uint16); one Spark task writes one shard."""
     tokenizer: str | None = None

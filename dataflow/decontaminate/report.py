@@ -10,7 +10,7 @@ The decontaminate stage writes it next to its rows:
                          and score the clean subset
 
 `dataflow inspect contamination PATH` prints it. The Spark aggregation that fills it is in
-jobs/contamination_report.py; this module assembles, reads and formats it.
+jobs/common/contamination_report.py; this module assembles, reads and formats it.
 """
 
 from __future__ import annotations

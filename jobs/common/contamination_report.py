@@ -5,7 +5,7 @@ exploded to one row per matched span, keyed by the document they came from (the 
 piece). Per item: documents found, the first `max_documents` document ids, and the matched
 text of the first document; per benchmark: items found and documents affected. Both are
 small (at most one row per benchmark item), so they are collected to write contamination.json;
-the per-item rows are also written as Parquet. dataflow/contamination_report.py assembles it.
+the per-item rows are also written as Parquet. dataflow/decontaminate/report.py assembles it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import json
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from dataflow.contamination_report import REPORT_FILE, REPORT_TABLE, assemble_report
-from jobs.stage_io import HadoopFS
+from dataflow.decontaminate.report import REPORT_FILE, REPORT_TABLE, assemble_report
+from jobs.common.stage_io import HadoopFS
 
 
 def write_report(annotated: DataFrame, folder: str, index_stats: dict, settings: dict, max_documents: int) -> dict:

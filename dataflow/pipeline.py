@@ -21,13 +21,13 @@ from pathlib import Path
 
 from dataflow.config import StrictModel, load_config
 from dataflow.classify import ClassifyConfig
-from dataflow.decontaminate import DecontaminateConfig
-from dataflow.dedup import DedupConfig
-from dataflow.extract import ExtractConfig
+from dataflow.decontaminate.batches import DecontaminateConfig
+from dataflow.dedup.batches import DedupConfig
+from dataflow.extract.records import ExtractConfig
 from dataflow.filters.config import FilterConfig
-from dataflow.mix import MixConfig
-from dataflow.tokenization import TokenizeConfig
-from dataflow.tokenizer import TokenizerTrainConfig
+from dataflow.mix.write import MixConfig
+from dataflow.tokenize.encode import TokenizeConfig
+from dataflow.tokenize.tokenizer import TokenizerTrainConfig
 
 
 class PipelineConfig(StrictModel):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from dataflow.benchmarks import BenchmarkItem
+from dataflow.decontaminate.benchmarks import BenchmarkItem
 from dataflow.text import normalized_units
 
 _P = 0x100000001B3  # the 64-bit FNV prime

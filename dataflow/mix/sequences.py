@@ -7,11 +7,11 @@ A mixture output is a folder:
     00000.bin        native: sequences of seq_len + 1 token ids, row after row (little-endian,
                      uint16 when the vocabulary fits, else uint32); megatron: the first seq_len
                      tokens of each sequence, one Megatron document per sequence
-    00000.idx        megatron only: the Megatron index (dataflow/megatron.py)
+    00000.idx        megatron only: the Megatron index (dataflow/mix/megatron.py)
     00000.src        uint16 per sequence: the index of the source it came from (manifest order)
     repeated/        Parquet: the training documents read more than once, and how often
 
-Sequence n of the folder is position n of `dataflow.mixture.MixedStream` for the mixture:
+Sequence n of the folder is position n of `dataflow.mix.mixture.MixedStream` for the mixture:
 what the trainer draws on the fly. Sequences rather than documents because the budget, the
 shares and the epochs are all counted in tokens: a sequence of seq_len targets is the unit
 the schedule apportions, so every share is exact to one sequence, and a trainer reading the
@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
-from dataflow.megatron import MegatronFile, index_bytes, megatron_dtype
+from dataflow.mix.megatron import MegatronFile, index_bytes, megatron_dtype
 from dataflow.shards import MANIFEST, TokenizerInfo, check_sha256, map_shard, read_manifest, token_dtype
 
 KIND = "mixture"

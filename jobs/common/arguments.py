@@ -7,7 +7,7 @@ import argparse
 from pydantic import BaseModel
 
 from dataflow.config import add_model_flags, flag_overrides, with_overrides
-from dataflow.pipeline_config import load_pipeline_config
+from dataflow.pipeline import load_pipeline_config
 
 
 def stage_parser(stage: str, description: str, config_model: type[BaseModel], *, prog: str | None = None,

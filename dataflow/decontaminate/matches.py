@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dataflow.ngram_index import ItemCatalog, NgramIndex, UnitSequence, unit_hashes
+from dataflow.decontaminate.ngram_index import ItemCatalog, NgramIndex, UnitSequence, unit_hashes
 from dataflow.text import normalized_unit_spans, normalized_units
 
 #: Cuts move outward to the nearest whitespace within this many characters, so that kept

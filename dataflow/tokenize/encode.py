@@ -23,7 +23,7 @@ from pydantic import Field
 
 from dataflow.config import StrictModel
 from dataflow.shards import ShardEntry, ShardWriter
-from dataflow.tokenizer import LoadedTokenizer, load_tokenizer
+from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 
 #: A token source folder: one token dataset per split (dataflow/shards.py) and this table.
 DOCUMENTS_DIR = "documents"

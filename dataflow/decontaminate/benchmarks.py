@@ -2,7 +2,7 @@
 
 A benchmark is a name, a file (or a glob over files) and the fields whose text must not
 leak into training data. Known benchmarks are described in a small YAML registry
-(`dataflow/benchmarks.yaml`, extended by user files of the same shape), so adding one needs
+(`dataflow/decontaminate/benchmarks.yaml`, extended by user files of the same shape), so adding one needs
 no code; a set the registry has never seen is read when its fields are named on the
 command line:
 

@@ -1,6 +1,6 @@
 """Decontamination over Arrow batches: the engine-free core of the `decontaminate` stage.
 
-Every document is matched against the benchmark n-gram index (dataflow/ngram_index.py) and
+Every document is matched against the benchmark n-gram index (dataflow/decontaminate/ngram_index.py) and
 gets a `contamination` record when anything matched (null otherwise). Then the action:
 
 - `annotate`: keep every document; the record says what leaked where.
@@ -28,8 +28,8 @@ import pyarrow as pa
 from pydantic import Field, model_validator
 
 from dataflow.config import StrictModel
-from dataflow.contamination import Hits, Located, describe, document_ngrams, excision_regions, find_matches, locate, pieces
-from dataflow.ngram_index import ItemCatalog, NgramIndex
+from dataflow.decontaminate.matches import Hits, Located, describe, document_ngrams, excision_regions, find_matches, locate, pieces
+from dataflow.decontaminate.ngram_index import ItemCatalog, NgramIndex
 from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema
 
 SPAN = pa.struct([("benchmark", pa.string()), ("item", pa.string()), ("start", pa.int32()),
@@ -38,7 +38,7 @@ CONTAMINATION = pa.struct([("ngrams", pa.int32()), ("benchmarks", pa.list_(pa.st
                            ("items", pa.list_(pa.string())), ("spans", pa.list_(SPAN))])
 PIECE = pa.struct([("parent_id", pa.string()), ("index", pa.int32()), ("start", pa.int32()), ("end", pa.int32())])
 ADDED_FIELDS = (pa.field("contamination", CONTAMINATION), pa.field("piece", PIECE))
-#: Column naming the input row a piece came from (the stage's split accounting, jobs/stage_io.py).
+#: Column naming the input row a piece came from (the stage's split accounting, jobs/common/stage_io.py).
 PARENT_COLUMN = "piece.parent_id"
 #: Document n-grams for the join path: one row per n-gram (hashes as Spark's signed longs).
 NGRAM_SCHEMA = pa.schema([("id", pa.string()), ("hash", pa.int64()), ("start", pa.int32()), ("size", pa.int8())])
@@ -71,7 +71,7 @@ class DecontaminateConfig(StrictModel):
     benchmarks_dir: str = "benchmarks"
     """Folder that the built-in registry's relative benchmark files are read from."""
     registries: list[str] = []
-    """User registry YAML files (same shape as dataflow/benchmarks.yaml); their entries add to or replace built-in ones."""
+    """User registry YAML files (same shape as dataflow/decontaminate/benchmarks.yaml); their entries add to or replace built-in ones."""
     max_broadcast_bytes: int = Field(256 * 1024 * 1024, ge=0)
     """Indexes up to this size are broadcast (one copy per Python worker); larger ones are joined with document n-grams."""
     max_report_documents: int = Field(100, ge=1)

@@ -30,7 +30,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from dataflow.filters.rule import LineRule, Rule
+from dataflow.filters.rule import Count, LineRule, MaxValue, MinValue
 from dataflow.filters.stats import TextStats
 from dataflow.text import count_word_units, longest_token
 
@@ -77,7 +77,7 @@ class C4MinLineWords(LineRule):
 
     name: ClassVar[str] = "c4_min_line_words"
 
-    min_words: int = Field(3, ge=0)
+    min_words: Count = 3
     """Drop lines with fewer word units (Chinese/Japanese: characters)."""
 
     def apply(self, line: str) -> str | None:
@@ -106,49 +106,43 @@ class C4PolicyLine(LineRule):
         return None if any(phrase in lower for phrase in self.substrings) else line
 
 
-class C4LoremIpsum(Rule):
+class C4LoremIpsum(MaxValue):
     """Reject placeholder pages: any "lorem ipsum"."""
 
     name: ClassVar[str] = "c4_lorem_ipsum"
+    threshold: ClassVar[str] = "max_count"
 
-    max_count: int = Field(0, ge=0)
+    max_count: Count = 0
     """Reject documents with more occurrences of "lorem ipsum" (case-insensitive)."""
 
     def measure(self, doc: TextStats) -> float:
         return doc.text.lower().count("lorem ipsum")
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_count
 
-
-class C4CurlyBracket(Rule):
+class C4CurlyBracket(MaxValue):
     """Reject pages with a curly bracket: C4's guard against code and templates."""
 
     name: ClassVar[str] = "c4_curly_bracket"
+    threshold: ClassVar[str] = "max_count"
 
-    max_count: int = Field(0, ge=0)
+    max_count: Count = 0
     """Reject documents with more "{" than this."""
 
     def measure(self, doc: TextStats) -> float:
         return doc.text.count("{")
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_count
 
-
-class C4MinSentences(Rule):
+class C4MinSentences(MinValue):
     """Reject pages with fewer than 5 sentences (counted after the line rules)."""
 
     name: ClassVar[str] = "c4_min_sentences"
+    threshold: ClassVar[str] = "min_sentences"
 
-    min_sentences: int = Field(5, ge=0)
+    min_sentences: Count = 5
     """Reject documents with fewer sentences (at least one per line; . ! ? or CJK 。！？ end one)."""
 
     def measure(self, doc: TextStats) -> float:
         return doc.sentences
-
-    def rejects(self, value: float) -> bool:
-        return value < self.min_sentences
 
 
 RULES = (C4LongWordLine, C4Citations, C4TerminalPunct, C4MinLineWords, C4JavascriptLine, C4PolicyLine,

@@ -28,7 +28,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from dataflow.filters.rule import Rule
+from dataflow.filters.rule import MaxValue, Share
 from dataflow.filters.stats import TextStats
 from dataflow.text import longest_token
 
@@ -39,10 +39,11 @@ _NON_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u
 _TABLE_SIZE = 0x20000
 
 
-class DegenerateCharRun(Rule):
+class DegenerateCharRun(MaxValue):
     """The longest run of one repeated non-space character is too long ("/" x 10,000)."""
 
     name: ClassVar[str] = "degenerate_char_run"
+    threshold: ClassVar[str] = "max_run_chars"
 
     max_run_chars: int = Field(200, gt=0)
     """Reject documents with a longer run of one character (80-column separator lines are fine)."""
@@ -56,11 +57,8 @@ class DegenerateCharRun(Rule):
         lengths[_char_class(codes[starts]) == _SPACE] = 0
         return int(lengths.max())
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_run_chars
 
-
-class DegenerateLongWord(Rule):
+class DegenerateLongWord(MaxValue):
     """The longest "word" is too long: base64, minified code, text without spaces.
 
     A word here is a run of non-space characters with CJK/Thai characters counting as breaks,
@@ -68,6 +66,7 @@ class DegenerateLongWord(Rule):
     """
 
     name: ClassVar[str] = "degenerate_long_word"
+    threshold: ClassVar[str] = "max_word_chars"
 
     max_word_chars: int = Field(1000, gt=0)
     """Reject documents with a longer run of non-space characters."""
@@ -75,31 +74,25 @@ class DegenerateLongWord(Rule):
     def measure(self, doc: TextStats) -> float:
         return longest_token(doc.text)
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_word_chars
 
-
-class DegenerateNonPrintable(Rule):
+class DegenerateNonPrintable(MaxValue):
     """Too many control, private-use or replacement (U+FFFD) characters: binary or mis-decoded text."""
 
     name: ClassVar[str] = "degenerate_non_printable"
 
-    max_frac: float = Field(0.005, ge=0, le=1)
+    max_frac: Share = 0.005
     """Reject documents where a larger share of characters is non-printable."""
 
     def measure(self, doc: TextStats) -> float | None:
         return len(_NON_PRINTABLE.findall(doc.text)) / len(doc.text) if doc.text else None
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_frac
 
-
-class DegenerateSymbolShare(Rule):
+class DegenerateSymbolShare(MaxValue):
     """One symbol (not a letter, digit or space) makes up too much of the text ("/ / / /", "|||")."""
 
     name: ClassVar[str] = "degenerate_symbol_share"
 
-    max_frac: float = Field(0.3, ge=0, le=1)
+    max_frac: Share = 0.3
     """Reject documents where the most frequent symbol is a larger share of the non-space characters."""
 
     def measure(self, doc: TextStats) -> float | None:
@@ -109,9 +102,6 @@ class DegenerateSymbolShare(Rule):
             return None
         symbols = doc.codes[classes == _SYMBOL]
         return np.unique(symbols, return_counts=True)[1].max() / non_space if len(symbols) else 0.0
-
-    def rejects(self, value: float) -> bool:
-        return value > self.max_frac
 
 
 _OTHER, _SPACE, _SYMBOL = 0, 1, 2

@@ -17,31 +17,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
-
-from dataflow.filters.rule import Rule
+from dataflow.filters.rule import Count, LineShare, MaxValue, MinValue, NonNegative, Share
 from dataflow.filters.stats import TextStats
 from dataflow.text import SENTENCE_TERMINALS
 
 
-class FineWebLinePunct(Rule):
+class FineWebLinePunct(LineShare, MinValue):
     """Too few lines end with punctuation: navigation, tables, listings."""
 
     name: ClassVar[str] = "fineweb_line_punct"
 
-    min_frac: float = Field(0.12, ge=0, le=1)
+    min_frac: Share = 0.12
     """Reject documents where a smaller share of non-empty lines ends with a sentence terminal."""
 
-    def measure(self, doc: TextStats) -> float | None:
-        if not doc.lines:
-            return None
-        return sum(line.rstrip()[-1:] in SENTENCE_TERMINALS for line in doc.lines) / len(doc.lines)
-
-    def rejects(self, value: float) -> bool:
-        return value < self.min_frac
+    def counts(self, line: str) -> bool:
+        return line.rstrip()[-1:] in SENTENCE_TERMINALS
 
 
-class FineWebShortLines(Rule):
+class FineWebShortLines(LineShare, MaxValue):
     """Too many short lines: menus, tag lists, forum signatures.
 
     Chinese and Japanese pack about three times more per character: the short-line length is
@@ -51,50 +44,40 @@ class FineWebShortLines(Rule):
     name: ClassVar[str] = "fineweb_short_lines"
     language_defaults: ClassVar = {"zh": {"max_line_chars": 10}, "ja": {"max_line_chars": 10}}
 
-    max_frac: float = Field(0.67, ge=0, le=1)
+    max_frac: Share = 0.67
     """Reject documents where a larger share of non-empty lines is short."""
-    max_line_chars: int = Field(30, ge=0)
+    max_line_chars: Count = 30
     """A line of at most this many characters is short."""
 
-    def measure(self, doc: TextStats) -> float | None:
-        if not doc.lines:
-            return None
-        return sum(len(line) <= self.max_line_chars for line in doc.lines) / len(doc.lines)
-
-    def rejects(self, value: float) -> bool:
-        return value > self.max_frac
+    def counts(self, line: str) -> bool:
+        return len(line) <= self.max_line_chars
 
 
-class FineWebDupLineChars(Rule):
+class FineWebDupLineChars(MaxValue):
     """Repeated lines hold more than 1% of the characters (see the module note on 0.01 vs 0.1)."""
 
     name: ClassVar[str] = "fineweb_dup_line_chars"
 
-    max_frac: float = Field(0.01, ge=0, le=1)
+    max_frac: Share = 0.01
     """Reject documents where lines repeating an earlier line hold a larger share of the non-newline characters."""
 
     def measure(self, doc: TextStats) -> float | None:
         chars = len(doc.text) - doc.text.count("\n")
         return doc.line_duplicates[1] / chars if chars else None
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_frac
 
-
-class FineWebListRatio(Rule):
+class FineWebListRatio(MaxValue):
     """More than 0.3 newlines per token (word units and punctuation, `TextStats.tokens`, as in
     datatrove): lists and one-word-per-line pages."""
 
     name: ClassVar[str] = "fineweb_list_ratio"
+    threshold: ClassVar[str] = "max_ratio"
 
-    max_ratio: float = Field(0.3, ge=0)
+    max_ratio: NonNegative = 0.3
     """Reject documents with more newlines per token than this."""
 
     def measure(self, doc: TextStats) -> float | None:
         return doc.text.count("\n") / doc.tokens if doc.tokens else None
-
-    def rejects(self, value: float) -> bool:
-        return value > self.max_ratio
 
 
 RULES = (FineWebLinePunct, FineWebShortLines, FineWebDupLineChars, FineWebListRatio)

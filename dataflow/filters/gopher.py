@@ -21,9 +21,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import ClassVar
 
-from pydantic import Field
-
-from dataflow.filters.rule import Rule
+from dataflow.filters.rule import Count, LineShare, MaxValue, MinValue, NonNegative, Share, ValueRange
 from dataflow.filters.stats import TextStats
 
 #: Chinese and Japanese are counted in characters (dataflow.text.word_units).
@@ -33,7 +31,7 @@ BULLETS = ("•", "-", "*", "·", "‣", "◦", "▪", "●")
 ELLIPSES = ("...", "…")
 
 
-class GopherWordCount(Rule):
+class GopherWordCount(ValueRange):
     """Too short or too long: Gopher keeps 50 to 100,000 words.
 
     Chinese and Japanese (one unit per character): 100 to 300,000 units.
@@ -41,20 +39,18 @@ class GopherWordCount(Rule):
 
     name: ClassVar[str] = "gopher_word_count"
     language_defaults: ClassVar = {"zh": _CJK_WORD_COUNT, "ja": _CJK_WORD_COUNT}
+    thresholds: ClassVar = ("min_words", "max_words")
 
-    min_words: int = Field(50, ge=0)
+    min_words: Count = 50
     """Reject documents with fewer words (word units)."""
-    max_words: int = Field(100_000, ge=0)
+    max_words: Count = 100_000
     """Reject documents with more words."""
 
     def measure(self, doc: TextStats) -> float:
         return len(doc.words)
 
-    def rejects(self, value: float) -> bool:
-        return not self.min_words <= value <= self.max_words
 
-
-class GopherMeanWordLength(Rule):
+class GopherMeanWordLength(ValueRange):
     """Mean word length outside 3-10 characters: tables of numbers, URL lists, run-together text.
 
     Chinese and Japanese (one unit per character, Latin words and numbers mixed in): 1.0-1.5;
@@ -63,84 +59,68 @@ class GopherMeanWordLength(Rule):
 
     name: ClassVar[str] = "gopher_mean_word_length"
     language_defaults: ClassVar = {"zh": _CJK_WORD_LENGTH, "ja": _CJK_WORD_LENGTH}
+    thresholds: ClassVar = ("min_chars", "max_chars")
 
-    min_chars: float = Field(3.0, ge=0)
+    min_chars: NonNegative = 3.0
     """Reject documents whose words average fewer characters."""
-    max_chars: float = Field(10.0, ge=0)
+    max_chars: NonNegative = 10.0
     """Reject documents whose words average more characters."""
 
     def measure(self, doc: TextStats) -> float | None:
         return float(doc.word_chars.mean()) if len(doc.words) else None
 
-    def rejects(self, value: float) -> bool:
-        return not self.min_chars <= value <= self.max_chars
 
-
-class GopherHashRatio(Rule):
+class GopherHashRatio(MaxValue):
     """More than 0.1 hash symbols per token (`TextStats.tokens`): hashtag and markdown-heading spam."""
 
     name: ClassVar[str] = "gopher_hash_ratio"
+    threshold: ClassVar[str] = "max_ratio"
 
-    max_ratio: float = Field(0.1, ge=0)
+    max_ratio: NonNegative = 0.1
     """Reject documents with more `#` per word than this."""
 
     def measure(self, doc: TextStats) -> float:
         return doc.text.count("#") / max(1, doc.tokens)
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_ratio
 
-
-class GopherEllipsisRatio(Rule):
+class GopherEllipsisRatio(MaxValue):
     """More than 0.1 ellipses ("..." or "…") per token: teaser lists of truncated snippets."""
 
     name: ClassVar[str] = "gopher_ellipsis_ratio"
+    threshold: ClassVar[str] = "max_ratio"
 
-    max_ratio: float = Field(0.1, ge=0)
+    max_ratio: NonNegative = 0.1
     """Reject documents with more ellipses per word than this."""
 
     def measure(self, doc: TextStats) -> float:
         return sum(map(doc.text.count, ELLIPSES)) / max(1, doc.tokens)
 
-    def rejects(self, value: float) -> bool:
-        return value > self.max_ratio
 
-
-class GopherBulletLines(Rule):
+class GopherBulletLines(LineShare, MaxValue):
     """More than 90% of lines start with a bullet point: menus and link lists."""
 
     name: ClassVar[str] = "gopher_bullet_lines"
 
-    max_frac: float = Field(0.9, ge=0, le=1)
+    max_frac: Share = 0.9
     """Reject documents with a larger share of non-empty lines starting with a bullet (• - * · ...)."""
 
-    def measure(self, doc: TextStats) -> float | None:
-        if not doc.lines:
-            return None
-        return sum(line.lstrip().startswith(BULLETS) for line in doc.lines) / len(doc.lines)
-
-    def rejects(self, value: float) -> bool:
-        return value > self.max_frac
+    def counts(self, line: str) -> bool:
+        return line.lstrip().startswith(BULLETS)
 
 
-class GopherEllipsisLines(Rule):
+class GopherEllipsisLines(LineShare, MaxValue):
     """More than 30% of lines end with an ellipsis: truncated teasers."""
 
     name: ClassVar[str] = "gopher_ellipsis_lines"
 
-    max_frac: float = Field(0.3, ge=0, le=1)
+    max_frac: Share = 0.3
     """Reject documents with a larger share of non-empty lines ending in "..." or "…"."""
 
-    def measure(self, doc: TextStats) -> float | None:
-        if not doc.lines:
-            return None
-        return sum(line.rstrip().endswith(ELLIPSES) for line in doc.lines) / len(doc.lines)
-
-    def rejects(self, value: float) -> bool:
-        return value > self.max_frac
+    def counts(self, line: str) -> bool:
+        return line.rstrip().endswith(ELLIPSES)
 
 
-class GopherAlphaWords(Rule):
+class GopherAlphaWords(MinValue):
     """Fewer than 80% of tokens contain a letter: number tables, code, symbol soup.
 
     Tokens are word units plus punctuation marks (`TextStats.tokens`), as in datatrove, whose
@@ -149,18 +129,15 @@ class GopherAlphaWords(Rule):
 
     name: ClassVar[str] = "gopher_alpha_words"
 
-    min_frac: float = Field(0.8, ge=0, le=1)
+    min_frac: Share = 0.8
     """Reject documents where a smaller share of tokens contains an alphabetic character."""
 
     def measure(self, doc: TextStats) -> float | None:
         tokens, non_alpha = doc.token_counts
         return 1 - non_alpha / tokens if tokens else None
 
-    def rejects(self, value: float) -> bool:
-        return value < self.min_frac
 
-
-class GopherStopWords(Rule):
+class GopherStopWords(MinValue):
     """Fewer than two distinct stop words: not running text in the document's language.
 
     The English list is Gopher's eight words; de, fr, es, ru, zh and ja have lists of the same
@@ -169,8 +146,9 @@ class GopherStopWords(Rule):
     """
 
     name: ClassVar[str] = "gopher_stop_words"
+    threshold: ClassVar[str] = "min_count"
 
-    min_count: int = Field(2, ge=0)
+    min_count: Count = 2
     """Reject documents containing fewer distinct stop words (case-insensitive)."""
     words: list[str] | None = None
     """One stop-word list for all languages; default: the list for the document's language."""
@@ -180,9 +158,6 @@ class GopherStopWords(Rule):
         if vocabulary is None:
             return None
         return len(vocabulary.intersection(word.casefold() for word in doc.words))
-
-    def rejects(self, value: float) -> bool:
-        return value < self.min_count
 
 
 @lru_cache(maxsize=None)

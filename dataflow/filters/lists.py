@@ -16,9 +16,9 @@ from functools import lru_cache
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
-from dataflow.filters.rule import Rule
+from dataflow.filters.rule import Count, MaxValue, Rule
 from dataflow.filters.stats import TextStats
 from dataflow.text import UNSPACED_LANGUAGES, normalize, unspaced_share
 
@@ -52,7 +52,7 @@ class UrlBlocklist(_ListRule):
         return value > 0
 
 
-class BannedWords(_ListRule):
+class BannedWords(_ListRule, MaxValue):
     """Reject documents containing banned words or phrases (C4's bad-words rule, with your list).
 
     Text and entries are compared in `dataflow.text.normalize` form (case-folded, punctuation
@@ -61,16 +61,14 @@ class BannedWords(_ListRule):
     """
 
     name: ClassVar[str] = "banned_words"
+    threshold: ClassVar[str] = "max_count"
 
-    max_count: int = Field(0, ge=0)
+    max_count: Count = 0
     """Reject documents with more occurrences of listed entries than this."""
 
     def measure(self, doc: TextStats) -> float:
         unspaced = doc.language in UNSPACED_LANGUAGES or unspaced_share(doc.text[:2000]) > 0.5
         return len(banned_pattern(self.path, unspaced).findall(normalize(doc.text)))
-
-    def rejects(self, value: float) -> bool:
-        return value > self.max_count
 
 
 @lru_cache(maxsize=8)

@@ -6,16 +6,25 @@ Table A1 thresholds: duplicate line and paragraph fractions 0.30, their characte
 characters; duplicated 5- to 10-grams at most 0.15 down to 0.10. Character fractions divide
 by the document's length in characters. N-gram statistics come from the shared `TextStats`
 (hashed n-grams, one sort per n), which is what makes these rules cheap.
+
+The nine n-gram rules differ only in n and threshold: they are made from the table's rows
+(`TOP_NGRAM_MAX_FRAC`, `DUP_NGRAM_MAX_FRAC`), one class per row, named `top_<n>gram_char_frac`
+and `dup_<n>gram_char_frac`.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from dataflow.filters.rule import Rule
+from dataflow.filters.rule import MaxValue, Share
 from dataflow.filters.stats import TextStats
+
+#: Table A1: n -> the largest share of characters that all occurrences of the most frequent n-gram may cover.
+TOP_NGRAM_MAX_FRAC = {2: 0.20, 3: 0.18, 4: 0.16}
+#: Table A1: n -> the largest share of characters that repeated n-grams (copies after the first) may cover.
+DUP_NGRAM_MAX_FRAC = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
 
 
 def _cjk_n(n: int) -> dict[str, dict[str, int]]:
@@ -25,162 +34,86 @@ def _cjk_n(n: int) -> dict[str, dict[str, int]]:
     return {"zh": {"n": 2 * n}, "ja": {"n": 2 * n}}
 
 
-class _MaxFrac(Rule):
-    """A fraction rejected above `max_frac` (subclasses define the default and what it measures)."""
-
-    max_frac: float = Field(ge=0, le=1)
-    """Reject documents measuring more than this."""
-
-    def rejects(self, value: float) -> bool:
-        return value > self.max_frac
-
-
-class DupLineFrac(_MaxFrac):
+class DupLineFrac(MaxValue):
     """Drop pages made of repeated lines: menus, tag clouds, "/////" pages; prose rarely repeats a line."""
 
     name: ClassVar[str] = "dup_line_frac"
-    max_frac: float = Field(0.30, ge=0, le=1)
+    max_frac: Share = 0.30
     """Reject when more than this share of non-empty lines are exact repeats of an earlier line."""
 
     def measure(self, doc: TextStats) -> float | None:
         return doc.line_duplicates[0] / len(doc.lines) if doc.lines else None
 
 
-class DupParagraphFrac(_MaxFrac):
+class DupParagraphFrac(MaxValue):
     """Drop pages whose paragraphs (blank-line separated) repeat."""
 
     name: ClassVar[str] = "dup_para_frac"
-    max_frac: float = Field(0.30, ge=0, le=1)
+    max_frac: Share = 0.30
     """Reject when more than this share of paragraphs repeat an earlier paragraph."""
 
     def measure(self, doc: TextStats) -> float | None:
         return doc.paragraph_duplicates[0] / len(doc.paragraphs) if doc.text.strip() else None
 
 
-class DupLineCharFrac(_MaxFrac):
+class DupLineCharFrac(MaxValue):
     """Drop pages where repeated lines hold much of the text."""
 
     name: ClassVar[str] = "dup_line_char_frac"
-    max_frac: float = Field(0.20, ge=0, le=1)
+    max_frac: Share = 0.20
     """Reject when repeated lines hold more than this share of the characters."""
 
     def measure(self, doc: TextStats) -> float | None:
         return doc.line_duplicates[1] / len(doc.text) if doc.text else None
 
 
-class DupParagraphCharFrac(_MaxFrac):
+class DupParagraphCharFrac(MaxValue):
     """Drop pages where repeated paragraphs hold much of the text."""
 
     name: ClassVar[str] = "dup_para_char_frac"
-    max_frac: float = Field(0.20, ge=0, le=1)
+    max_frac: Share = 0.20
     """Reject when repeated paragraphs hold more than this share of the characters."""
 
     def measure(self, doc: TextStats) -> float | None:
         return doc.paragraph_duplicates[1] / len(doc.text) if doc.text else None
 
 
-class _TopNGramCharFrac(_MaxFrac):
+class _TopNGramCharFrac(MaxValue):
     """The most frequent word n-gram covers too much of the text ("click here click here ...")."""
 
     n: int = Field(gt=0)
-    """N-gram length in word units (doubled for Chinese/Japanese, whose units are characters)."""
+    max_frac: Share
 
     def measure(self, doc: TextStats) -> float | None:
         return doc.top_ngram_chars(self.n) / len(doc.text) if doc.text else None
 
 
-class Top2GramCharFrac(_TopNGramCharFrac):
-    __doc__ = _TopNGramCharFrac.__doc__
-    name: ClassVar[str] = "top_2gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(2)
-    n: int = Field(2, gt=0)
-    max_frac: float = Field(0.20, ge=0, le=1)
-    """Reject when all occurrences of the most frequent 2-gram cover more than this share of characters."""
-
-
-class Top3GramCharFrac(_TopNGramCharFrac):
-    __doc__ = _TopNGramCharFrac.__doc__
-    name: ClassVar[str] = "top_3gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(3)
-    n: int = Field(3, gt=0)
-    max_frac: float = Field(0.18, ge=0, le=1)
-    """Reject when all occurrences of the most frequent 3-gram cover more than this share of characters."""
-
-
-class Top4GramCharFrac(_TopNGramCharFrac):
-    __doc__ = _TopNGramCharFrac.__doc__
-    name: ClassVar[str] = "top_4gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(4)
-    n: int = Field(4, gt=0)
-    max_frac: float = Field(0.16, ge=0, le=1)
-    """Reject when all occurrences of the most frequent 4-gram cover more than this share of characters."""
-
-
-class _DupNGramCharFrac(_MaxFrac):
+class _DupNGramCharFrac(MaxValue):
     """Repeated word n-grams (copies after the first) cover too much of the text: boilerplate
     paragraphs pasted twice, templated listings."""
 
     n: int = Field(gt=0)
-    """N-gram length in word units (doubled for Chinese/Japanese, whose units are characters)."""
+    max_frac: Share
 
     def measure(self, doc: TextStats) -> float | None:
         return doc.duplicate_ngram_chars(self.n) / len(doc.text) if doc.text else None
 
 
-class Dup5GramCharFrac(_DupNGramCharFrac):
-    __doc__ = _DupNGramCharFrac.__doc__
-    name: ClassVar[str] = "dup_5gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(5)
-    n: int = Field(5, gt=0)
-    max_frac: float = Field(0.15, ge=0, le=1)
-    """Reject when repeated 5-grams cover more than this share of characters."""
-
-
-class Dup6GramCharFrac(_DupNGramCharFrac):
-    __doc__ = _DupNGramCharFrac.__doc__
-    name: ClassVar[str] = "dup_6gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(6)
-    n: int = Field(6, gt=0)
-    max_frac: float = Field(0.14, ge=0, le=1)
-    """Reject when repeated 6-grams cover more than this share of characters."""
-
-
-class Dup7GramCharFrac(_DupNGramCharFrac):
-    __doc__ = _DupNGramCharFrac.__doc__
-    name: ClassVar[str] = "dup_7gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(7)
-    n: int = Field(7, gt=0)
-    max_frac: float = Field(0.13, ge=0, le=1)
-    """Reject when repeated 7-grams cover more than this share of characters."""
-
-
-class Dup8GramCharFrac(_DupNGramCharFrac):
-    __doc__ = _DupNGramCharFrac.__doc__
-    name: ClassVar[str] = "dup_8gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(8)
-    n: int = Field(8, gt=0)
-    max_frac: float = Field(0.12, ge=0, le=1)
-    """Reject when repeated 8-grams cover more than this share of characters."""
-
-
-class Dup9GramCharFrac(_DupNGramCharFrac):
-    __doc__ = _DupNGramCharFrac.__doc__
-    name: ClassVar[str] = "dup_9gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(9)
-    n: int = Field(9, gt=0)
-    max_frac: float = Field(0.11, ge=0, le=1)
-    """Reject when repeated 9-grams cover more than this share of characters."""
-
-
-class Dup10GramCharFrac(_DupNGramCharFrac):
-    __doc__ = _DupNGramCharFrac.__doc__
-    name: ClassVar[str] = "dup_10gram_char_frac"
-    language_defaults: ClassVar = _cjk_n(10)
-    n: int = Field(10, gt=0)
-    max_frac: float = Field(0.10, ge=0, le=1)
-    """Reject when repeated 10-grams cover more than this share of characters."""
+def _ngram_rule(base: type[MaxValue], kind: str, n: int, max_frac: float) -> type[MaxValue]:
+    """The rule `<kind>_<n>gram_char_frac`: `base` with the table's n and threshold as defaults."""
+    covered = f"all occurrences of the most frequent {n}-gram" if kind == "top" else f"repeated {n}-grams"
+    return type(f"{kind.title()}{n}GramCharFrac", (base,), {
+        "__module__": __name__, "__qualname__": f"{kind.title()}{n}GramCharFrac", "__doc__": base.__doc__,
+        "name": f"{kind}_{n}gram_char_frac", "language_defaults": _cjk_n(n),
+        "__annotations__": {"n": int, "max_frac": Share},
+        "model_config": ConfigDict(use_attribute_docstrings=False),  # no source to read: descriptions below
+        "n": Field(n, gt=0, description="N-gram length in word units (doubled for Chinese/Japanese, whose "
+                                        "units are characters)."),
+        "max_frac": Field(max_frac, description=f"Reject when {covered} cover more than this share "
+                                                "of characters."),
+    })
 
 
 RULES = (DupLineFrac, DupParagraphFrac, DupLineCharFrac, DupParagraphCharFrac,
-         Top2GramCharFrac, Top3GramCharFrac, Top4GramCharFrac, Dup5GramCharFrac, Dup6GramCharFrac,
-         Dup7GramCharFrac, Dup8GramCharFrac, Dup9GramCharFrac, Dup10GramCharFrac)
+         *(_ngram_rule(_TopNGramCharFrac, "top", n, frac) for n, frac in TOP_NGRAM_MAX_FRAC.items()),
+         *(_ngram_rule(_DupNGramCharFrac, "dup", n, frac) for n, frac in DUP_NGRAM_MAX_FRAC.items()))

@@ -7,7 +7,11 @@ or None. Two kinds:
 
 - `Rule` measures one number per document (`measure`) and says whether it is out of bounds
   (`rejects`). The number is kept on every evaluated row, so a stricter threshold later is a
-  `where` on the output, not a rerun.
+  `where` on the output, not a rerun. Almost every rule bounds its value in one of three ways,
+  written once here: `MaxValue` (reject above a `max_*` field), `MinValue` (below a `min_*`
+  field) and `ValueRange` (outside a `min_*`/`max_*` pair); a rule names its threshold fields
+  and implements only `measure`. `LineShare` measures the share of lines passing a per-line
+  test (`counts`), the shape of the Gopher and FineWeb line rules.
 - `LineRule` decides per line (C4): `apply` returns the line, possibly edited, or None to drop
   it. Line rules never reject a document; they change the text that later rules see.
 
@@ -19,7 +23,9 @@ over them.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar, NamedTuple
+
+from pydantic import Field
 
 from dataflow.config import StrictModel
 from dataflow.filters.stats import TextStats
@@ -49,6 +55,52 @@ class Rule(StrictModel):
     def check(self, doc: TextStats) -> Rejection | None:
         value = self.measure(doc)
         return Rejection(self.name, value) if value is not None and self.rejects(value) else None
+
+
+class MaxValue(Rule):
+    """Rejects a value above the threshold field named by `threshold` (a share, ratio, count, length)."""
+
+    threshold: ClassVar[str] = "max_frac"
+
+    def rejects(self, value: float) -> bool:
+        return value > getattr(self, self.threshold)
+
+
+class MinValue(Rule):
+    """Rejects a value below the threshold field named by `threshold`."""
+
+    threshold: ClassVar[str] = "min_frac"
+
+    def rejects(self, value: float) -> bool:
+        return value < getattr(self, self.threshold)
+
+
+class ValueRange(Rule):
+    """Rejects a value outside the bounds held by the two fields named by `thresholds` (low, high)."""
+
+    thresholds: ClassVar[tuple[str, str]]
+
+    def rejects(self, value: float) -> bool:
+        low, high = (getattr(self, field) for field in self.thresholds)
+        return not low <= value <= high
+
+
+class LineShare(Rule):
+    """Measures the share of non-empty lines for which `counts(line)` holds; combine it with a bound
+    (`class GopherBulletLines(LineShare, MaxValue)`)."""
+
+    @abstractmethod
+    def counts(self, line: str) -> bool:
+        """Whether `line` (non-empty) is one of the lines the rule counts."""
+
+    def measure(self, doc: TextStats) -> float | None:
+        return sum(map(self.counts, doc.lines)) / len(doc.lines) if doc.lines else None
+
+
+#: Threshold types: a share of lines, characters or words; a ratio or mean; a count or length.
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
 
 
 class LineRule(StrictModel):

@@ -1,7 +1,7 @@
 """datatrove's Gopher, C4 and FineWeb filters over a JSONL of documents: the peer side of
 bench/filter_agreement.py and bench/filters.py. Runs in datatrove's own venv:
 
-    /work/venvs/datatrove/bin/python bench/datatrove_filters.py docs.jsonl decisions.jsonl
+    $DATATROVE_PYTHON bench/datatrove_filters.py docs.jsonl decisions.jsonl
 
 Input lines: {"id", "text", "stop_words", "language"}: the stop-word list our side uses for the
 page, and datatrove's language code for its word tokenizer ("en": spaCy English; "cmn":

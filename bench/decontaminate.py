@@ -1,7 +1,7 @@
 """Benchmark decontamination: index build, docs/s per core, and datatrove side by side.
 
-    python bench/decontaminate.py                       # all shared benchmarks, 1,695 real pages x 2 + planted passages
-    python bench/decontaminate.py --copies 4 --spark    # also the Spark stage end to end (local[*])
+    python -m bench.decontaminate                       # all shared benchmarks, 1,695 real pages x 2 + planted passages
+    python -m bench.decontaminate --copies 4 --spark    # also the Spark stage end to end (local[*])
 
 Documents are the real pages of ../shared/data/html (trafilatura output) repeated `--copies`
 times, plus `--planted` pages each holding an excerpt (13-40 words) of a random benchmark
@@ -25,7 +25,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,14 +32,14 @@ from pathlib import Path
 import psutil
 import pyarrow as pa
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from dataflow.decontaminate.benchmarks import load_items, load_registry, resolve_benchmarks
+from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema
+from dataflow.decontaminate.ngram_index import build_index
+from bench.peers import datatrove_python
+from dataflow.schema import doc_schema
+from tests.planting import excerpt, perturb, plant
 
-from dataflow.decontaminate.benchmarks import load_items, load_registry, resolve_benchmarks  # noqa: E402
-from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema  # noqa: E402
-from dataflow.decontaminate.ngram_index import build_index  # noqa: E402
-from dataflow.schema import doc_schema  # noqa: E402
-from tests.planting import excerpt, perturb, plant  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -50,7 +49,6 @@ def parse_args():
     parser.add_argument("--shared-data", type=Path, default=Path(os.environ.get("DATAFLOW_SHARED_DATA", SHARED)))
     parser.add_argument("--copies", type=int, default=2, help="times the real pages are repeated")
     parser.add_argument("--planted", type=int, default=300, help="pages with a planted benchmark passage")
-    parser.add_argument("--datatrove-python", default="/work/venvs/datatrove/bin/python")
     parser.add_argument("--spark", action="store_true", help="also run the Spark stage end to end")
     return parser.parse_args()
 
@@ -111,7 +109,7 @@ def run_datatrove(args, benchmarks: dict, docs: list[dict]) -> dict:
                     out.write(json.dumps({"benchmark": name, "id": item.id, "text": "\n".join(item.texts)}) + "\n")
         with open(work / "docs.jsonl", "w", encoding="utf-8") as out:
             out.writelines(json.dumps(doc) + "\n" for doc in docs)
-        subprocess.run([args.datatrove_python, str(REPO / "bench" / "decontaminate_datatrove.py"),
+        subprocess.run([datatrove_python(), str(REPO / "bench" / "decontaminate_datatrove.py"),
                         "--items", str(work / "items.jsonl"), "--docs", str(work / "docs.jsonl"), "--ngram", "13",
                         "--workdir", str(work / "index"), "--out", str(work / "result.json")],
                        check=True, capture_output=True)

@@ -2,7 +2,7 @@
 
 Runs under datatrove's own venv (datatrove 0.10.1 pins older trafilatura/xxhash):
 
-    /work/venvs/datatrove/bin/python bench/decontaminate_datatrove.py --items items.jsonl \\
+    $DATATROVE_PYTHON bench/decontaminate_datatrove.py --items items.jsonl \\
         --docs docs.jsonl --ngram 13 --workdir /tmp/dt --out result.json
 
 `NGramsDecontIndexer.run` fetches its tasks through lighteval (not installed, and offline

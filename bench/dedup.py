@@ -1,8 +1,8 @@
 """Dedup benchmarks: signature speed, accuracy against brute-force Jaccard, and crawl-scale runs.
 
-    python bench/dedup.py speed                 # signatures/s per core: ours vs datasketch; whole stage; core-h/TB
-    python bench/dedup.py accuracy              # precision/recall vs exact Jaccard; ours vs datasketch MinHashLSH
-    python bench/dedup.py scale --docs 1000000  # synthetic corpus with planted families: time per step, peak memory
+    python -m bench.dedup speed                 # signatures/s per core: ours vs datasketch; whole stage; core-h/TB
+    python -m bench.dedup accuracy              # precision/recall vs exact Jaccard; ours vs datasketch MinHashLSH
+    python -m bench.dedup scale --docs 1000000  # synthetic corpus with planted families: time per step, peak memory
 
 Per-core figures use CPU time of this process (`time.process_time`) for single-process code,
 so that other jobs on a shared machine do not skew the comparison; Spark figures are wall time
@@ -28,13 +28,11 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dataflow.dedup.batches import DedupConfig  # noqa: E402
-from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash, shingles  # noqa: E402
-from dataflow.schema import doc_schema  # noqa: E402
-from dataflow.dedup.text_edits import near_duplicate  # noqa: E402
-from tests.jobs.test_connected_components import union_find_components  # noqa: E402  (the reference)
+from dataflow.dedup.batches import DedupConfig
+from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash, shingles
+from dataflow.schema import doc_schema
+from dataflow.dedup.text_edits import near_duplicate
+from tests.jobs.test_connected_components import union_find_components  # (the reference)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CORES = 2

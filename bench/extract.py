@@ -13,7 +13,7 @@ which also makes datatrove deterministic) and the same lid.176.ftz. It prints do
 (end to end, and for ours also without the JVM start), peak memory of each process tree, and
 the share of pages whose extracted text is identical.
 
-    python bench/extract.py [--cores 2] [--limit 0] [--copies 1] [--datatrove-python /work/venvs/datatrove/bin/python]
+    python -m bench.extract [--cores 2] [--limit 0] [--copies 1]     # datatrove too when $DATATROVE_PYTHON is set
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from bench.peak_memory import run_measured
+from bench.peers import datatrove_problem, datatrove_python
+from dataflow.extract.langid import default_model_path
+from tests.warc_builder import Page, write_warc
 
-from bench.peak_memory import run_measured  # noqa: E402
-from dataflow.extract.langid import default_model_path  # noqa: E402
-from tests.warc_builder import Page, write_warc  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -111,7 +111,6 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N pages (0: all 1,695)")
     parser.add_argument("--copies", type=int, default=1,
                         help="write the pages this many times: fixed costs (JVM, Python workers) weigh less")
-    parser.add_argument("--datatrove-python", default="/work/venvs/datatrove/bin/python")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-extract-"))
@@ -122,7 +121,7 @@ def main() -> None:
     print(f"{pages} real pages in {len(warcs)} WARC files ({sum(w.stat().st_size for w in warcs) / 1e6:.1f} MB), "
           f"{args.cores} cores")
     ours = run_ours(warc_dir, work / "ours", args.cores)
-    peer = run_datatrove(args.datatrove_python, warc_dir, work, args.cores) if Path(args.datatrove_python).exists() else None
+    peer = None if datatrove_problem() else run_datatrove(datatrove_python(), warc_dir, work, args.cores)
 
     def rate(seconds):
         return pages / seconds / args.cores
@@ -131,7 +130,7 @@ def main() -> None:
           f"{rate(ours['stage_seconds']):6.1f} without JVM start ({ours['stage_seconds']:.1f} s); "
           f"peak {ours['peak_bytes'] / 2**30:.2f} GiB; kept {len(ours['texts'])}")
     if peer is None:
-        print(f"datatrove : not run ({args.datatrove_python} not found)")
+        print(f"datatrove : not run ({datatrove_problem()})")
     else:
         print(f"datatrove : {rate(peer['wall_seconds']):6.1f} docs/s/core end to end ({peer['wall_seconds']:.1f} s); "
               f"peak {peer['peak_bytes'] / 2**30:.2f} GiB; kept {len(peer['texts'])}")

@@ -1,6 +1,6 @@
 """Agreement of our rules with datatrove's Gopher, C4 and FineWeb filters, page by page.
 
-    python bench/filter_agreement.py [--sample N] [--json out.json] [--datatrove-python PATH]
+    DATATROVE_PYTHON=.../bin/python python -m bench.filter_agreement [--sample N] [--json out.json]
 
 Both sides see the same documents (../shared/data/html/extracted_trafilatura.jsonl.gz, the
 trafilatura text of 1,695 real pages) at equal thresholds: datatrove's defaults, which are
@@ -14,11 +14,11 @@ the published ones, and on our side the same rules with
 Word segmentation differs by design: ours is dataflow.text.word_units; datatrove's is spaCy's
 English tokenizer, and for zh/ja spaCy with jieba / SudachiPy when those are importable from
 --datatrove-extra-path (install them there, outside datatrove's venv, with
-`/work/venvs/datatrove/bin/pip install --target /work/venvs/datatrove-cjk jieba==0.42.1
-sudachipy==0.7.0 sudachidict_core==20261015`); without them datatrove's English tokenizer sees
+`$DATATROVE_PYTHON -m pip install --target ../venvs/datatrove-cjk jieba==0.42.1 sudachipy==0.7.0
+sudachidict_core==20261015`); without them datatrove's English tokenizer sees
 a Chinese clause as one word. Each family is compared alone on the original text, then the
 chain in FineWeb's order (repetition, quality, C4 editing the text, FineWeb). datatrove runs
-in its own venv (ENVIRONMENT.md), via bench/datatrove_filters.py.
+in its own venv, found through $DATATROVE_PYTHON (bench/peers.py), via bench/datatrove_filters.py.
 """
 
 from __future__ import annotations
@@ -31,18 +31,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.peers import datatrove_python
+from dataflow.filters import RULES, c4, fineweb, gopher, repetition
+from dataflow.filters.apply import evaluate
+from dataflow.filters.config import FilterConfig, RuleSet
+from dataflow.filters.gopher import stop_words
+from tests.real_pages import load_pages as real_pages
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from dataflow.filters import RULES, c4, fineweb, gopher, repetition  # noqa: E402
-from dataflow.filters.apply import evaluate  # noqa: E402
-from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
-from dataflow.filters.gopher import stop_words  # noqa: E402
-from tests.real_pages import load_pages as real_pages  # noqa: E402
-
 SHARED_DATA = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))
-DATATROVE_PYTHON = "/work/venvs/datatrove/bin/python"
-DATATROVE_EXTRA_PATH = "/work/venvs/datatrove-cjk"
 #: datatrove's word-tokenizer codes for the languages it segments with jieba / SudachiPy.
 DATATROVE_CJK = {"zh": "cmn", "ja": "ja"}
 FAMILIES = {
@@ -151,14 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", type=int, help="use this many evenly spaced pages (default: all 1,695)")
     parser.add_argument("--json", help="also write the report as JSON here")
-    parser.add_argument("--datatrove-python", default=DATATROVE_PYTHON, help="python of datatrove's venv")
-    parser.add_argument("--datatrove-extra-path", default=DATATROVE_EXTRA_PATH,
+    parser.add_argument("--datatrove-extra-path",
                         help="folder with jieba and SudachiPy for datatrove's zh/ja tokenizers (optional)")
     args = parser.parse_args(argv)
+    python = datatrove_python()
     pages = load_pages(args.sample)
-    cjk_words = datatrove_segments_cjk(args.datatrove_python, args.datatrove_extra_path)
+    cjk_words = datatrove_segments_cjk(python, args.datatrove_extra_path)
     print(f"datatrove word tokenizer: spaCy English{', jieba (zh), SudachiPy (ja)' if cjk_words else ' for every page'}")
-    theirs, _ = run_datatrove(pages, args.datatrove_python, args.datatrove_extra_path, cjk_words)
+    theirs, _ = run_datatrove(pages, python, args.datatrove_extra_path, cjk_words)
     report = compare(pages, our_decisions(pages, cjk_words), theirs, cjk_words)
     for family, figures in report["families"].items():
         print(f"{family:<18} agreement {figures['agreement']:.2%} on {report['pages']} pages "

@@ -1,6 +1,6 @@
 """Throughput of the filter stage and of quality scoring, with datatrove's filters side by side.
 
-    python bench/filters.py [--sample N] [--model quality.bin] [--spark]
+    python -m bench.filters [--sample N] [--model quality.bin] [--spark]
 
 Same documents for both (the trafilatura text of the 1,695 real pages in ../shared/data/html),
 same run. Figures are documents per second per core, from CPU time in one process:
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from filter_agreement import (CHAIN, DATATROVE_EXTRA_PATH, DATATROVE_PYTHON, REPO, SHARED_DATA, compare,
-                              datatrove_segments_cjk, load_pages, our_decisions, parity_config, run_datatrove)
-
-from classifiers.quality import score_batches  # noqa: E402  (filter_agreement put the repo on sys.path)
-from dataflow.filters.apply import filter_batch  # noqa: E402
-from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
-from dataflow.schema import doc_schema  # noqa: E402
-from tests.real_pages import train_quality_model  # noqa: E402
+from bench.filter_agreement import (CHAIN, REPO, SHARED_DATA, compare, datatrove_segments_cjk, load_pages,
+                                    our_decisions, parity_config, run_datatrove)
+from bench.peers import datatrove_python
+from classifiers.quality import score_batches
+from dataflow.filters.apply import filter_batch
+from dataflow.filters.config import FilterConfig, RuleSet
+from dataflow.schema import doc_schema
+from tests.real_pages import train_quality_model
 
 BATCH_ROWS = 256
 
@@ -89,15 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="use this many evenly spaced pages (default: all 1,695)")
     parser.add_argument("--model", help="fastText quality model to time (default: train one here)")
     parser.add_argument("--spark", action="store_true", help="also time the filter job end to end on local[2]")
+    parser.add_argument("--datatrove-extra-path",
+                        help="folder with jieba and SudachiPy for datatrove's zh/ja tokenizers (optional)")
     args = parser.parse_args(argv)
+    python = datatrove_python()
     pages = load_pages(args.sample)
     languages = {page["language"] for page in pages}
-    cjk_words = datatrove_segments_cjk(DATATROVE_PYTHON, DATATROVE_EXTRA_PATH)
+    cjk_words = datatrove_segments_cjk(python, args.datatrove_extra_path)
     print(f"{len(pages)} documents, {sum(len(page['text']) for page in pages) / len(pages):,.0f} characters on average")
 
     ours_default = filter_rate(pages, FilterConfig())
     ours_same_rules = filter_rate(pages, parity_config(CHAIN, languages, cjk_words))
-    theirs, timing = run_datatrove(pages, DATATROVE_PYTHON, DATATROVE_EXTRA_PATH, cjk_words)
+    theirs, timing = run_datatrove(pages, python, args.datatrove_extra_path, cjk_words)
     datatrove_total = sum(timing["cpu_seconds"].values())
     agreement = compare(pages, our_decisions(pages, cjk_words), theirs, cjk_words)["families"]["chain"]["agreement"]
 

@@ -15,7 +15,7 @@ here on those pages, or `--tokenizer`), EOS after every document:
 It prints tokens/s per core for each and checks that ours and datatrove's produced the same
 number of tokens.
 
-    python bench/tokenize_docs.py [--cores 2] [--copies 3] [--repeat 2] [--vocab-size 32000] [--tokenizer tok.json]
+    python -m bench.tokenize_docs [--cores 2] [--copies 3] [--repeat 2] [--vocab-size 32000] [--tokenizer tok.json]
 
 Ours and datatrove run alternately `--repeat` times and the best run of each is reported, by
 wall clock (tokens / seconds / cores) and by CPU seconds of the process tree, which holds
@@ -34,12 +34,12 @@ import textwrap
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from bench.peak_memory import run_measured
+from bench.peers import datatrove_problem, datatrove_python
+from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
+from tests.real_documents import real_texts, write_documents
 
-from bench.peak_memory import run_measured  # noqa: E402
-from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe  # noqa: E402
-from tests.real_documents import real_texts, write_documents  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SHARED = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))
 BATCH = 1000
@@ -122,7 +122,6 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=3, help="times the 1,695 pages are repeated (distinct ids)")
     parser.add_argument("--vocab-size", type=int, default=32000, help="vocabulary of the tokenizer trained here")
     parser.add_argument("--tokenizer", type=Path, help="a tokenizer.json with <|endoftext|> instead of training one")
-    parser.add_argument("--datatrove-python", default="/work/venvs/datatrove/bin/python")
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs of ours and datatrove, alternated; the best is shown")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -141,8 +140,8 @@ def main() -> None:
     runs = {"ours": [], "datatrove": []}
     for _ in range(args.repeat):  # alternated, so that both see the same load on a shared machine
         runs["ours"].append(run_ours(work, tokenizer, args.cores))
-        if Path(args.datatrove_python).exists():
-            runs["datatrove"].append(run_datatrove(args.datatrove_python, work, tokenizer, args.cores))
+        if not datatrove_problem():
+            runs["datatrove"].append(run_datatrove(datatrove_python(), work, tokenizer, args.cores))
     plain = run_plain(docs, tokenizer)
     ours = min(runs["ours"], key=lambda run: run["wall_seconds"])
     peer = min(runs["datatrove"], key=lambda run: run["wall_seconds"]) if runs["datatrove"] else None
@@ -158,7 +157,7 @@ def main() -> None:
     print(f"plain     : {rate(plain, 'wall_seconds', 1):7.1f}k wall (encode_batch, 1 thread, "
           f"{plain['wall_seconds']:.1f} s), {rate(plain, 'cpu_seconds', 1):7.1f}k CPU; {plain['tokens']:,} tokens")
     if peer is None:
-        print(f"datatrove : not run ({args.datatrove_python} not found)")
+        print(f"datatrove : not run ({datatrove_problem()})")
     else:
         print(f"datatrove : {rate(peer, 'wall_seconds', args.cores):7.1f}k wall ({peer['wall_seconds']:.1f} s), "
               f"{rate(peer, 'cpu_seconds', 1):7.1f}k CPU ({peer['cpu_seconds']:.1f} CPU s); {peer['tokens']:,} tokens; "

@@ -1,7 +1,7 @@
 """Training throughput per preset: tokens/s, MFU, and the share of step time spent waiting for data.
 
-    python bench/train.py                                # CPU: tiny, gpt-1m, gpt-10m at batch 4
-    python bench/train.py --presets gpt-300m --steps 30  # on a GPU: the preset's own batch, compiled
+    python -m bench.train                                # CPU: tiny, gpt-1m, gpt-10m at batch 4
+    python -m bench.train --presets gpt-300m --steps 30  # on a GPU: the preset's own batch, compiled
 
 Each preset trains for `--steps` steps on a random-token mixture of two sources written to a
 temporary folder with `dataflow.shards` (so the real loader, schedule and memory-mapped reads
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,12 +22,10 @@ import numpy as np
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from dataflow.shards import TokenizerInfo, split_path, write_token_dataset  # noqa: E402
-from trainer.config import TrainConfig, load_train_config  # noqa: E402
-from trainer.metrics import read_jsonl  # noqa: E402
-from trainer.train import Trainer  # noqa: E402
+from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
+from trainer.config import TrainConfig, load_train_config
+from trainer.metrics import read_jsonl
+from trainer.train import Trainer
 
 
 def write_random_source(root: Path, name: str, num_tokens: int, vocab_size: int, seed: int) -> None:

@@ -20,7 +20,6 @@ of each item joined) with 13-grams and drop a document on any hit, one process e
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -38,6 +37,7 @@ from dataflow.decontaminate.ngram_index import build_index
 from bench.peers import datatrove_python
 from dataflow.schema import doc_schema
 from tests.planting import excerpt, perturb, plant
+from tests.real_pages import load_pages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,8 +74,7 @@ def main() -> None:
 def documents(shared: Path, benchmarks: dict, copies: int, count: int) -> tuple[list[dict], dict[str, str]]:
     """Real pages repeated `copies` times, plus `count` pages with a planted benchmark excerpt
     (returned as planted document id -> `benchmark:item`)."""
-    with gzip.open(shared / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
-        pages = [row for row in map(json.loads, lines) if row["text"]]
+    pages = [page for page in load_pages(shared) if page["text"]]
     docs = [{"id": f"{page['id']}#{copy}", "text": page["text"]} for copy in range(copies) for page in pages]
     rng, planted = random.Random(7), {}
     names = sorted(benchmarks)

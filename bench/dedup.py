@@ -12,7 +12,6 @@ on local[2] divided by 2 cores. Peers run in the same process, on the same docum
 from __future__ import annotations
 
 import argparse
-import gzip
 import itertools
 import json
 import os
@@ -31,8 +30,9 @@ import pyarrow.parquet as pq
 from dataflow.dedup.batches import DedupConfig
 from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash, shingles
 from dataflow.schema import doc_schema
-from dataflow.dedup.text_edits import near_duplicate
 from tests.jobs.test_connected_components import union_find_components  # (the reference)
+from tests.real_pages import load_pages
+from tests.text_edits import near_duplicate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CORES = 2
@@ -42,8 +42,7 @@ CORES = 2
 
 
 def real_pages(data: Path) -> list[dict]:
-    with gzip.open(data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as pages:
-        return [page for page in map(json.loads, pages) if page["text"]]
+    return [page for page in load_pages(data) if page["text"]]
 
 
 def with_variants(pages: list[dict], count: int, seed: int, max_share: tuple[float, float]) -> list[dict]:

@@ -37,7 +37,7 @@ from pathlib import Path
 from bench.peak_memory import run_measured
 from bench.peers import datatrove_problem, datatrove_python
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
-from tests.real_documents import real_texts, write_documents
+from tests.real_pages import real_texts, write_documents
 
 REPO = Path(__file__).resolve().parents[1]
 

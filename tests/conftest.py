@@ -49,14 +49,7 @@ def quality_model(shared_data, tmp_path_factory) -> Path:
     return train_quality_model(shared_data, tmp_path_factory.mktemp("quality"))
 @pytest.fixture(scope="session")
 def real_pages(shared_data) -> list[dict]:
-    """The 1,695 real pages as extracted text: {id, text, lang} (lang auto-detected, see the data README)."""
-    import gzip
-    import json
+    """The 1,695 real pages as extracted text: {id, text, language, url} (tests/real_pages.py)."""
+    from tests.real_pages import load_pages
 
-    langs = {}
-    with open(shared_data / "html" / "manifest.jsonl", encoding="utf-8") as manifest:
-        for line in manifest:
-            page = json.loads(line)
-            langs[page["id"]] = page["lang"]
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as pages:
-        return [{**page, "lang": langs.get(page["id"])} for page in map(json.loads, pages)]
+    return load_pages(shared_data)

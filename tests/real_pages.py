@@ -1,11 +1,18 @@
 """The real pages of ../shared/data/html as documents, and a quality model trained on real text:
-shared by the filter/classify tests and the benches (read in place, never copied)."""
+the one reader of those pages for the tests and the benches (read in place, never copied).
+
+The texts are trafilatura's extractions of the 1,695 real pages in
+`html/extracted_trafilatura.jsonl.gz` (en, de, zh, es, ja, fr, ...); the URL and language come
+from the pages' `manifest.jsonl`. Both files list the pages sorted by id.
+"""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,19 +21,31 @@ from dataflow.schema import doc_schema
 
 
 def load_pages(shared_data: Path) -> list[dict]:
-    """{id, text, language, url} of the 1,695 pages (trafilatura text, detected language), by id."""
-    manifest = {row["id"]: row for row in map(json.loads, open(shared_data / "html" / "manifest.jsonl", encoding="utf-8"))}
+    """{id, text, language, url} of the 1,695 pages, sorted by id; `text` is "" where trafilatura
+    found none, `language` the detected one."""
+    with open(shared_data / "html" / "manifest.jsonl", encoding="utf-8") as handle:
+        manifest = {row["id"]: row for row in map(json.loads, handle)}
     with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as handle:
         return sorted(({"id": row["id"], "text": row["text"] or "", "language": manifest[row["id"]]["lang"],
                         "url": manifest[row["id"]].get("url")} for row in map(json.loads, handle)),
                       key=lambda page: page["id"])
 
 
-def write_documents(pages: list[dict], folder: Path) -> Path:
-    """A documents folder (one Parquet file in the extract stage's schema) holding `pages`."""
+def real_texts(shared_data: Path, limit: int | None = None) -> list[dict]:
+    """The first `limit` pages with text, each id hashed into the 32 hex characters of an extracted
+    document's id."""
+    docs = [{**page, "id": hashlib.sha256(page["id"].encode()).hexdigest()[:32]}
+            for page in load_pages(shared_data) if page["text"]]
+    return docs[:limit] if limit else docs
+
+
+def write_documents(folder: Path, docs: list[dict], source: str = "web", parts: int = 1) -> Path:
+    """`docs` ({id, text, ...} in the document schema; `domain` from `url`) as a documents folder
+    of `parts` Parquet files, row i in file i % parts."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [{"source": "web", **page} for page in pages]
-    pq.write_table(pa.Table.from_pylist(rows, schema=doc_schema()), folder / "part-0.parquet")
+    rows = [{"domain": urlsplit(doc.get("url") or "").hostname, "source": source, **doc} for doc in docs]
+    for part in range(parts):
+        pq.write_table(pa.Table.from_pylist(rows[part::parts], schema=doc_schema()), folder / f"part-{part:05d}.parquet")
     return folder
 
 

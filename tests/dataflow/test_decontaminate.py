@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import gzip
-import json
 import random
 
 import pyarrow as pa
@@ -20,14 +18,14 @@ from dataflow.pipeline import load_pipeline_config
 from dataflow.schema import doc_schema
 from dataflow.text import normalize, normalized_unit_spans
 from tests.planting import excerpt, perturb, plant
+from tests.real_pages import load_pages
 
 PASSAGES_PER_BENCHMARK = 20
 
 
 @pytest.fixture(scope="module")
 def pages(shared_data) -> dict[str, str]:
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
-        return {row["id"]: row["text"] or "" for row in map(json.loads, lines)}
+    return {page["id"]: page["text"] for page in load_pages(shared_data)}
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,13 @@ articles pass, boilerplate-heavy pages do not, and unspaced text is not "too few
 
 from __future__ import annotations
 
-import gzip
-import json
 
 import pytest
 
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
 from dataflow.filters.gopher import stop_words
+from tests.real_pages import load_pages
 
 ARTICLES = [  # news articles and a personal blog post, hand-checked against the pages
     "chinese-web-content-extraction/064b591b-3cac-4a08-88d0-41c193a2350d",
@@ -43,9 +42,7 @@ BOILERPLATE = {  # portal navigation, forum threads, blog chrome
 def pages(shared_data) -> dict[str, tuple[str, str]]:
     """id -> (text, detected language) for the pages used here."""
     wanted = set(ARTICLES) | set(BOILERPLATE)
-    manifest = {row["id"]: row["lang"] for row in map(json.loads, open(shared_data / "html" / "manifest.jsonl"))}
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as handle:
-        return {row["id"]: (row["text"], manifest[row["id"]]) for row in map(json.loads, handle) if row["id"] in wanted}
+    return {page["id"]: (page["text"], page["language"]) for page in load_pages(shared_data) if page["id"] in wanted}
 
 
 @pytest.mark.parametrize("page_id", ARTICLES)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import doctest
 import gzip
-import json
 from itertools import islice
 
 import numpy as np
@@ -15,12 +14,12 @@ from dataflow.decontaminate.benchmarks import BenchmarkItem, load_items, load_re
 from dataflow.decontaminate.matches import find_matches, locate
 from dataflow.decontaminate.ngram_index import build_index
 from dataflow.text import normalized_units
+from tests.real_pages import load_pages
 
 
 @pytest.fixture(scope="module")
 def pages(shared_data) -> dict[str, str]:
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
-        return {row["id"]: row["text"] or "" for row in map(json.loads, lines)}
+    return {page["id"]: page["text"] for page in load_pages(shared_data)}
 
 
 @pytest.fixture(scope="module")

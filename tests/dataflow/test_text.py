@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import doctest
-import gzip
-import json
 
 import pytest
 
 import dataflow.text
 from dataflow.text import (normalize, normalize_batch, normalized_chunks, normalized_unit_spans, normalized_units,
                            unspaced_share, word_units)
+from tests.real_pages import load_pages
 
 
 def test_doctests():
@@ -37,9 +36,7 @@ def test_unspaced_share_tells_cjk_from_spaced_text():
 
 
 def test_unit_spans_agree_with_normalized_units_on_every_real_page(shared_data):
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
-        texts = [json.loads(line)["text"] or "" for line in lines]
-    for text in texts:
+    for text in (page["text"] for page in load_pages(shared_data)):
         units, starts, ends = normalized_unit_spans(text)
         assert units == normalized_units(text)
         assert (starts[1:] >= starts[:-1]).all() and (ends > starts).all()

@@ -3,7 +3,6 @@ per language, via approximate quantile) or by threshold, and bad models refused 
 
 from __future__ import annotations
 
-import json
 
 import pyarrow.parquet as pq
 import pytest
@@ -12,16 +11,13 @@ from classifiers.quality import load_quality_model, score_texts
 from dataflow import cli
 from jobs import classify
 from tests.real_pages import load_pages, write_documents
-
-
-def stats_of(folder) -> dict:
-    return json.loads((folder / "stats.json").read_text())
+from tests.stage_outputs import stats_of
 
 
 @pytest.fixture(scope="module")
 def documents(shared_data, tmp_path_factory):
     """200 real pages (every eighth by id) as a documents folder."""
-    return write_documents(load_pages(shared_data)[::8][:200], tmp_path_factory.mktemp("classify") / "docs")
+    return write_documents(tmp_path_factory.mktemp("classify") / "docs", load_pages(shared_data)[::8][:200])
 
 
 def test_keep_top_fraction_uses_the_approximate_quantile(spark, documents, quality_model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from itertools import islice
 
@@ -14,18 +13,15 @@ from dataflow import cli
 from dataflow.decontaminate.benchmarks import load_items, load_registry, parse_benchmark_arg
 from dataflow.config import with_overrides
 from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema
-from dataflow.schema import doc_schema
 from jobs import decontaminate
 from jobs.common.arguments import stage_config
+from tests.real_pages import load_pages, write_documents
+from tests.stage_outputs import stats_of
 
 PAGES = 150
 #: (benchmark, item number) planted into pages 10, 20, ...; siqa_cli is SIQA read as a set the
 #: registry lacks, its fields named on the command line.
 PLANTED = [("gsm8k", 3), ("gsm8k", 500), ("boolq", 7), ("siqa_cli", 11), ("siqa_cli", 12), ("gsm8k", 3)]
-
-
-def stats_of(folder) -> dict:
-    return json.loads((folder / "stats.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -34,19 +30,15 @@ def docs(shared_data, tmp_path_factory):
     pages with a benchmark passage planted in the middle."""
     registry = load_registry([], str(shared_data / "benchmarks"))
     registry["siqa_cli"] = parse_benchmark_arg(siqa_argument(shared_data), {})
-    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt") as lines:
-        pages = [row for row in map(json.loads, lines) if row["text"]]
-    rows = [{"id": page["id"], "text": page["text"], "source": "web"}
+    pages = [page for page in load_pages(shared_data) if page["text"]]
+    rows = [{"id": page["id"], "text": page["text"]}
             for page in pages[:PAGES] + [page for page in pages if page["id"] == "readability/wikipedia-2"]]
     for number, (name, item) in enumerate(PLANTED, 1):
         passage = next(islice(load_items(registry[name]), item, None)).texts[0]
         text = rows[10 * number]["text"]
         cut = text.find("\n", len(text) // 2) % (len(text) + 1)
         rows[10 * number]["text"] = f"{text[:cut]}\n{passage.strip()}\n{text[cut:]}"
-    folder = tmp_path_factory.mktemp("decontaminate") / "docs"
-    folder.mkdir()
-    pq.write_table(pa.Table.from_pylist(rows, schema=doc_schema()), folder / "part-0.parquet")
-    return folder
+    return write_documents(tmp_path_factory.mktemp("decontaminate") / "docs", rows)
 
 
 def siqa_argument(shared_data) -> str:
@@ -65,16 +57,16 @@ def excised(spark, shared_data, docs):
     return output
 
 
-def test_excise_splits_contaminated_documents_and_stats_add_up(excised):
+def test_excise_splits_contaminated_documents_and_stats_add_up(docs, excised):
     stats = stats_of(excised)
     assert (stats["rows_in"], stats["rows_split"], stats["pieces_out"]) == (151, 7, 13)
+    assert stats["rows_in"] == pq.read_table(docs).num_rows  # counted in the input, not from the stats
     assert stats["rejected_by_reason"] == stats["pieces_rejected_by_reason"] == {"excised": 7, "short_piece": 1}
-    whole_kept = stats["rows_out"] - stats["pieces_out"]
-    whole_rejected = stats["rows_rejected"] - sum(stats["pieces_rejected_by_reason"].values())
-    assert stats["rows_in"] == whole_kept + whole_rejected + stats["rows_split"] and whole_kept == 144
     assert "rows_split" in stats["accounting"]
     kept = pq.read_table(excised / "data")
     assert kept.num_rows == stats["rows_out"] and kept.column_names[-2:] == ["contamination", "piece"]
+    whole_kept = sum(piece is None for piece in kept.column("piece").to_pylist())
+    assert (whole_kept, kept.num_rows - whole_kept) == (144, stats["pieces_out"])
     pieces = [row for row in kept.select(["id", "piece"]).to_pylist() if row["piece"]]
     assert all(row["id"] == f"{row['piece']['parent_id']}.{row['piece']['index']}" for row in pieces)
 

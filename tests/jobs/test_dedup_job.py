@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import random
 
 import pyarrow as pa
@@ -15,9 +14,10 @@ from dataflow import cli
 from dataflow.dedup.batches import DedupConfig
 from dataflow.dedup.minhash import MinHasher, datasketch_minhash, shingles, signature_from_bytes
 from dataflow.schema import doc_schema
-from dataflow.dedup.text_edits import EDITS, near_duplicate
 from jobs.dedup import keep_rank
 from tests.jobs.test_connected_components import union_find_components
+from tests.stage_outputs import stats_of
+from tests.text_edits import EDITS, near_duplicate
 
 THRESHOLD = 0.8
 
@@ -28,8 +28,8 @@ def planted_corpus(real_pages: list[dict]) -> list[dict]:
     pages, and a recrawl scenario for URL dedup and the quality keep rule."""
     rng = random.Random(11)
     pages = [page for page in real_pages[::6] if page["text"]]
-    spaced = [page for page in pages if page["lang"] not in ("zh", "ja")]
-    cjk = [page for page in pages if page["lang"] in ("zh", "ja") and len(page["text"]) > 500]
+    spaced = [page for page in pages if page["language"] not in ("zh", "ja")]
+    cjk = [page for page in pages if page["language"] in ("zh", "ja") and len(page["text"]) > 500]
     docs = [{"id": page["id"], "text": page["text"]} for page in pages]
     for page in rng.sample(spaced, 40):
         docs.append({"id": page["id"] + "#near", "text": near_duplicate(page["text"], rng, 0.03, 1)[0]})
@@ -81,10 +81,6 @@ def deduped(spark, corpus, tmp_path_factory):
     write_docs(docs, root / "docs", files=1)
     assert cli.main(["run", "dedup", "--input", str(root / "docs"), "--output", str(root / "out"), "--url-dedup"]) == 0
     return root / "out"
-
-
-def stats_of(folder) -> dict:
-    return json.loads((folder / "stats.json").read_text())
 
 
 def test_counts_are_pinned(deduped):

@@ -3,7 +3,6 @@ kept rows, edited text, line-rule statistics, stricter thresholds as a `where`, 
 
 from __future__ import annotations
 
-import json
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,12 +13,9 @@ from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
 from jobs import filter as filter_job
 from tests.real_pages import load_pages, write_documents
+from tests.stage_outputs import stats_of
 
 SLASH_PAGE_ID = "synthetic/ten-thousand-slashes"
-
-
-def stats_of(folder) -> dict:
-    return json.loads((folder / "stats.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +23,7 @@ def documents(shared_data, tmp_path_factory):
     """A documents folder: 120 real pages (evenly spaced by id) and the ten-thousand-slash page."""
     pages = load_pages(shared_data)
     slash_page = {"id": SLASH_PAGE_ID, "text": "/" * 10_000, "language": "en", "url": None}
-    return write_documents([*pages[::len(pages) // 120][:120], slash_page], tmp_path_factory.mktemp("filter") / "docs")
+    return write_documents(tmp_path_factory.mktemp("filter") / "docs", [*pages[::len(pages) // 120][:120], slash_page])
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,10 @@ from dataflow.shards import TokenizerInfo, open_split
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, load_tokenizer
 from jobs import tokenize_docs
 from jobs import train_tokenizer
-from tests.real_documents import real_texts, write_documents
+from tests.real_pages import real_texts, write_documents
+from tests.stage_outputs import stats_of
 
 NUM_DOCS = 240
-
-
-def stats_of(folder) -> dict:
-    return json.loads((folder / "stats.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +29,7 @@ def pages(shared_data):
 @pytest.fixture(scope="module")
 def built(spark, pages, tmp_path_factory):
     root = tmp_path_factory.mktemp("tokenize")
-    write_documents(root / "docs", pages + [{"id": "no-text", "url": None, "language": None, "text": ""}])
+    write_documents(root / "docs", pages + [{"id": "no-text", "url": None, "language": None, "text": ""}], parts=3)
     assert train_tokenizer.main(["--input", str(root / "docs"), "--output", str(root / "tokenizer.json"),
                                  "--vocab-size", "700", "--max-sample-bytes", "400000"]) == 0
     assert tokenize_docs.main(["--input", str(root / "docs"), "--tokenizer", str(root / "tokenizer.json"),

@@ -20,7 +20,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from dataflow.extract import langid
 from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_files
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
-from dataflow.stage import local_file_identity
+from dataflow.stage import check_output, local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, run_stage
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = args.input or [crawl_listing_url(args.crawl)]
     paths = resolve_inputs(specs, base_url=args.base_url, limit_files=args.limit_files,
                            s3_anonymous=config.s3_anonymous)
+    check_output(args.output, paths)
     spark = get_spark("dataflow-extract")
     stage = Stage(STAGE, args.output, config, [local_file_identity(path) for path in paths], force=args.force)
     run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS)

@@ -27,6 +27,7 @@ from dataflow.config import add_model_flags, flag_overrides
 from dataflow.errors import ConfigError, InputError, UserError
 from dataflow.mix.mixture import load_mixture, open_sources, plan_mixture
 from dataflow.shards import TokenDataset
+from dataflow.stage import check_apart
 from trainer import checkpoint
 from trainer.checkpoint import Checkpointer
 from trainer.config import TrainConfig, load_train_config
@@ -78,6 +79,8 @@ class Trainer:
         config, env = self.config, self.env
         self.mixture = load_mixture(config.data.mixture)
         train_sets, validation_sets = open_sources(self.mixture, "train"), open_sources(self.mixture, "validation")
+        sources = [str(spec.path) for spec in self.mixture.sources.values()]
+        check_apart(config.out_dir, [config.data.mixture, *sources], "out_dir")  # before anything is written
         vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})
         self.model_config = config.model.model_copy(
             update={"vocab_size": config.model.vocab_size or 64 * math.ceil(vocab_size / 64)})

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from dataflow.errors import UserError
+from dataflow.errors import UserError, worker_error_line
 
 #: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
 STAGES = {
@@ -317,5 +317,8 @@ def _one_line(err: Exception) -> str:
 
     if isinstance(err, click.ClickException):
         return err.format_message()
+    worker_error = worker_error_line(str(err))
+    if worker_error:
+        return f"a Spark task failed: {worker_error}"
     message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return message if isinstance(err, UserError) else f"{type(err).__name__}: {message}"

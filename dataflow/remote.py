@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 PERMANENT_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
+class TransientReadError(Exception):
+    """A remote read that still failed after every retry: the network's fault, not the file's.
+
+    Deliberately not an OSError: readers count OSErrors as broken files, while this must fail
+    the task, so that Spark retries it and the stage fails loudly if the file stays unreachable.
+    """
+
+
 def is_remote(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
@@ -58,7 +66,7 @@ class RetryingReader(io.RawIOBase):
 
     On an error other than a permanent one (missing file, permission), it waits
     `backoff_seconds * 2**attempt` (with jitter, capped at 60 s), reopens the file and seeks
-    back to where it was, up to `max_retries` times in a row; then the error propagates.
+    back to where it was, up to `max_retries` times in a row; then it raises TransientReadError.
     """
 
     def __init__(self, fs: fsspec.AbstractFileSystem, path: str, *, max_retries: int, backoff_seconds: float):
@@ -117,7 +125,8 @@ class RetryingReader(io.RawIOBase):
                 raise
             except Exception as err:  # network stacks raise many types; all transient here
                 if attempt >= self._max_retries:
-                    raise OSError(f"giving up on {self._path} after {attempt} retries: {err}") from err
+                    raise TransientReadError(f"giving up on {self._path} after {attempt} retries: "
+                                             f"{type(err).__name__}: {err}") from err
                 delay = min(60.0, self._backoff * 2 ** attempt) * (0.5 + random.random() / 2)
                 log.warning("retrying %s at byte %d in %.1fs after: %s", self._path, self._pos, delay, err)
                 time.sleep(delay)

@@ -8,19 +8,26 @@ A stage's output folder holds:
     _SUCCESS     written last; a folder without it is incomplete and is never read or skipped
 
 The folder is written under a temporary name and renamed into place (jobs/common/stage_io.py).
-A rerun skips a stage whose `_SUCCESS` exists and whose fingerprint (stage name, config,
+Replacing it deletes the old folder, so `check_output` refuses, before any engine starts, an
+output that is, contains or lies inside an input, or an existing folder that is not a stage
+output (a mistyped `--output out` must not delete a whole run folder). A rerun skips a stage whose `_SUCCESS` exists and whose fingerprint (stage name, config,
 input identities, dataflow version) equals the new one.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
+import posixpath
+from collections.abc import Iterable
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import dataflow
-from dataflow.errors import InputError
+from dataflow.errors import InputError, UserError
 
 DATA_DIR = "data"
 REJECTED_DIR = "rejected"
@@ -59,3 +66,73 @@ def read_stats(stage_dir: str) -> dict:
         raise InputError(f"{stage_dir} is not a complete stage output (no {SUCCESS_FILE}): rerun the stage")
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+#: URL schemes that name the same store (Hadoop's s3a:// and fsspec's s3:// are one bucket).
+_SAME_STORE = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
+
+
+def check_output(output: str, inputs: Iterable[str], flag: str = "--output") -> None:
+    """Refuse an output folder that a stage may not replace (`check_apart`, then `check_replaceable`
+    for a local folder; remote ones are checked through the engine's filesystem when the stage runs)."""
+    check_apart(output, inputs, flag)
+    scheme, _, path = _location(output)
+    if scheme:
+        return
+    if os.path.isfile(path):
+        raise UserError(f"{flag} {output} is a file; a stage writes a folder: choose a folder path")
+    check_replaceable(output, os.listdir(path) if os.path.isdir(path) else None, flag)
+
+
+def check_apart(output: str, inputs: Iterable[str], flag: str = "--output") -> None:
+    """Refuse an output that is, contains or lies inside one of `inputs` (paths, URLs or globs).
+
+    Paths are compared resolved (symlinks, `..`, `file://`), URLs by store and key; a local glob
+    by its matches, a remote one by the folder above its first wildcard.
+    """
+    out = _location(output)
+    for spec, path in ((spec, path) for spec in inputs for path in _expand(spec)):
+        given = _location(path)
+        if given[:2] != out[:2]:
+            continue
+        if out[2] == given[2]:
+            relation = "is"
+        elif out[2] in given[2].parents:
+            relation = "contains"
+        elif given[2] in out[2].parents:
+            relation = "lies inside"
+        else:
+            continue
+        raise UserError(f"{flag} {output} {relation} the input {spec}: writing it would overwrite or delete "
+                        "that input; choose an output outside every input")
+
+
+def check_replaceable(output: str, entries: Iterable[str] | None, flag: str = "--output") -> None:
+    """Refuse to replace an existing folder (its names `entries`; None: it does not exist) that is
+    neither empty nor a stage output, i.e. holds no stats.json or _SUCCESS."""
+    names = sorted(entries or ())
+    if names and not {STATS_FILE, SUCCESS_FILE} & set(names):
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise UserError(f"{flag} {output} exists and is not a stage output (it holds {shown} but no {STATS_FILE} "
+                        "or _SUCCESS); a stage replaces its output whole: choose a new or empty folder")
+
+
+def _location(path: str) -> tuple[str, str, PurePosixPath]:
+    """(store scheme, host, absolute path); local paths and file:// URLs have an empty scheme."""
+    parts = urlsplit(path)
+    if "://" not in path or parts.scheme == "file":
+        return "", "", PurePosixPath(os.path.realpath(path.removeprefix("file://")))
+    scheme = _SAME_STORE.get(parts.scheme, parts.scheme)
+    return scheme, parts.netloc, PurePosixPath(posixpath.normpath("/" + parts.path.lstrip("/")))
+
+
+def _expand(spec: str) -> list[str]:
+    """A local glob's matches; a remote glob stands for the folder above its first wildcard."""
+    cut = min((spec.index(char) for char in "*?[" if char in spec), default=None)
+    if cut is None:
+        return [spec]
+    if "://" not in spec or spec.startswith("file://"):
+        matches = glob.glob(spec.removeprefix("file://"))
+        if matches:
+            return matches
+    return [posixpath.dirname(spec[:cut]) or "."]

@@ -28,6 +28,7 @@ from classifiers.quality import QUALITY_SCORE, QUALITY_SCORE_FIELD, check_model_
 from dataflow.classify import ClassifyConfig
 from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
+from dataflow.stage import check_output
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.model is None:
         raise ConfigError("the classify stage needs a model: pass --model PATH or set classify.model in the config")
     check_model_file(config.model)  # before Spark starts: a bad model fails in a second, as one line
+    check_output(args.output, [args.input, config.model])
     spark = get_spark("dataflow-classify")
     docs = read_stage_input(spark, args.input)
     inputs = [stage_input_identity(spark, args.input), _model_identity(config.model)]

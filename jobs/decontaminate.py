@@ -29,7 +29,7 @@ from dataflow.decontaminate.batches import (ADDED_FIELDS, HITS_COLUMN, NGRAM_SCH
                                     decontaminate_batches, document_ngram_batches, joined_batches, output_schema)
 from dataflow.decontaminate.ngram_index import NgramIndex, build_index
 from dataflow.remote import open_binary
-from dataflow.stage import local_file_identity
+from dataflow.stage import check_output, local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.contamination_report import write_report
 from jobs.common.spark import get_spark
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["registries"] = args.registry
     config = with_overrides(config, overrides)
     specs = benchmark_specs(config)
+    check_output(args.output, [args.input])
     spark = get_spark("dataflow-decontaminate")
     inputs = [stage_input_identity(spark, args.input), benchmark_identity(specs, config)]
     stage = Stage(STAGE, args.output, config, inputs, force=args.force)

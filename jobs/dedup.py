@@ -32,6 +32,7 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from dataflow.dedup.batches import FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig, jaccard_batches, signature_batches, size_bucket
 from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
+from dataflow.stage import check_output
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.connected_components import connected_components
 from jobs.common.spark import get_spark
@@ -177,6 +178,7 @@ def cluster_stats(annotated: DataFrame) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, DedupConfig)
+    check_output(args.output, [args.input])
     spark = get_spark("dataflow-dedup")
     docs = read_stage_input(spark, args.input)
     stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input)], force=args.force)

@@ -15,17 +15,20 @@ import os
 import sys
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.extract import langid
 from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_files
+from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
-from dataflow.stage import local_file_identity
+from dataflow.stage import check_output, local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, run_stage
 
 STAGE = "extract"
+MAX_LISTED_FILES = 1000
 
 
 def parse_args(argv: list[str] | None):
@@ -55,6 +58,14 @@ def build(spark: SparkSession, paths: list[str], config: ExtractConfig) -> DataF
     return frame.mapInArrow(work, schema=from_arrow_schema(EXTRACT_OUTPUT_SCHEMA))
 
 
+def unreadable_files(annotated: DataFrame) -> dict:
+    """stats.json's list of the files that could not be read at all, and why (the first
+    MAX_LISTED_FILES: a crawl with more broken files than that has a bigger problem)."""
+    rows = annotated.where(F.col(REJECT_REASON) == "unreadable_file").select("warc_path", REJECT_VALUE) \
+        .orderBy("warc_path").limit(MAX_LISTED_FILES).collect()  # bounded by the limit
+    return {"unreadable_files": {row["warc_path"]: row[REJECT_VALUE] for row in rows}}
+
+
 def _extract_partition(batches, config: ExtractConfig, model_name: str):
     from pyspark import SparkFiles
 
@@ -67,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     specs = args.input or [crawl_listing_url(args.crawl)]
     paths = resolve_inputs(specs, base_url=args.base_url, limit_files=args.limit_files,
                            s3_anonymous=config.s3_anonymous)
+    check_output(args.output, paths)
     spark = get_spark("dataflow-extract")
     stage = Stage(STAGE, args.output, config, [local_file_identity(path) for path in paths], force=args.force)
-    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS)
+    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS,
+              extra_stats=unreadable_files)
     return 0
 
 

@@ -24,6 +24,7 @@ from pyspark.sql.types import StructType
 from dataflow.filters import RULES, LineRule
 from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, filter_batches
 from dataflow.filters.config import FilterConfig
+from dataflow.stage import check_output
 from dataflow.schema import REJECT_FIELDS, REJECT_REASON
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
@@ -66,6 +67,7 @@ def line_rule_stats(config: FilterConfig):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, FilterConfig)
+    check_output(args.output, [args.input])
     spark = get_spark("dataflow-filter")
     docs = read_stage_input(spark, args.input)
     stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input)], force=args.force)

@@ -29,6 +29,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from dataflow.errors import ConfigError
 from dataflow.mix.write import REPEATED_SCHEMA, MixConfig, repeated_documents, require_one_tokenizer, write_shards
 from dataflow.mix.mixture import Mixture, MixedStream, load_mixture, open_sources, plan_mixture
+from dataflow.stage import check_output
 from dataflow.mix.sequences import (KIND, MixtureManifest, SequenceShard, SourceReport, sequence_dtype,
                                 write_mixture_manifest)
 from dataflow.shards import FORMAT_VERSION, MANIFEST, TokenDataset, file_sha256
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     mixture = resolved_mixture(args.mixture)
     datasets = open_sources(mixture, "train")  # refuses, naming it, a source that is missing or unreadable
     inputs = [mixture.model_dump(mode="json"), *(file_sha256(d.path / MANIFEST) for d in datasets.values())]
+    check_output(args.output, [args.mixture, *(str(spec.path) for spec in mixture.sources.values())])
     spark = get_spark("dataflow-mix")
     stage = Stage(STAGE, local_output(args.output), config, inputs, force=args.force)
     stats = run_output(spark, stage, lambda tmp: write_mixture(spark, mixture, datasets, config, tmp))

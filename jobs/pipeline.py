@@ -30,6 +30,7 @@ from dataflow.errors import UserError
 from dataflow.pipeline import load_pipeline_config
 from dataflow.samples.benchmark import benchmark_path
 from dataflow.shards import TokenDataset, split_path
+from dataflow.stage import check_output
 from jobs import classify
 from jobs import decontaminate
 from jobs import dedup
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = load_pipeline_config(args.config)
     out = args.output.rstrip("/")
+    for folder in ("docs", "filtered", "deduped", "scored", "clean", f"tokens/{args.source}", f"shards/{args.source}"):
+        check_output(f"{out}/{folder}", args.input)  # before any stage starts Spark
     common = [*(["--config", args.config] if args.config else []), *(["--force"] if args.force else [])]
 
     def stage(job: Callable[[list[str]], int], *stage_args: str) -> None:

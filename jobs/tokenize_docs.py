@@ -33,6 +33,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.errors import ConfigError
 from dataflow.shards import SPLITS, ShardEntry, write_manifest
+from dataflow.stage import check_output
 from dataflow.tokenize.encode import DOCUMENTS_DIR, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig, tokenize_partition
 from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("tokenize needs a tokenizer: give --tokenizer PATH/tokenizer.json "
                           "(or `tokenize.tokenizer` in the config file)")
     tokenizer = load_tokenizer(config.tokenizer, config.eos_token)
+    check_output(args.output, [args.input, config.tokenizer])
     spark = get_spark("dataflow-tokenize")
     docs = read_stage_input(spark, args.input)
     stage = Stage(STAGE, local_output(args.output), config,

@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow.errors import InputError, UserError
+from dataflow.stage import check_apart
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     if "://" in args.output:
         raise UserError(f"--output {args.output}: the tokenizer is written to a local path; copy it afterwards")
+    check_apart(args.output, [args.input])
     if output.exists() and not args.force:
         raise UserError(f"{output} exists; token datasets made with it would no longer match. "
                         "Choose another --output, or --force to overwrite")

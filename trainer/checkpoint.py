@@ -2,8 +2,10 @@
 
 After torchtitan's checkpointer: a step is written to `step-000100.tmp/`, its marker
 `complete.json` (the step and the sha256 of every file) is written last, and the folder is
-renamed to `step-000100/`. Resume takes the newest folder with a marker, so a crash while
-writing leaves nothing half-written to load; the last `keep_last` steps are kept.
+renamed to `step-000100/`; files, marker and rename are fsynced in that order. Resume takes the
+newest folder with a marker whose files match it, so a crash while writing leaves nothing
+half-written to load, and a corrupt newest step falls back to the one before; the last
+`keep_last` steps are kept.
 
 The model and optimizer are saved as full (unsharded) state dicts through
 `torch.distributed.checkpoint.state_dict`, keyed by parameter names without wrapper
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -100,14 +103,30 @@ class Checkpointer:
             tmp.mkdir(parents=True)
             for name, state in states.items():
                 torch.save(state, tmp / name)
+                _fsync(tmp / name)  # on disk before the marker says so: a power cut must not leave a marked, empty file
             hashes = {name: file_sha256(tmp / name) for name in states}
             (tmp / MARKER).write_text(json.dumps({"step": step, "sha256": hashes}, indent=1) + "\n")
+            _fsync(tmp / MARKER)
             shutil.rmtree(final, ignore_errors=True)  # the same step again after a rollback
             tmp.rename(final)
+            _fsync(self.folder)  # the rename itself
             self._purge()
         if dist.is_initialized():
             dist.barrier()
         return final
+
+    def read_newest(self) -> tuple[Path, dict[str, Any]]:
+        """The newest checkpoint that reads back intact, and its states. A corrupt newer one is
+        skipped with a warning: a requeued Slurm job resumes from the one before instead of
+        failing on the same file forever (the corrupt step is overwritten when it is saved again)."""
+        found = step_folders(self.folder)
+        for _, path in reversed(found):
+            try:
+                return path, read(path)
+            except CheckpointError as err:
+                log.warning("resuming from an older checkpoint: %s", err)
+        raise CheckpointError(f"none of the {len(found)} checkpoints under {self.folder} reads back intact; "
+                              "delete them to start afresh, or restore them from a backup")
 
     def _purge(self) -> None:
         for _, path in step_folders(self.folder)[:-self.keep_last]:
@@ -115,6 +134,15 @@ class Checkpointer:
                 shutil.rmtree(path)
             except OSError as err:  # a failed delete costs disk, not the run
                 log.warning("could not delete old checkpoint %s: %s", path, err)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read(path: Path) -> dict[str, Any]:

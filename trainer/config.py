@@ -45,6 +45,9 @@ class TrainConfig(StrictModel):
     state stay fp32. Has no effect on CPU."""
     compile: bool = False
     """torch.compile each transformer block (faster steps on GPU after a compile of a minute or so)."""
+    collective_timeout_seconds: float = Field(default=600, gt=0)
+    """How long a rank waits for the others (process-group start, every collective) before failing:
+    when one rank dies, the rest end too instead of hanging the job."""
     parallel: Literal["ddp", "fsdp"] = "ddp"
     """With more than one rank: replicate the model (DDP) or shard weights, gradients and optimizer state (FSDP2)."""
     model: GPTConfig = GPTConfig()

@@ -48,7 +48,8 @@ class MetricsLog:
         if not enabled:
             return
         self.metrics_file, self.events_file = run_dir / "metrics.jsonl", run_dir / "events.jsonl"
-        _drop_rows_from(self.metrics_file, start_step)  # events stay: they are the run's history
+        _drop_rows_from(self.metrics_file, start_step)
+        _drop_rows_from(self.events_file, sys.maxsize)  # events are the run's history: only a partial line goes
         if config.tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # imports tensorboard: only when asked for
             self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start_step)
@@ -92,16 +93,24 @@ class MetricsLog:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file; a last line without its newline (a kill during an append) is left out."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    text = path.read_text(encoding="utf-8")
+    complete = text if text.endswith("\n") else text[:text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line]
 
 
 def _drop_rows_from(path: Path, step: int) -> None:
+    """Keep the rows of steps before `step`, and drop a partial last line, so appends start clean."""
+    if not path.is_file():
+        return
     rows = read_jsonl(path)
     kept = [row for row in rows if row["step"] < step]
-    if len(kept) != len(rows):
-        path.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
+    if len(kept) != len(rows) or not path.read_bytes().endswith(b"\n"):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
+        tmp.replace(path)  # atomic: a kill now leaves the old file or the new one
 
 
 def _append(path: Path, row: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 import torch
@@ -36,8 +37,13 @@ class Distributed:
         return self.rank == 0
 
 
-def init_distributed(device: Literal["auto", "cpu", "cuda"]) -> Distributed:
-    """Pick this process's device and, under torchrun, join the process group."""
+def init_distributed(device: Literal["auto", "cpu", "cuda"], timeout_seconds: float = 600) -> Distributed:
+    """Pick this process's device and, under torchrun, join the process group.
+
+    `timeout_seconds` bounds the rendezvous and every collective: when one rank dies or hangs,
+    the others fail after it instead of waiting 30 minutes (gloo) or forever, so the whole job
+    ends and a scheduler can requeue it.
+    """
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device is cuda but torch sees no GPU; set device: cpu or auto")
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
@@ -47,7 +53,7 @@ def init_distributed(device: Literal["auto", "cpu", "cuda"]) -> Distributed:
     if use_cuda:
         torch.cuda.set_device(chosen)
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(seconds=timeout_seconds))
     return Distributed(rank=rank, local_rank=local_rank, world_size=world_size, device=chosen)
 
 

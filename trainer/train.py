@@ -27,6 +27,7 @@ from dataflow.config import add_model_flags, flag_overrides
 from dataflow.errors import ConfigError, InputError, UserError
 from dataflow.mix.mixture import load_mixture, open_sources, plan_mixture
 from dataflow.shards import TokenDataset
+from dataflow.stage import check_apart
 from trainer import checkpoint
 from trainer.checkpoint import Checkpointer
 from trainer.config import TrainConfig, load_train_config
@@ -50,8 +51,8 @@ class TrainingDiverged(UserError):
 class Trainer:
     """Builds everything from a `TrainConfig`, then `fit` runs the loop (Stateful through checkpoints)."""
 
-    def __init__(self, config: TrainConfig, resume: bool = False):
-        self.config, self.env = config, init_distributed(config.device)
+    def __init__(self, config: TrainConfig, resume: bool = False, allow_config_change: bool = False):
+        self.config, self.env = config, init_distributed(config.device, config.collective_timeout_seconds)
         self.run_dir = Path(config.out_dir)
         self.bf16 = config.bf16 and self.env.device.type == "cuda"
         self._build_data()
@@ -64,7 +65,7 @@ class Trainer:
         self.guard = SpikeGuard(config.guard)
         self.checkpointer = Checkpointer(self.run_dir / "checkpoints", config.checkpoint.keep_last, self.env.is_main)
         self.step = self.saved_step = self.rollbacks = 0
-        started = self._restore_or_branch(resume)
+        started = self._restore_or_branch(resume, allow_config_change)
         self.peak_flops, peak_source = peak_flops(self.env.device)
         if self.env.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,8 @@ class Trainer:
         config, env = self.config, self.env
         self.mixture = load_mixture(config.data.mixture)
         train_sets, validation_sets = open_sources(self.mixture, "train"), open_sources(self.mixture, "validation")
+        sources = [str(spec.path) for spec in self.mixture.sources.values()]
+        check_apart(config.out_dir, [config.data.mixture, *sources], "out_dir")  # before anything is written
         vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})
         self.model_config = config.model.model_copy(
             update={"vocab_size": config.model.vocab_size or 64 * math.ceil(vocab_size / 64)})
@@ -94,16 +97,19 @@ class Trainer:
         self.evaluator = Evaluator(validation_sets, seq_len=seq_len, config=config.eval,
                                    rank=env.rank, world_size=env.world_size)
 
-    def _restore_or_branch(self, resume: bool) -> str:
+    def _restore_or_branch(self, resume: bool, allow_config_change: bool) -> str:
         latest = self.checkpointer.latest()
         if latest is not None and not resume:
             raise ConfigError(f"{self.run_dir} already holds checkpoints (newest {latest.name}); pass --resume "
                               "to continue that run, or choose another out_dir")
-        source = latest if latest is not None else self.config.checkpoint.init_from
-        if source is None:
+        if latest is not None:
+            path, states = self.checkpointer.read_newest()
+            _check_schedule(states["trainer.pt"].get("config"), self.config, path, allow_config_change)
+        elif self.config.checkpoint.init_from is not None:
+            path = checkpoint.resolve(self.config.checkpoint.init_from)
+            states = checkpoint.read(path)
+        else:
             return "from scratch" + (" (--resume found no checkpoint)" if resume else "")
-        path = checkpoint.resolve(source)
-        states = checkpoint.read(path)
         saved = states["trainer.pt"]
         if saved["model_config"] != self.model_config.model_dump(mode="json"):
             changed = {key: (value, getattr(self.model_config, key)) for key, value in saved["model_config"].items()
@@ -251,9 +257,9 @@ class Trainer:
         self.metrics.close()
 
 
-def train(config: TrainConfig, resume: bool = False) -> dict[str, SourceEval]:
+def train(config: TrainConfig, resume: bool = False, allow_config_change: bool = False) -> dict[str, SourceEval]:
     """Run training to `config.max_steps`; return the final validation results per source."""
-    trainer = Trainer(config, resume=resume)
+    trainer = Trainer(config, resume=resume, allow_config_change=allow_config_change)
     try:
         return trainer.fit()
     finally:
@@ -266,6 +272,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="dataflow train", description="Train a GPT proxy on a data mixture.")
     parser.add_argument("--config", help="run config (YAML); `preset:` in it names a file of trainer/presets/")
     parser.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in out_dir")
+    parser.add_argument("--allow-config-change", action="store_true",
+                        help=f"resume even though {', '.join(SCHEDULE_SETTINGS)} differ from the checkpoint's run")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     add_model_flags(parser, TrainConfig)
     return parser.parse_args(argv)
@@ -280,8 +288,27 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", 0))
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING,
                         format=f"%(asctime)s [rank {rank}] %(name)s: %(message)s")
-    train(config, resume=args.resume)
+    train(config, resume=args.resume, allow_config_change=args.allow_config_change)
     return 0
+
+
+#: Settings a resumed run must share with the run it continues: they shape the learning-rate
+#: schedule and the token stream, so changing them mid-run gives a run that matches neither.
+SCHEDULE_SETTINGS = ("max_steps", "optim", "data")
+
+
+def _check_schedule(saved: dict | None, config: TrainConfig, path: Path, allowed: bool) -> None:
+    """Refuse a resume whose schedule-relevant settings changed, naming them, unless `allowed`."""
+    current = config.model_dump(mode="json")
+    changed = {key: (saved[key], current[key]) for key in SCHEDULE_SETTINGS
+               if saved is not None and saved.get(key) != current[key]}
+    if not changed:
+        return
+    described = "; ".join(f"{key}: {old} -> {new}" for key, (old, new) in changed.items())
+    if not allowed:
+        raise ConfigError(f"resuming from {path} with changed settings ({described}); restore them, "
+                          "or pass --allow-config-change to continue under the new ones")
+    log.warning("resuming from %s with changed settings (--allow-config-change): %s", path, described)
 
 
 def _shared_vocab_size(datasets: dict[str, TokenDataset]) -> int:

@@ -25,6 +25,7 @@ _WHATWG_CODECS = {
     "euc-kr": "cp949", "ks_c_5601-1987": "cp949", "big5": "big5hkscs", "x-mac-cyrillic": "mac_cyrillic",
     "utf8": "utf-8", "unicode-1-1-utf-8": "utf-8",
 }
+_NOT_PAGE_CODECS = frozenset({"undefined", "punycode", "idna", "unicode-escape", "raw-unicode-escape", "utf-7"})
 _WESTERN_SINGLE_BYTE = frozenset({"cp1252", "latin_1", "ascii", "iso8859_15"})
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -40,9 +41,14 @@ def normalize_label(label: str | None) -> str | None:
     label = label.strip().strip("\"'").lower()
     label = _WHATWG_CODECS.get(label, label)
     try:
-        return codecs.lookup(label).name
+        codec = codecs.lookup(label)
     except LookupError:
         return None
+    # Python codecs no page is written in (`undefined` raises on any input, `punycode` and `idna`
+    # encode host names): treated as unknown labels, as browsers do (WHATWG Encoding Standard).
+    if not codec._is_text_encoding or codec.name in _NOT_PAGE_CODECS:
+        return None
+    return codec.name
 
 
 def declared_charset(html: bytes) -> str | None:
@@ -106,7 +112,7 @@ def _sniff_wide_or_escaped(html: bytes) -> str | None:
 def _decodes(data: bytes, codec: str) -> bool:
     try:
         data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: some codecs raise its base class, not UnicodeDecodeError
         return False
     return True
 

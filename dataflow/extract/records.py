@@ -4,7 +4,8 @@
 rows (the `mapInArrow` contract), one file at a time, records streamed. Every record becomes
 exactly one row: a document (reject_reason null), a rejected page (reason and value), or a
 skipped non-page record (request, metadata, ... counted but not written to `rejected/`), so
-the stage's counts add up to the records read. Cheap rejections (record type, status,
+the stage's counts add up to the records read: an error in any per-record step ends in the
+per-record guard as `record_error`, never as a failed task. Cheap rejections (record type, status,
 content type, size) happen before the expensive ones (decoding, trafilatura, language ID).
 """
 
@@ -51,28 +52,53 @@ class ExtractConfig(StrictModel):
     """Per-language overrides of min_language_score, e.g. {en: 0.65, zh: 0.5}."""
     s3_anonymous: bool = False
     """Read s3:// inputs without credentials (public buckets)."""
+    read_retries: int = Field(8, ge=0)
+    """Retries of a failing remote read (backoff doubling from read_backoff_seconds); then the task fails,
+    and Spark retries it."""
+    read_backoff_seconds: float = Field(1.0, ge=0)
+    """Wait before the first retry of a failing remote read."""
     batch_rows: int = Field(256, gt=0)
     """Rows per Arrow batch handed back to Spark: bounds worker memory together with max_html_bytes."""
+
+
+class FileFailed(Exception):
+    """A WARC file failed its task (a network failure past the retries, a bug): the message names
+    the file and the original error, which is what the user sees of a failed Spark task."""
 
 
 def extract_files(batches: Iterable[pa.RecordBatch], config: ExtractConfig, lid_model_path: str) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: input batches with a `path` column, output EXTRACT_OUTPUT_SCHEMA batches."""
     for batch in batches:
         for path in batch.column("path").to_pylist():
-            yield from extract_file(path, config, lid_model_path)
+            try:
+                yield from extract_file(path, config, lid_model_path)
+            except Exception as err:
+                raise FileFailed(f"while reading {path}: {type(err).__name__}: {err}") from err
 
 
 def extract_file(path: str, config: ExtractConfig, lid_model_path: str) -> Iterator[pa.RecordBatch]:
     """All rows of one WARC file, in batches of at most `config.batch_rows`."""
     rows: list[dict] = []
     crawl = config.crawl_name or crawl_name(path)
-    for item in read_archive(path, max_payload_bytes=config.max_html_bytes, s3_anonymous=config.s3_anonymous):
-        rows.append(_failure_row(item, path) if isinstance(item, ReadFailure) else _record_row(item, path, crawl, config))
+    for item in read_archive(path, max_payload_bytes=config.max_html_bytes, s3_anonymous=config.s3_anonymous,
+                             read_retries=config.read_retries, retry_backoff_seconds=config.read_backoff_seconds):
+        failed = isinstance(item, ReadFailure)
+        rows.append(_failure_row(item, path) if failed else _guarded_row(item, path, crawl, config))
         if len(rows) >= config.batch_rows:
             yield _finish_batch(rows, config, lid_model_path)
             rows = []
     if rows:
         yield _finish_batch(rows, config, lid_model_path)
+
+
+def _guarded_row(record: Record, path: str, crawl: str | None, config: ExtractConfig) -> dict:
+    """The per-record guard: whatever one record does, it ends as a row, `record_error` at worst."""
+    try:
+        return _record_row(record, path, crawl, config)
+    except Exception as err:
+        return {"id": record_doc_id(record.record_id, path, record.offset), "url": record.url, "warc_path": path,
+                "warc_offset": record.offset, "source": config.source,
+                REJECT_REASON: "record_error", REJECT_VALUE: f"{type(err).__name__}: {err}"[:200]}
 
 
 def _record_row(record: Record, path: str, crawl: str | None, config: ExtractConfig) -> dict:
@@ -99,6 +125,8 @@ def _cheap_rejection(record: Record, config: ExtractConfig) -> tuple[str | None,
         return (reason if reason in SKIPPED_RECORD_REASONS else "record_other"), record.record_type
     if record.truncated:
         return "truncated_record", f"{len(record.payload or b'')}/{record.content_length} bytes"
+    if record.payload_problem is not None:
+        return record.payload_problem
     if record.http_status is None:
         return "not_http", None
     if record.http_status != 200:
@@ -112,9 +140,9 @@ def _cheap_rejection(record: Record, config: ExtractConfig) -> tuple[str | None,
 
 def _extract_into(row: dict, record: Record, config: ExtractConfig) -> tuple[str | None, str | None]:
     html, row["charset"] = decode_html(record.payload or b"", record.header_charset)
-    row["title"] = html_text.html_title(html)
     try:
-        with html_text.cpu_time_limit(config.extract_timeout_seconds):
+        with html_text.cpu_time_limit(config.extract_timeout_seconds):  # the title's regex too
+            row["title"] = html_text.html_title(html)
             row["text"] = html_text.extract_main_text(html)
     except html_text.ExtractionTimeout:
         return "extract_timeout", f"{config.extract_timeout_seconds:g}s"
@@ -134,12 +162,25 @@ def _failure_row(failure: ReadFailure, path: str) -> dict:
 def _finish_batch(rows: list[dict], config: ExtractConfig, lid_model_path: str) -> pa.RecordBatch:
     """Language-ID every extracted text of the batch in one fastText call, then apply the keep rules."""
     with_text = [row for row in rows if row.get("text")]
-    if with_text:
-        for row, (language, score) in zip(with_text, langid.identify([r["text"] for r in with_text], lid_model_path)):
-            row["language"], row["language_score"] = language, score
-            if row[REJECT_REASON] is None and not _language_kept(language, score, config):
-                row[REJECT_REASON], row[REJECT_VALUE] = "language", f"{language}:{score:.3f}"
+    try:
+        identified = langid.identify([row["text"] for row in with_text], lid_model_path) if with_text else []
+    except Exception:  # one text broke the batch call: identify one by one, so only that row is lost
+        identified = [_identify_one(row, lid_model_path) for row in with_text]
+    for row, found in zip(with_text, identified):
+        if found is None:
+            continue
+        language, score = row["language"], row["language_score"] = found
+        if row[REJECT_REASON] is None and not _language_kept(language, score, config):
+            row[REJECT_REASON], row[REJECT_VALUE] = "language", f"{language}:{score:.3f}"
     return pa.RecordBatch.from_pylist(rows, schema=EXTRACT_OUTPUT_SCHEMA)
+
+
+def _identify_one(row: dict, lid_model_path: str) -> tuple[str, float] | None:
+    try:
+        return langid.identify([row["text"]], lid_model_path)[0]
+    except Exception as err:
+        row[REJECT_REASON], row[REJECT_VALUE] = "record_error", f"language ID: {type(err).__name__}: {err}"[:200]
+        return None
 
 
 def _language_kept(language: str, score: float, config: ExtractConfig) -> bool:

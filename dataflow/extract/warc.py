@@ -42,6 +42,8 @@ class Record:
     content_length: int = 0
     payload: bytes | None = None
     truncated: bool = False
+    payload_problem: tuple[str, str] | None = None
+    """(reason, value) when the body could not be decoded within limits: `too_large` or `bad_content_encoding`."""
 
     def is_html(self) -> bool:
         """Declared HTML, or an undeclared payload that starts like HTML."""
@@ -70,15 +72,18 @@ def crawl_name(path: str) -> str | None:
     return match.group(0) if match else None
 
 
-def read_archive(path: str, *, max_payload_bytes: int, s3_anonymous: bool = False) -> Iterator[Record | ReadFailure]:
+def read_archive(path: str, *, max_payload_bytes: int, s3_anonymous: bool = False, read_retries: int = 8,
+                 retry_backoff_seconds: float = 1.0) -> Iterator[Record | ReadFailure]:
     """Yield every record of a WARC or ARC file, payloads for responses only.
 
     A file that cannot be opened, or holds no readable record, yields one `unreadable_file`
     failure; a reading error part-way yields one `unreadable_record` failure and ends the file
-    (after corrupt bytes a reader cannot find the next record boundary reliably).
+    (after corrupt bytes a reader cannot find the next record boundary reliably). A network
+    failure that outlasts the retries is not the file's fault: its TransientReadError propagates.
     """
     try:
-        stream = open_binary(path, s3_anonymous=s3_anonymous)
+        stream = open_binary(path, s3_anonymous=s3_anonymous, max_retries=read_retries,
+                             backoff_seconds=retry_backoff_seconds)
     except OSError as err:
         yield ReadFailure("unreadable_file", None, f"cannot open: {err}")
         return
@@ -134,8 +139,11 @@ def _read_warc(stream, max_payload_bytes: int) -> Iterator[Record | ReadFailure]
                 if rec.content_length <= max_payload_bytes:
                     raw = rec.reader.read()
                     record.truncated = len(raw) < rec.content_length
-                    record.payload = decode_http_body(raw, rec.http_headers.get("Transfer-Encoding"),
-                                                      rec.http_headers.get("Content-Encoding"))
+                    try:
+                        record.payload = decode_http_body(raw, rec.http_headers.get("Transfer-Encoding"),
+                                                          rec.http_headers.get("Content-Encoding"), max_payload_bytes)
+                    except BodyError as err:
+                        record.payload_problem = (err.reason, err.value)
             yield record
     except OSError as err:
         yield ReadFailure("unreadable_record", offset, f"corrupt data after byte {offset}: {err}")
@@ -169,22 +177,55 @@ def _read_arc(stream, max_payload_bytes: int) -> Iterator[Record | ReadFailure]:
         yield ReadFailure("unreadable_record", offset, f"corrupt ARC data after byte {offset}: {err}")
 
 
-def decode_http_body(body: bytes, transfer_encoding: str | None, content_encoding: str | None) -> bytes:
-    """Undo chunking and compression when the body really is encoded; else return it as is."""
+class BodyError(Exception):
+    """An HTTP body that cannot be decoded within limits; `reason` is the rejection it becomes."""
+
+    def __init__(self, reason: str, value: str):
+        super().__init__(f"{reason}: {value}")
+        self.reason, self.value = reason, value
+
+
+def decode_http_body(body: bytes, transfer_encoding: str | None, content_encoding: str | None,
+                     max_bytes: int) -> bytes:
+    """Undo chunking and compression when the body really is encoded; else return it as is.
+
+    Decompression is streamed and stops past `max_bytes` of output (BodyError `too_large`): a
+    300 KB gzip bomb would otherwise expand to 300 MB in the worker. A body that does not
+    decompress is kept when it sniffs as HTML (archives often keep the header over a body they
+    stored decoded), else it is BodyError `bad_content_encoding`.
+    """
     if transfer_encoding and "chunked" in transfer_encoding.lower():
         body = _dechunk(body) or body
     encoding = (content_encoding or "").strip().lower()
     if encoding not in ("gzip", "x-gzip", "deflate", "br"):
         return body
     try:
-        if encoding == "br":
-            import brotli  # installed with trafilatura
+        decoded = _decompress(body, encoding, max_bytes)
+    except Exception as err:  # zlib.error / brotli.error
+        if looks_like_html(body):
+            return body
+        raise BodyError("bad_content_encoding", f"{encoding}: {err}"[:200]) from None
+    if len(decoded) > max_bytes:
+        raise BodyError("too_large", f"{encoding} body expands past {max_bytes} bytes")
+    return decoded
 
-            return brotli.decompress(body)
-        wbits = zlib.MAX_WBITS if encoding == "deflate" else 16 + zlib.MAX_WBITS
-        return zlib.decompressobj(wbits).decompress(body)
-    except Exception:  # zlib.error / brotli.error: the header was kept over a decoded body
-        return body
+
+def _decompress(body: bytes, encoding: str, max_bytes: int) -> bytes:
+    """At most `max_bytes + 1` bytes of the decompressed body (one more tells it is too large)."""
+    if encoding == "br":
+        import brotli
+
+        decompressor = brotli.Decompressor()
+        decoded = decompressor.process(body, output_buffer_limit=max_bytes + 1)
+        if len(decoded) <= max_bytes and not decompressor.is_finished():
+            raise ValueError("truncated brotli stream")
+        return decoded
+    if encoding != "deflate":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, max_bytes + 1)
+    try:
+        return zlib.decompressobj(zlib.MAX_WBITS).decompress(body, max_bytes + 1)
+    except zlib.error:  # raw deflate without the zlib wrapper, which many servers send (RFC 9110 8.4.1.2)
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, max_bytes + 1)
 
 
 def _dechunk(body: bytes) -> bytes | None:

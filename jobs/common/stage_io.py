@@ -1,7 +1,8 @@
 """Stage machinery on Spark, written once for every stage (the contract is in dataflow/stage.py).
 
 `run_output` skips a complete stage whose fingerprint is unchanged, else has the stage write
-into a temporary folder, writes stats.json and _SUCCESS, and renames the folder into place.
+into a temporary folder named with a run id (only that run cleans it up), writes stats.json and
+_SUCCESS, and renames the folder into place, replacing only a folder that is a stage output.
 `run_stage` is that for Parquet stages: it builds the annotated plan, writes kept and rejected
 rows, and counts rows and bytes per reason with one DataFrame aggregation (never accumulators,
 which double-count retried tasks). A stage may split an input row into several output rows
@@ -73,6 +74,13 @@ class HadoopFS:
             return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
         finally:
             stream.close()
+
+    def entries(self, path: str) -> list[str] | None:
+        """Names in folder `path` (a file lists as itself), or None when nothing is there."""
+        fs, jpath = self._fs(path)
+        if not fs.exists(jpath):
+            return None
+        return [status.getPath().getName() for status in fs.listStatus(jpath)]
 
     def siblings(self, pattern: str) -> list[str]:
         fs, jpath = self._fs(pattern)
@@ -155,11 +163,19 @@ def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) 
     if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
         log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)
         return {**existing, "skipped": True}
+    contract.check_replaceable(stage.output, fs.entries(stage.output))
     started = time.time()
-    for stale in fs.siblings(f"{stage.output}.tmp-*"):
-        fs.delete(stale)  # left by a crashed run: one writer per output path is assumed
+    stale = fs.siblings(f"{stage.output}.tmp-*")
+    if stale:  # another run's, live or crashed: not ours to delete
+        log.warning("%s: left in place, not this run's: %s (delete them once no run writes there)",
+                    stage.name, ", ".join(stale))
     tmp = f"{stage.output}.tmp-{uuid.uuid4().hex[:12]}"
-    figures = write(tmp)
+    try:
+        figures = write(tmp)
+    except BaseException:
+        if fs.exists(tmp):
+            fs.delete(tmp)
+        raise
     stats = {
         "stage": stage.name,
         "fingerprint": stage.fingerprint,

@@ -13,6 +13,7 @@ import pytest
 from dataflow.errors import InputError
 from dataflow.extract.inputs import crawl_listing_url, resolve_inputs
 from dataflow.extract.warc import ReadFailure, read_archive
+from dataflow.remote import TransientReadError
 
 
 def test_glob_directory_and_single_file(shared_data):
@@ -109,3 +110,13 @@ def test_http_503_slowdown_is_retried_with_backoff(http_root, shared_data, monke
 def test_http_404_is_one_unreadable_file(http_root):
     FlakyRangeHandler.failures = 0
     assert kinds(f"{http_root}/absent.warc.gz") == Counter({"unreadable_file": 1})
+
+
+def test_network_failure_past_the_retries_fails_the_file_instead_of_counting_it(http_root):
+    """503s that outlast the retries are the network's fault: the file must be read again (Spark
+    retries the task), not counted as an unreadable file and lost."""
+    FlakyRangeHandler.failures = 100
+    url = f"{http_root}/chatnoir-resiliparse/warcfile.warc.gz"
+    with pytest.raises(TransientReadError, match=r"giving up on .*warcfile.warc.gz after 2 retries: .*503"):
+        list(read_archive(url, max_payload_bytes=1 << 21, read_retries=2, retry_backoff_seconds=0))
+    FlakyRangeHandler.failures = 0

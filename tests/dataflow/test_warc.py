@@ -95,12 +95,12 @@ def test_missing_content_type_is_sniffed(tmp_path):
 
 
 def test_chunked_body_is_dechunked_and_plain_body_kept():
-    assert decode_http_body(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "chunked", None) == b"hello world"
-    assert decode_http_body(b"<!doctype html>", "chunked", None) == b"<!doctype html>"
+    assert decode_http_body(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "chunked", None, MAX) == b"hello world"
+    assert decode_http_body(b"<!doctype html>", "chunked", None, MAX) == b"<!doctype html>"
 
 
 def test_gzip_header_over_decoded_body_keeps_body():
-    assert decode_http_body(b"<html></html>", None, "gzip") == b"<html></html>"
+    assert decode_http_body(b"<html></html>", None, "gzip", MAX) == b"<html></html>"
 
 
 def test_html_sniffing_follows_whatwg_patterns():

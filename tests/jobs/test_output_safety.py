@@ -1,0 +1,124 @@
+"""Outputs never destroy inputs or unrelated folders: every job refuses, before Spark starts and
+with one line, an output that is, contains or lies inside an input, or an existing folder that
+is not a stage output; a run cleans only its own temporary folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dataflow.errors import UserError
+from dataflow.stage import check_apart
+from jobs import dedup as dedup_job
+from jobs import extract as extract_job
+from jobs import filter as filter_job
+from jobs import pipeline as pipeline_job
+from jobs import train_tokenizer as train_tokenizer_job
+from tests.real_pages import write_documents
+from tests.trainer.conftest import tiny_config, write_mixture, write_source
+from trainer.train import Trainer
+
+PAGES = [{"id": f"doc-{n}", "text": f"Page {n} has a few plain sentences about gardens. " * 20, "language": "en",
+          "url": f"https://example.org/{n}"} for n in range(6)]
+
+
+@pytest.fixture
+def run_folder(tmp_path):
+    """out/docs: a documents folder inside a run folder that holds other work too."""
+    write_documents(PAGES, tmp_path / "out" / "docs")
+    (tmp_path / "out" / "notes.txt").write_text("the user's own notes")
+    return tmp_path / "out"
+
+
+def test_output_containing_the_input_is_refused_and_nothing_is_deleted(run_folder):
+    with pytest.raises(UserError, match=r"--output .*out contains the input .*out/docs"):
+        filter_job.main(["--input", str(run_folder / "docs"), "--output", str(run_folder)])
+    assert (run_folder / "docs" / "part-0.parquet").exists() and (run_folder / "notes.txt").exists()
+
+
+def test_output_equal_to_the_input_is_refused(run_folder):
+    with pytest.raises(UserError, match="is the input"):
+        dedup_job.main(["--input", str(run_folder / "docs"), "--output", str(run_folder / "docs") + "/"])
+    assert (run_folder / "docs" / "part-0.parquet").exists()
+
+
+def test_output_inside_the_input_is_refused(run_folder):
+    with pytest.raises(UserError, match="lies inside the input"):
+        filter_job.main(["--input", str(run_folder / "docs"), "--output", str(run_folder / "docs" / "filtered")])
+
+
+def test_existing_folder_that_is_not_a_stage_output_is_refused(run_folder, tmp_path):
+    keep = tmp_path / "photos"
+    keep.mkdir()
+    (keep / "holiday.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(UserError, match=r"photos exists and is not a stage output \(it holds holiday.jpg"):
+        filter_job.main(["--input", str(run_folder / "docs"), "--output", str(keep)])
+    assert (keep / "holiday.jpg").exists()
+
+
+def test_extract_output_holding_the_warc_files_is_refused(tmp_path):
+    warc = tmp_path / "crawl" / "a.warc.gz"
+    warc.parent.mkdir()
+    warc.write_bytes(b"")
+    with pytest.raises(UserError, match="contains the input"):
+        extract_job.main(["--input", str(warc), "--output", str(tmp_path / "crawl")])
+
+
+def test_pipeline_run_folder_inside_the_warc_folder_is_refused(tmp_path):
+    (tmp_path / "warcs").mkdir()
+    (tmp_path / "warcs" / "a.warc.gz").write_bytes(b"")
+    with pytest.raises(UserError, match="warcs/run/docs lies inside the input"):
+        pipeline_job.main(["--input", str(tmp_path / "warcs"), "--output", str(tmp_path / "warcs" / "run")])
+
+
+def test_tokenizer_file_inside_its_input_is_refused(run_folder):
+    with pytest.raises(UserError, match="tokenizer.json lies inside the input"):
+        train_tokenizer_job.main(["--input", str(run_folder / "docs"),
+                                  "--output", str(run_folder / "docs" / "tokenizer.json")])
+
+
+def test_trainer_out_dir_inside_a_token_source_is_refused(tmp_path):
+    source = write_source(tmp_path / "tokens" / "web", "web")
+    mixture = write_mixture(tmp_path / "mix.yaml", {"web": (source, 1.0)})
+    with pytest.raises(UserError, match=r"out_dir .*tokens/web/run lies inside the input .*tokens/web"):
+        Trainer(tiny_config(source / "run", mixture))
+
+
+def test_local_glob_inputs_compare_by_their_matches(tmp_path):
+    """`--input 'out/warc/*.warc.gz' --output out` (README) is fine: the run folder's stage
+    folders are beside the WARCs, not over them."""
+    (tmp_path / "warc").mkdir()
+    (tmp_path / "warc" / "a.warc.gz").write_bytes(b"")
+    check_apart(str(tmp_path / "docs"), [str(tmp_path / "warc" / "*.warc.gz")])
+    with pytest.raises(UserError, match="contains the input"):
+        check_apart(str(tmp_path / "warc"), [str(tmp_path / "warc" / "*.warc.gz")])
+
+
+@pytest.mark.parametrize(("output", "given"), [
+    ("s3a://bucket/run", "s3://bucket/run/docs"),
+    ("s3://bucket/run/docs/", "s3a://bucket/run/./docs"),
+    ("s3a://bucket/run/x", "s3://bucket/run/*.warc.gz"),
+])
+def test_urls_compare_by_store_and_key_across_scheme_aliases(output, given):
+    with pytest.raises(UserError):
+        check_apart(output, [given])
+
+
+def test_symlinked_input_is_resolved(tmp_path, run_folder):
+    (tmp_path / "alias").symlink_to(run_folder / "docs")
+    with pytest.raises(UserError, match="is the input"):
+        check_apart(str(tmp_path / "alias"), [str(run_folder / "docs")])
+
+
+def test_rerun_replaces_its_own_output_and_leaves_other_runs_temporary_folders(spark, run_folder):
+    other_run = run_folder / "filtered.tmp-0123456789ab"
+    other_run.mkdir()
+    (other_run / "part-0.parquet").write_bytes(b"another run is writing this")
+    for _ in range(2):
+        assert filter_job.main(["--input", str(run_folder / "docs"), "--output", str(run_folder / "filtered"),
+                                "--force"]) == 0
+    assert json.loads((run_folder / "filtered" / "stats.json").read_text())["rows_in"] == len(PAGES)
+    assert (other_run / "part-0.parquet").read_bytes() == b"another run is writing this"
+    assert sorted(path.name for path in run_folder.iterdir()) == [
+        "docs", "filtered", "filtered.tmp-0123456789ab", "notes.txt"]

@@ -15,11 +15,13 @@ import os
 import sys
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.extract import langid
 from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_files
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
+from dataflow.schema import REJECT_REASON
 from dataflow.stage import local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
@@ -61,6 +63,12 @@ def _extract_partition(batches, config: ExtractConfig, model_name: str):
     return extract_files(batches, config, SparkFiles.get(model_name))
 
 
+def text_fix_stats(annotated: DataFrame) -> dict:
+    """extra_stats: kept documents per kind of text repair (dataflow/extract/repair.py)."""
+    kinds = annotated.where(F.col(REJECT_REASON).isNull()).select(F.explode("text_fixes").alias("kind"))
+    return {"text_fixes": {row["kind"]: row["count"] for row in kinds.groupBy("kind").count().collect()}}  # one row per kind
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, ExtractConfig)
@@ -69,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                            s3_anonymous=config.s3_anonymous)
     spark = get_spark("dataflow-extract")
     stage = Stage(STAGE, args.output, config, [local_file_identity(path) for path in paths], force=args.force)
-    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS)
+    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS,
+              extra_stats=text_fix_stats)
     return 0
 
 

@@ -22,7 +22,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from dataflow.filters import RULES, LineRule
-from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, filter_batches
+from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, TOXICITY_SCORE_FIELD, filter_batches
 from dataflow.filters.config import FilterConfig
 from dataflow.schema import REJECT_FIELDS, REJECT_REASON
 from jobs.common.arguments import stage_config, stage_parser
@@ -40,8 +40,8 @@ def parse_args(argv: list[str] | None):
 
 def build(docs: DataFrame, config: FilterConfig) -> DataFrame:
     """The annotated plan: every document once, `filter_values` added, reject columns set."""
-    docs = docs.drop(FILTER_VALUES)  # a re-filtered output gets fresh values
-    added = from_arrow_schema(pa.schema([FILTER_VALUES_FIELD, *REJECT_FIELDS]))
+    docs = docs.drop(FILTER_VALUES, TOXICITY_SCORE_FIELD.name)  # a re-filtered output gets fresh values
+    added = from_arrow_schema(pa.schema([FILTER_VALUES_FIELD, TOXICITY_SCORE_FIELD, *REJECT_FIELDS]))
     schema = StructType(docs.schema.fields + added.fields)
     return docs.mapInArrow(functools.partial(filter_batches, config=config), schema)
 

@@ -40,19 +40,20 @@ PLACEHOLDERS = {kind: f"<{kind.upper()}>" for kind in KINDS}
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@(?:[\w-]{1,63}\.)+[A-Za-z]{2,24}(?![\w-])")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])")
-_CARD = re.compile(r"(?<![\d.,-])\d{4}(?:[ -]?\d{2,4}){2,4}\d{0,3}(?![\d.,]\d|\d)")
+_CARD = re.compile(r"(?<![\d.,/-])\d{4}(?:[ -]?\d{2,4}){2,4}\d{0,3}(?![\d.,]\d|\d)")
 _CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|2)|35")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
-_VERSION_WORD = re.compile(r"(?:version|versión|release|build|ver\.?|v|firmware|update)\s*$", re.IGNORECASE)
+_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}")  # 05/12/2020, 04-13-2023: dates, not phones
+_VERSION_WORD = re.compile(r"\b(?:version|versión|release|build|ver|v|firmware|update)\.?\s*$", re.IGNORECASE)
 _PHONE = re.compile(
-    r"(?<![\w+])(?:"
+    r"(?<![A-Za-z0-9_+/])(?<![0-9][ .-])(?:"  # ASCII boundaries: Chinese or Japanese text may touch a number
     r"\+\d{1,3}[ .-]?(?:\(0?\d{1,4}\)|\d{1,4})(?:[ .-]?\d{2,4}){1,4}"  # international, E.164
     r"|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4}"  # North America
     r"|\(0\d{1,4}\) ?\d{3,8}(?:[ -]\d{2,4}){0,2}"  # (030) 1234567
-    r"|0\d{1,4}(?:[ /-]\d{2,8}){1,4}"  # trunk 0: 030 12345678, 01 23 45 67 89, 03-1234-5678
+    r"|0[1-9]\d{0,3}(?:[ /-]\d{2,8}){1,4}"  # trunk 0: 030 12345678, 01 23 45 67 89, 03-1234-5678
     r"|1[3-9]\d(?:[ -]?\d{4}){2}"  # Chinese mobile
-    r")(?![\w-]|[.,]\d)"
+    r")(?![A-Za-z0-9_(/-]|[.,]\d)"
 )
 
 
@@ -160,7 +161,7 @@ def _ipv6(found: str, text: str, start: int) -> bool:
 
 def _phone(found: str, text: str, start: int) -> bool:
     digits = sum(char.isdigit() for char in found)
-    return 8 <= digits <= 15
+    return 8 <= digits <= 15 and _DATE.fullmatch(found) is None
 
 
 _PATTERNS = {"email": _EMAIL, "iban": _IBAN, "credit_card": _CARD, "ipv6": _IPV6, "ipv4": _IPV4, "phone": _PHONE}

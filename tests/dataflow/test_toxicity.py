@@ -95,3 +95,25 @@ def test_filter_batch_rejects_toxic_rows_and_fills_the_score_column(word_list, c
     clean, abusive = (row["toxicity_score"] for row in out)
     assert clean < 1 < abusive  # the score is divided by the threshold
     assert dict(out[1]["filter_values"])[WORDS] == pytest.approx(float(out[1]["reject_value"]), rel=1e-5)
+
+
+MEETING = """The committee met on Tuesday to discuss the new budget for the coming year and the plans of the city.
+Members of the public asked many questions about the roads, the schools and the parks of the town.
+The mayor said that the city would spend more money on the schools and that the roads would be fixed.
+Some people were not happy with the answers, and they said so loudly at the end of the long meeting.
+The next meeting will be held in March, and everyone is welcome to attend it and to ask questions.
+For details write to jane.doe@example.org before the end of the month.
+"""
+
+
+def test_explain_shows_each_scorer_and_the_personal_data_found(word_list, tmp_path, capsys):
+    from dataflow import cli
+
+    page = tmp_path / "page.txt"
+    page.write_text(MEETING, encoding="utf-8")
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(f"filter:\n  toxicity:\n    word_lists: {{en: {word_list}}}\n", encoding="utf-8")
+    assert cli.main(["inspect", "explain", str(page), "--language", "en", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "toxicity.words" in out and "max=0.1" in out
+    assert "email=1" in out and "action=mask" in out and "verdict: kept" in out

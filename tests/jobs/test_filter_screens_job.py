@@ -55,3 +55,11 @@ def test_stats_count_personal_data_per_kind(screened):
     pii = json.loads((screened / "stats.json").read_text())["extra"]["pii"]
     assert pii["email"] >= contacts and pii["iban"] == contacts
     assert set(pii) == {"email", "iban", "credit_card", "ipv6", "ipv4", "phone"}
+
+
+def test_inspect_shows_toxic_rows_and_personal_data_per_kind(screened, capsys):
+    from dataflow import cli
+
+    assert cli.main(["inspect", str(screened), "--rejected", "--examples", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "personal data found in kept documents, per kind" in out and "toxic" in out and "toxicity_score" in out

@@ -39,7 +39,8 @@ _FTFY_KINDS = {"encode": MOJIBAKE, "decode": MOJIBAKE, "transcode": MOJIBAKE, "u
                "remove_control_chars": CONTROL_CHARS, "remove_terminal_escapes": CONTROL_CHARS,
                "fix_surrogates": MOJIBAKE, "decode_inconsistent_utf8": MOJIBAKE, "replace_lossy_sequences": MOJIBAKE,
                "restore_byte_a0": MOJIBAKE, "fix_c1_controls": MOJIBAKE, "normalize": NFC}
-_LEGACY_CJK_CODECS = ("shift_jis", "euc_jp", "gb18030", "big5", "euc_kr")
+#: The encodings browsers use for these labels (WHATWG): Shift_JIS is read as cp932, EUC-KR as cp949.
+_LEGACY_CJK_CODECS = ("cp932", "euc_jp", "gb18030", "big5", "cp949")
 #: Kana, CJK ideographs, Hangul, CJK punctuation and full-width forms; not half-width katakana, which
 #: is what Chinese bytes read as Shift_JIS mostly turn into.
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff01-\uff5e]")
@@ -98,8 +99,12 @@ def restore_legacy_cjk(text: str, min_high_frac: float) -> str | None:
         return None
     try:
         raw = text.encode("sloppy-windows-1252")
+        raw.decode("utf-8")
+        return None  # UTF-8 read as cp1252 (Cyrillic, Greek, ... mojibake): ftfy's case, not this one
     except UnicodeEncodeError:  # characters outside cp1252: not this kind of mojibake
         return None
+    except UnicodeDecodeError:
+        pass
     best = charset_normalizer.from_bytes(raw, cp_isolation=list(_LEGACY_CJK_CODECS)).best()
     decoded = str(best) if best is not None else ""
     if len(_CJK.findall(decoded)) < 0.9 * len(_HIGH.findall(decoded)) or not decoded:  # mostly CJK, or not this

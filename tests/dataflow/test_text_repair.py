@@ -25,8 +25,10 @@ def as_cp1252(text: str, codec: str = "utf-8") -> str:
     (as_cp1252("東京タワーは高さ333mの電波塔です。", "shift_jis"), "東京タワーは高さ333mの電波塔です。", ["legacy_cjk"]),
     (as_cp1252(ZH, "gb18030"), ZH, ["legacy_cjk"]),
     (as_cp1252("한국어 문장입니다.", "euc_kr"), "한국어 문장입니다.", ["legacy_cjk"]),
+    # Cyrillic UTF-8 read as cp1252 is dense in high bytes too, and its bytes decode as GB18030: UTF-8 wins.
+    (as_cp1252("Характеристики бега можно увеличить"), "Характеристики бега можно увеличить", ["mojibake"]),
 ], ids=["utf8_as_cp1252", "utf8_as_latin1", "html_entities", "control_chars", "nfc", "shift_jis_as_cp1252",
-        "gb18030_as_cp1252", "euc_kr_as_cp1252"])
+        "gb18030_as_cp1252", "euc_kr_as_cp1252", "utf8_cyrillic_as_cp1252"])
 def test_each_kind_of_broken_text_is_repaired_and_counted(broken, repaired, kinds):
     assert broken != repaired
     assert repair_text(broken, DEFAULT) == (repaired, kinds)

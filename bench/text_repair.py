@@ -11,6 +11,8 @@
   difference (before -> after) and the kinds of fix applied.
 - cost: CPU milliseconds per document for repair of the clean pages, beside trafilatura's
   extraction time per page (the stage repair runs in) measured on the first 200 pages.
+With DATATROVE_PYTHON set (a datatrove 0.10.1 venv), datatrove's FTFYFormatter runs on the same
+texts in the same run (bench/datatrove_formatters.py): restored shares, changed shares, CPU time.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.datatrove_formatters import run_formatter  # noqa: E402
 from dataflow.extract.charset import decode_html  # noqa: E402
 from dataflow.extract.html_text import extract_main_text  # noqa: E402
 from dataflow.extract.repair import TextRepairConfig, repair_text  # noqa: E402
@@ -64,30 +67,44 @@ def first_difference(before: str, after: str, context: int = 40) -> str:
 
 
 def restored_report(pages: list[dict]) -> None:
-    tried, restored = Counter(), Counter()
+    broken = [{"id": f"{kind}|{page['id']}", "text": text, "original": page["text"]}
+              for page in pages for kind, text in breakages(page).items()]
+    peer = run_formatter("ftfy", [{"id": row["id"], "text": row["text"]} for row in broken])
+    tried, restored, peer_restored = Counter(), Counter(), Counter()
     failures: dict[str, list[str]] = {}
-    for page in pages:
-        for kind, broken in breakages(page).items():
-            tried[kind] += 1
-            repaired, _ = repair_text(broken, CONFIG)
-            if repaired == page["text"]:
-                restored[kind] += 1
-            else:
-                failures.setdefault(kind, []).append(f"{page['id'][:12]} {first_difference(page['text'], repaired)}")
-    print("mojibake made from the real pages, restored exactly:")
+    for row in broken:
+        kind = row["id"].split("|")[0]
+        tried[kind] += 1
+        repaired, _ = repair_text(row["text"], CONFIG)
+        if repaired == row["original"]:
+            restored[kind] += 1
+        else:
+            failures.setdefault(kind, []).append(f"{row['id'].split('|')[1][:12]} "
+                                                 f"{first_difference(row['original'], repaired)}")
+        peer_restored[kind] += peer is not None and peer[0][row["id"]] == row["original"]
+    print("mojibake made from the real pages, restored exactly" + (" (datatrove 0.10.1 FTFYFormatter beside)" if peer else "") + ":")
     for kind in tried:
-        print(f"  {kind:<26} {restored[kind]}/{tried[kind]} ({restored[kind] / tried[kind]:.1%})")
+        beside = f"; datatrove {peer_restored[kind]}/{tried[kind]} ({peer_restored[kind] / tried[kind]:.1%})" if peer else ""
+        print(f"  {kind:<26} ours {restored[kind]}/{tried[kind]} ({restored[kind] / tried[kind]:.1%}){beside}")
         for line in failures.get(kind, [])[:5]:
             print(f"    not restored: {line}")
 
 
 def clean_report(name: str, texts: list[tuple[str, str]]) -> None:
     changed = []
+    started = time.process_time()
     for doc_id, text in texts:
         repaired, kinds = repair_text(text, CONFIG)
         if repaired != text:
             changed.append((doc_id, kinds, first_difference(text, repaired)))
-    print(f"clean {name}: {len(changed)}/{len(texts)} documents changed ({len(changed) / len(texts):.2%})")
+    ours_ms = (time.process_time() - started) / len(texts) * 1000
+    peer = run_formatter("ftfy", [{"id": doc_id, "text": text} for doc_id, text in texts])
+    beside = ""
+    if peer is not None:
+        peer_changed = sum(peer[0][doc_id] != text for doc_id, text in texts)
+        beside = (f"; datatrove FTFYFormatter {peer_changed} ({peer_changed / len(texts):.2%}), "
+                  f"{peer[1] / len(texts) * 1000:.3f} ms per document against our {ours_ms:.3f}")
+    print(f"clean {name}: {len(changed)}/{len(texts)} documents changed ({len(changed) / len(texts):.2%}){beside}")
     for doc_id, kinds, snippet in changed:
         print(f"    {doc_id[:12]} {','.join(kinds)}: {snippet}")
 

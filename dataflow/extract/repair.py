@@ -80,6 +80,9 @@ def repair_text(text: str, config: TextRepairConfig) -> tuple[str, list[str]]:
             kinds.append(LEGACY_CJK)
     if text.isascii() and "&" not in text and text.isprintable():  # nothing ftfy would change: skip its passes
         return text, kinds
+    # The whole document in one call: ftfy's `fix_text` would judge line by line, and a line of
+    # mojibake has less evidence than a page of it (bench/text_repair.py: 99.7% restored against
+    # 98.0% for UTF-8 read as cp1252, at about twice the CPU time).
     fixed, steps = ftfy.fix_and_explain(text, _ftfy_config(config))
     for action, parameter in steps or ():
         kind = _FTFY_KINDS.get(parameter) or _FTFY_KINDS.get(action)

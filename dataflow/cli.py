@@ -57,12 +57,14 @@ tokenizer_app = typer.Typer(no_args_is_help=True, help="Tokenizers: train a byte
 classifiers_app = typer.Typer(no_args_is_help=True, help="fastText quality classifiers.")
 benchmarks_app = typer.Typer(no_args_is_help=True, help="Benchmark test sets for decontamination.")
 dedup_app = typer.Typer(no_args_is_help=True, help="Duplicate look-ups in a dedup stage output.")
+filters_app = typer.Typer(no_args_is_help=True, help="Filter rules: per-language thresholds from reference text.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
 app.add_typer(tokenizer_app, name="tokenizer")
 app.add_typer(classifiers_app, name="classifiers")
 app.add_typer(benchmarks_app, name="benchmarks")
 app.add_typer(dedup_app, name="dedup")
+app.add_typer(filters_app, name="filters")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -204,6 +206,31 @@ def _document_for_explain(doc: str, stage_dir: Optional[Path]) -> tuple[str, str
     typer.echo(f"{doc} found in {part}/ of {stage_dir}; a filter output keeps C4-edited text, so explain "
                "documents from the filter's input to see what the stage saw")
     return row.get("text") or "", row.get("url"), row.get("language")
+
+
+@filters_app.command("calibrate")
+def filters_calibrate(
+        reference: Annotated[list[str], typer.Option(help="LANG=PATH: reference text of a language (text, JSONL or "
+                                                          "Parquet); repeatable")],
+        output: Annotated[Path, typer.Option(help="YAML file for the proposed `filter: languages:` thresholds")],
+        percentile: Annotated[float, typer.Option(help="share of the reference (%) a proposed bound may reject")] = 1.0,
+        doc_chars: Annotated[int, typer.Option(help="characters per document when a text file is cut into documents")] = 2000,
+        tighten: Annotated[bool, typer.Option(help="also tighten bounds the reference stays far inside "
+                                                   "[default: only loosen]")] = False,
+        config: Annotated[Optional[Path], typer.Option(help="pipeline YAML file (its filter: section)")] = None) -> None:
+    """Propose per-language thresholds at a percentile of each rule's values on reference text (FineWeb-2's idea)."""
+    from dataflow.filters.calibrate import calibrate, format_table, overrides_yaml
+    from dataflow.pipeline import load_pipeline_config
+
+    references: dict[str, list[str]] = {}
+    for item in reference:
+        language, sep, path = item.partition("=")
+        if not sep or not language or not path:
+            raise UserError(f"--reference {item!r}: give LANG=PATH, e.g. --reference zh=zh_sentences.txt.gz")
+        references.setdefault(language, []).append(path)
+    result = calibrate(references, load_pipeline_config(config).filter, percentile, doc_chars, tighten=tighten)
+    output.write_text(overrides_yaml(result), encoding="utf-8")
+    typer.echo(format_table(result) + f"\nwrote {output} (use it with --config, or merge it into yours)")
 
 
 @classifiers_app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

@@ -72,6 +72,17 @@ def _extract_partition(batches, config: ExtractConfig, model_name: str):
     return extract_files(batches, config, SparkFiles.get(model_name))
 
 
+def text_fix_stats(annotated: DataFrame) -> dict:
+    """extra_stats: kept documents per kind of text repair (dataflow/extract/repair.py)."""
+    kinds = annotated.where(F.col(REJECT_REASON).isNull()).select(F.explode("text_fixes").alias("kind"))
+    return {"text_fixes": {row["kind"]: row["count"] for row in kinds.groupBy("kind").count().collect()}}  # one row per kind
+
+
+def extract_stats(annotated: DataFrame) -> dict:
+    """stats.json's extract figures: the unreadable files and the text repairs."""
+    return {**unreadable_files(annotated), **text_fix_stats(annotated)}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, ExtractConfig)
@@ -82,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     spark = get_spark("dataflow-extract")
     stage = Stage(STAGE, args.output, config, [local_file_identity(path) for path in paths], force=args.force)
     run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS,
-              extra_stats=unreadable_files)
+              extra_stats=extract_stats)
     return 0
 
 

@@ -7,7 +7,9 @@ The rules run over Arrow batches (dataflow/filters/apply.py) in the order the co
 them. Kept rows carry the C4-edited text and `filter_values` (every measured value); rejected
 rows go to rejected/ with the first failing rule and its value; stats.json counts rows per
 rule and, under `extra.line_rules`, the lines and characters each line rule removed from the
-kept documents.
+kept documents. After the rules, the kept documents are scored for toxicity (`toxicity_score`,
+reason `toxic`) and their personal data masked (`extra.pii`: findings per kind); see
+dataflow/filters/screens.py.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from dataflow.filters import RULES, LineRule
-from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, filter_batches
+from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, TOXICITY_SCORE_FIELD, filter_batches
 from dataflow.filters.config import FilterConfig
+from dataflow.filters.screens import PII, PII_PREFIX
 from dataflow.stage import check_output
 from dataflow.schema import REJECT_FIELDS, REJECT_REASON
 from jobs.common.arguments import stage_config, stage_parser
@@ -41,25 +44,31 @@ def parse_args(argv: list[str] | None):
 
 def build(docs: DataFrame, config: FilterConfig) -> DataFrame:
     """The annotated plan: every document once, `filter_values` added, reject columns set."""
-    docs = docs.drop(FILTER_VALUES)  # a re-filtered output gets fresh values
-    added = from_arrow_schema(pa.schema([FILTER_VALUES_FIELD, *REJECT_FIELDS]))
+    docs = docs.drop(FILTER_VALUES, TOXICITY_SCORE_FIELD.name)  # a re-filtered output gets fresh values
+    added = from_arrow_schema(pa.schema([FILTER_VALUES_FIELD, TOXICITY_SCORE_FIELD, *REJECT_FIELDS]))
     schema = StructType(docs.schema.fields + added.fields)
     return docs.mapInArrow(functools.partial(filter_batches, config=config), schema)
 
 
 def line_rule_stats(config: FilterConfig):
-    """extra_stats: lines and characters each configured line rule removed from the kept documents."""
+    """extra_stats: lines and characters each configured line rule removed from the kept documents, and
+    the personal data found in them per kind (`pii`: masked, or with `action: drop` in the rejected rows)."""
     names = [name for name in config.rules if issubclass(RULES[name], LineRule)]
+    kinds = config.pii.kinds if config.pii.enabled else []
 
     def stats(annotated: DataFrame) -> dict:
-        if not names:
+        if not names and not kinds:
             return {}
         values = F.col(FILTER_VALUES)
-        sums = [F.coalesce(F.sum(values[key]), F.lit(0.0)).alias(key)
+        kept_or_pii = F.col(REJECT_REASON).isNull() | (F.col(REJECT_REASON) == PII)
+        sums = [F.coalesce(F.sum(F.when(F.col(REJECT_REASON).isNull(), values[key])), F.lit(0.0)).alias(key)
                 for name in names for key in (name, name + CHARS_SUFFIX)]
-        row = annotated.where(F.col(REJECT_REASON).isNull()).agg(*sums).collect()[0]  # one row
-        return {"line_rules": {name: {"lines": int(row[name]), "chars": int(row[name + CHARS_SUFFIX])}
-                               for name in names}}
+        sums += [F.coalesce(F.sum(F.when(kept_or_pii, values[PII_PREFIX + kind])), F.lit(0.0)).alias(kind)
+                 for kind in kinds]
+        row = annotated.agg(*sums).collect()[0]  # one row
+        figures = {"line_rules": {name: {"lines": int(row[name]), "chars": int(row[name + CHARS_SUFFIX])}
+                                  for name in names}} if names else {}
+        return figures | ({"pii": {kind: int(row[kind]) for kind in kinds}} if kinds else {})
 
     return stats
 

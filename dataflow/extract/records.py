@@ -19,12 +19,13 @@ from pydantic import Field
 
 from dataflow.extract import html_text, langid
 from dataflow.extract.charset import decode_html
+from dataflow.extract.repair import TextRepairConfig, repair_text
 from dataflow.config import StrictModel
 from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema, doc_schema, record_doc_id
 from dataflow.extract.warc import ReadFailure, Record, crawl_name, read_archive
 
-#: Extraction adds the codec the page was decoded with.
-EXTRACT_SCHEMA = doc_schema(pa.field("charset", pa.string()))
+#: Extraction adds the codec the page was decoded with and the kinds of text repair applied (extract/repair.py).
+EXTRACT_SCHEMA = doc_schema(pa.field("charset", pa.string()), pa.field("text_fixes", pa.list_(pa.string())))
 EXTRACT_OUTPUT_SCHEMA = annotated_schema(EXTRACT_SCHEMA)
 #: Non-page records: counted by type in stats.json, not written to rejected/ (no content to inspect).
 SKIPPED_RECORD_REASONS = ("record_warcinfo", "record_request", "record_metadata", "record_revisit",
@@ -59,6 +60,8 @@ class ExtractConfig(StrictModel):
     """Wait before the first retry of a failing remote read."""
     batch_rows: int = Field(256, gt=0)
     """Rows per Arrow batch handed back to Spark: bounds worker memory together with max_html_bytes."""
+    repair: TextRepairConfig = TextRepairConfig()
+    """Text repair after extraction: mojibake, leftover HTML entities, control characters, NFC."""
 
 
 class FileFailed(Exception):
@@ -150,6 +153,7 @@ def _extract_into(row: dict, record: Record, config: ExtractConfig) -> tuple[str
         return "extract_error", f"{type(err).__name__}: {err}"[:200]
     if not row["text"]:
         return "no_text", None
+    row["text"], row["text_fixes"] = repair_text(row["text"], config.repair)
     return None, None
 
 

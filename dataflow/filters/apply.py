@@ -22,11 +22,13 @@ import pyarrow as pa
 
 from dataflow.filters.config import FilterConfig, RuleSet, Steps
 from dataflow.filters.rule import LineRule, Rejection
+from dataflow.filters.screens import screen, toxicity_score
 from dataflow.filters.stats import TextStats
 from dataflow.schema import REJECT_FIELDS, REJECT_REASON, REJECT_VALUE
 
 FILTER_VALUES = "filter_values"
 FILTER_VALUES_FIELD = pa.field(FILTER_VALUES, pa.map_(pa.string(), pa.float64()))
+TOXICITY_SCORE_FIELD = pa.field("toxicity_score", pa.float64())
 CHARS_SUFFIX = ".chars"
 
 
@@ -96,8 +98,8 @@ def format_value(value: float) -> str:
 
 
 def filter_output_schema(schema: pa.Schema) -> pa.Schema:
-    """The input document schema plus `filter_values` and the reject columns."""
-    return pa.schema([*schema, FILTER_VALUES_FIELD, *REJECT_FIELDS])
+    """The input document schema plus `filter_values`, `toxicity_score` and the reject columns."""
+    return pa.schema([*schema, FILTER_VALUES_FIELD, TOXICITY_SCORE_FIELD, *REJECT_FIELDS])
 
 
 def filter_batches(batches: Iterable[pa.RecordBatch], config: FilterConfig) -> Iterator[pa.RecordBatch]:
@@ -113,10 +115,13 @@ def filter_batch(batch: pa.RecordBatch, rules: RuleSet) -> pa.RecordBatch:
     urls = _optional_column(batch, "url")
     verdicts = [evaluate(text or "", rules.steps(language), language, url)
                 for text, language, url in zip(texts, languages, urls)]
+    screen(verdicts, languages, rules.config.toxicity, rules.config.pii)
     columns = {name: batch.column(name) for name in batch.schema.names}
     columns["text"] = pa.array([verdict.text if not verdict.rejections else text
                                 for verdict, text in zip(verdicts, texts)], pa.string())
     columns[FILTER_VALUES] = pa.array([list(verdict.values.items()) for verdict in verdicts], FILTER_VALUES_FIELD.type)
+    columns[TOXICITY_SCORE_FIELD.name] = pa.array([toxicity_score(verdict.values, rules.config.toxicity)
+                                                   for verdict in verdicts], pa.float64())
     first = [verdict.rejections[0] if verdict.rejections else None for verdict in verdicts]
     columns[REJECT_REASON] = pa.array([r.rule if r else None for r in first], pa.string())
     columns[REJECT_VALUE] = pa.array([format_value(r.value) if r else None for r in first], pa.string())

@@ -23,6 +23,8 @@ from pydantic import ValidationError, field_validator, model_validator
 
 from dataflow.config import StrictModel
 from dataflow.filters import DEFAULT_RULES, RULES, LineRule, Rule
+from dataflow.filters.pii import PiiConfig
+from dataflow.filters.toxicity import ToxicityConfig
 
 
 def builtin_language_overrides() -> dict[str, dict[str, dict[str, Any]]]:
@@ -45,6 +47,10 @@ class FilterConfig(StrictModel):
     languages: dict[str, dict[str, dict[str, Any]] | None] = builtin_language_overrides()
     """Per document language, field values per rule applied over `thresholds`; merged over the built-in
     zh/ja values (`zh: null` drops a language's built-in values)."""
+    toxicity: ToxicityConfig = ToxicityConfig()
+    """Toxicity scorers run on the documents the rules keep (filters/toxicity.py); none by default."""
+    pii: PiiConfig = PiiConfig()
+    """Personal data masked (or dropped) in the documents kept (filters/pii.py); on by default."""
 
     @model_validator(mode="before")
     @classmethod

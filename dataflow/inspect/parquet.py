@@ -61,6 +61,11 @@ def stage_report(path: Path, options: InspectOptions) -> Report:
         if line_rules:
             report.tables["line rules: lines removed from kept documents (stats.json)"] = Table(
                 ["line rule", "lines", "characters"], [[name, f["lines"], f["chars"]] for name, f in line_rules.items()])
+        for key, title, unit in (("text_fixes", "text repaired, per kind (stats.json)", "documents"),
+                                 ("pii", "personal data found in kept documents, per kind (stats.json)", "findings")):
+            counts = (stats.get("extra") or {}).get(key) or {}
+            if counts:
+                report.tables[title] = Table(["kind", unit], [[kind, count] for kind, count in counts.items()])
     else:
         report.summary["complete"] = "no (_SUCCESS missing: the stage did not finish)"
     if (path / REJECTED_DIR).is_dir() and not options.where:

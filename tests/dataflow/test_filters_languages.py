@@ -29,11 +29,11 @@ BOILERPLATE = {  # portal navigation, forum threads, blog chrome
     "chinese-web-content-extraction/2bac7fb2-efbd-4444-99c8-51c72acf5c7d": "c4_min_sentences",  # Yahoo China portal
     "chinese-web-content-extraction/93498c29-594f-4e98-a1e9-f34fa8706d7c": "c4_min_sentences",  # Sohu portal
     "chinese-web-content-extraction/47f387e6-6467-41fd-a165-b13c1171c6e7": "c4_min_sentences",  # list of provinces
-    "chinese-web-content-extraction/386d70f8-19dc-495b-aa14-18cc057e1544": "gopher_alpha_words",  # | menu | menu |
+    "chinese-web-content-extraction/386d70f8-19dc-495b-aa14-18cc057e1544": "c4_min_sentences",  # | menu | menu |
     "java-extractarticle-ja/000027": "dup_5gram_char_frac",  # 2channel thread: repeated post headers
-    "java-extractarticle-ja/000028": "gopher_alpha_words",  # 2channel-style thread: timestamps and ids
+    "java-extractarticle-ja/000028": "top_4gram_char_frac",  # 2channel-style thread: timestamps and ids
     "java-extractarticle-ja/000031": "dup_line_char_frac",  # Ameba blog navigation
-    "java-extractarticle-ja/000039": "gopher_alpha_words",  # Excite blog category list
+    "java-extractarticle-ja/000039": "c4_min_sentences",  # Excite blog category list
     "java-extractarticle-ja/000040": "gopher_ellipsis_lines",  # Excite blog: truncated teaser list
 }
 
@@ -71,3 +71,19 @@ def test_stop_words_exist_for_the_required_languages():
         assert len(stop_words(language)) >= 8
     assert stop_words("en") == {"the", "be", "to", "of", "and", "that", "have", "with"}  # Gopher's list
     assert stop_words("xx") is None and stop_words("../en") is None
+
+
+@pytest.mark.parametrize(("punctuation_tokens", "rejected"), [(True, True), (False, False)])
+def test_chinese_punctuation_counts_against_alpha_words_only_when_asked(punctuation_tokens, rejected):
+    # News style: short clauses, quotes, a figure and a date. With punctuation as tokens 0.73, without 0.84.
+    text = "记者说：“今年，经济增长5.2%。”" * 3 + "据报道，（2023年12月）会议在北京举行。" * 2
+    config = FilterConfig(rules=["gopher_alpha_words"],
+                          languages={"zh": {"gopher_alpha_words": {"punctuation_tokens": punctuation_tokens}}})
+    verdict = evaluate(text, RuleSet(config).steps("zh"), "zh")
+    assert bool(verdict.rejections) is rejected
+
+
+@pytest.mark.parametrize("page_id", ARTICLES)
+def test_clean_articles_measure_well_above_the_alpha_words_threshold(pages, page_id):
+    text, language = pages[page_id]
+    assert evaluate(text, RuleSet(FilterConfig()).steps(language), language).values["gopher_alpha_words"] > 0.9

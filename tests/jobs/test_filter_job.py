@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from dataflow import cli
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
+from dataflow.filters.screens import screen
 from jobs import filter as filter_job
 from tests.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
@@ -37,17 +38,19 @@ def test_stats_count_rows_per_rule(filtered):
     stats = stats_of(filtered)
     assert (stats["rows_in"], stats["rows_out"]) == (121, 86)
     assert stats["rejected_by_reason"] == {
-        "c4_curly_bracket": 1, "c4_min_sentences": 12, "degenerate_char_run": 1, "degenerate_non_printable": 1,
-        "dup_line_char_frac": 1, "gopher_alpha_words": 15, "gopher_mean_word_length": 1, "gopher_word_count": 3}
+        "c4_curly_bracket": 1, "c4_min_sentences": 13, "degenerate_char_run": 1, "degenerate_non_printable": 1,
+        "dup_line_char_frac": 1, "gopher_alpha_words": 14, "gopher_mean_word_length": 1, "gopher_word_count": 3}
 
 
 def test_kept_rows_carry_measured_values_and_the_c4_edited_text(filtered, documents):
     kept = pq.read_table(filtered / "data").to_pylist()
     source = {row["id"]: row for row in pq.read_table(documents).to_pylist()}
-    rules = RuleSet(FilterConfig())
+    config = FilterConfig()
+    rules = RuleSet(config)
     for row in kept[:20]:
         original = source[row["id"]]
         verdict = evaluate(original["text"], rules.steps(original["language"]), original["language"], original["url"])
+        screen([verdict], [original["language"]], config.toxicity, config.pii)  # personal data masked
         assert row["text"] == verdict.text
         assert dict(row["filter_values"]) == pytest.approx(verdict.values)
     assert "reject_reason" not in pq.read_table(filtered / "data").column_names

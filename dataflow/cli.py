@@ -73,6 +73,9 @@ def run(ctx: typer.Context, stage: Annotated[str, typer.Argument(help=f"one of: 
 
     Arguments after STAGE go to the job; `dataflow run STAGE --help` lists them.
     """
+    if stage in ("--help", "-h"):  # the option is off so that `STAGE --help` reaches the job
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
     if stage not in STAGES:
         raise UserError(f"unknown stage {stage!r}; known stages: {', '.join(STAGES)}")
     code = importlib.import_module(STAGES[stage]).main(list(ctx.args))

@@ -257,15 +257,6 @@ def signature_from_bytes(data: bytes, scheme: Scheme) -> np.ndarray:
     return np.frombuffer(data, dtype=hasher.stored_dtype).astype(hasher.dtype)
 
 
-def datasketch_minhash(text: str, hasher: MinHasher):
-    """The datasketch MinHash of `text` with our shingles and hash function: equal to ours."""
-    from datasketch import MinHash
-
-    minhash = MinHash(num_perm=hasher.num_perm, seed=hasher.seed, scheme=hasher.scheme, hashfunc=shingle_hash)
-    minhash.update_batch(shingles(text, hasher.ngram))
-    return minhash
-
-
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Exact Jaccard similarity of two sets of shingle hashes (duplicates ignored)."""
     a, b = np.unique(a), np.unique(b)

@@ -58,3 +58,11 @@ def test_config_show_prints_every_default(tmp_path, capsys):
     assert cli.main(["config", "show", "--config", str(write(tmp_path, "extract:\n  source: wiki\n"))]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["extract"]["source"] == "wiki" and shown["extract"]["max_html_bytes"] == 2 * 1024 * 1024
+
+
+def test_run_help_lists_the_stages_and_an_unknown_stage_names_them(capsys):
+    assert cli.main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Usage: dataflow run" in out and all(stage in out for stage in cli.STAGES)
+    assert cli.main(["run", "filtre"]) == 2
+    assert "unknown stage 'filtre'; known stages: extract, filter" in capsys.readouterr().err

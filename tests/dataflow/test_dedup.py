@@ -11,7 +11,8 @@ import pytest
 from dataflow.config import validate_config
 from dataflow.dedup.batches import DedupConfig, jaccard_batches, signature_batches, size_bucket, url_key
 from dataflow.errors import ConfigError
-from dataflow.dedup.minhash import MinHasher, band_keys, datasketch_minhash, shingle_hash64, shingles, signature_from_bytes
+from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash64, shingles, signature_from_bytes
+from tests.minhash_reference import datasketch_minhash
 from tests.text_edits import EDITS, near_duplicate
 
 ARTICLE = ("The city council voted on Tuesday to expand the bike lane network across the northern districts, "

@@ -9,9 +9,10 @@ import pytest
 from datasketch import MinHash, MinHashLSH
 
 from dataflow.dedup.batches import optimal_lsh_params
-from dataflow.dedup.minhash import (MinHasher, band_keys, datasketch_minhash, jaccard, shingle_hash, shingle_hash64,
+from dataflow.dedup.minhash import (MinHasher, band_keys, jaccard, shingle_hash, shingle_hash64,
                               shingle_hashes, shingles)
 from dataflow.text import normalize_batch
+from tests.minhash_reference import datasketch_minhash
 
 
 @pytest.fixture(scope="module")

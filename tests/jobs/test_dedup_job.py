@@ -12,11 +12,12 @@ from datasketch import MinHash, MinHashLSH
 
 from dataflow import cli
 from dataflow.dedup.batches import DedupConfig
-from dataflow.dedup.minhash import MinHasher, datasketch_minhash, shingles, signature_from_bytes
+from dataflow.dedup.minhash import MinHasher, shingles, signature_from_bytes
 from dataflow.schema import doc_schema
 from jobs.dedup import keep_rank
 from tests.jobs.test_connected_components import union_find_components
 from tests.stage_outputs import stats_of
+from tests.minhash_reference import datasketch_minhash
 from tests.text_edits import EDITS, near_duplicate
 
 THRESHOLD = 0.8

@@ -249,7 +249,7 @@ class TokenDataset:
     """A token dataset opened for reading: shards memory-mapped, sizes checked against the manifest.
 
     `open` is cheap (sizes and the index tail only); `verify` reads every byte and checks
-    the sha256 and document boundaries.
+    the sha256, the id range and document boundaries (once per file version with `cached`).
     """
 
     def __init__(self, path: Path, manifest: Manifest, tokens: list[np.ndarray], doc_ends: list[np.ndarray]):
@@ -294,15 +294,34 @@ class TokenDataset:
     def text_bytes(self) -> int:
         return sum(entry.text_bytes for entry in self.manifest.shards)
 
-    def verify(self) -> None:
-        """Check every file's sha256 and that every document ends with EOS; name the shard at fault."""
+    def verify(self, cached: bool = False) -> None:
+        """Check every file's sha256, that every id is below vocab_size and every document ends with
+        EOS; name the shard at fault. Corruption that keeps a file's size would otherwise reach
+        the model as out-of-range ids (a device-side assert on GPU) or as silently wrong text.
+
+        `cached`: skip shards verified before whose size and mtime are unchanged, as recorded in
+        the folder's VERIFIED_FILE (best effort: a read-only folder verifies on every open).
+        """
+        record = _read_verified(self.path) if cached else {}
+        verified = {}
         for entry, tokens, ends in zip(self.manifest.shards, self.tokens, self.doc_ends):
-            for name, expected in ((entry.file, entry.sha256), (entry.index_file, entry.index_sha256)):
-                check_sha256(self.path, name, expected)
-            rising = np.all(np.diff(ends.astype(np.int64)) > 0)
-            if ends.size and not (rising and np.all(tokens[ends - 1] == self.manifest.eos_id)):
-                raise InputError(f"token dataset {self.path}: shard {entry.file} has a document that does "
-                                 "not end with EOS; rewrite the dataset")
+            stamp = [_stamp(self.path / entry.file), _stamp(self.path / entry.index_file), entry.sha256]
+            if record.get(entry.file) != stamp:
+                self._verify_shard(entry, tokens, ends)
+            verified[entry.file] = stamp
+        if cached and verified != record:
+            _write_verified(self.path, verified)
+
+    def _verify_shard(self, entry: ShardEntry, tokens: np.ndarray, ends: np.ndarray) -> None:
+        for name, expected in ((entry.file, entry.sha256), (entry.index_file, entry.index_sha256)):
+            check_sha256(self.path, name, expected)
+        if tokens.size and int(tokens.max()) >= self.manifest.vocab_size:
+            raise InputError(f"token dataset {self.path}: shard {entry.file} holds id {int(tokens.max())}, "
+                             f"not below vocab_size {self.manifest.vocab_size}; rewrite the dataset")
+        rising = np.all(np.diff(ends.astype(np.int64)) > 0)
+        if ends.size and not (rising and np.all(tokens[ends - 1] == self.manifest.eos_id)):
+            raise InputError(f"token dataset {self.path}: shard {entry.file} has a document that does "
+                             "not end with EOS; rewrite the dataset")
 
     def require_tokenizer(self, sha256: str) -> None:
         """Refuse to pair these ids with a tokenizer other than the one that made them."""
@@ -374,7 +393,7 @@ def read_manifest(path: Path, model: type[M] = Manifest, label: str = "token dat
 def check_sha256(directory: Path, name: str, expected: str, label: str = "token dataset",
                  fix: str = "rewrite the dataset") -> None:
     """Refuse a file whose sha256 is not the manifest's, naming the shard file."""
-    actual = file_sha256(directory / name)
+    actual = file_sha256(shard_file(directory, name, label))
     if actual != expected:
         raise InputError(f"{label} {directory}: shard {name} is corrupt (sha256 {actual[:12]}…, "
                          f"manifest says {expected[:12]}…); {fix}")
@@ -383,7 +402,7 @@ def check_sha256(directory: Path, name: str, expected: str, label: str = "token 
 def map_shard(directory: Path, name: str, dtype: np.dtype, length: int, label: str = "token dataset",
               fix: str = "the dataset is incomplete or corrupt, rewrite it") -> np.ndarray:
     """Memory-map `length` items of a shard file after checking its size."""
-    path = directory / name
+    path = shard_file(directory, name, label)
     expected = length * dtype.itemsize
     actual = path.stat().st_size if path.is_file() else None
     if actual != expected:
@@ -393,3 +412,39 @@ def map_shard(directory: Path, name: str, dtype: np.dtype, length: int, label: s
         return np.zeros(0, dtype=dtype)  # np.memmap refuses empty files
     # A plain ndarray view: slicing np.memmap itself costs microseconds of Python per call.
     return np.memmap(path, dtype=dtype, mode="r", shape=(length,)).view(np.ndarray)
+
+
+def shard_file(directory: Path, name: str, label: str = "token dataset") -> Path:
+    """`directory/name` for a file name read from a manifest, refused unless it is a plain name
+    inside the folder: a manifest must not point a reader at `../../etc/passwd` or an absolute path."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise InputError(f"{label} {directory}: manifest names the file {name!r}, which is not a plain file name "
+                         "inside the folder; rewrite the manifest")
+    return directory / name
+
+
+#: Per-folder record of shards already verified: file name -> [[size, mtime_ns] of the token and
+#: index files, the manifest's sha256]. Hidden, and never listed in the manifest.
+VERIFIED_FILE = ".verified.json"
+
+
+def _stamp(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _read_verified(directory: Path) -> dict[str, Any]:
+    try:
+        record = json.loads((directory / VERIFIED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _write_verified(directory: Path, record: dict[str, Any]) -> None:
+    tmp = directory / f"{VERIFIED_FILE}.tmp-{uuid.uuid4().hex}"
+    try:
+        tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(tmp, directory / VERIFIED_FILE)
+    except OSError:  # a read-only dataset: verified again next time, nothing worse
+        tmp.unlink(missing_ok=True)

@@ -7,7 +7,11 @@ A stage's output folder holds:
     stats.json   rows in/out, rejected by reason, bytes, seconds, fingerprint, config
     _SUCCESS     written last; a folder without it is incomplete and is never read or skipped
 
-The folder is written under a temporary name and renamed into place (jobs/common/stage_io.py).
+The folder is written under a temporary name and renamed into place (`publish`, called by
+jobs/common/stage_io.py). Object stores (s3a://) rename by copying then deleting, file by file,
+so a crash can leave a partial folder: `_SUCCESS` is therefore written only after the rename,
+in the final place, and `complete_stats` also checks that every file stats.json lists
+(`output_files`, with its size) is there.
 Replacing it deletes the old folder, so `check_output` refuses, before any engine starts, an
 output that is, contains or lies inside an input, or an existing folder that is not a stage
 output (a mistyped `--output out` must not delete a whole run folder). A rerun skips a stage whose `_SUCCESS` exists and whose fingerprint (stage name, config,
@@ -23,7 +27,7 @@ import os
 import posixpath
 from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import dataflow
@@ -136,3 +140,56 @@ def _expand(spec: str) -> list[str]:
         if matches:
             return matches
     return [posixpath.dirname(spec[:cut]) or "."]
+
+
+class StageFS(Protocol):
+    """The file operations the stage contract needs (Hadoop's FileSystem in jobs/common/stage_io.py)."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def delete(self, path: str) -> None: ...
+
+    def rename(self, src: str, dst: str) -> None: ...
+
+    def write_bytes(self, path: str, data: bytes) -> None: ...
+
+    def read_bytes(self, path: str) -> bytes: ...
+
+    def file_sizes(self, path: str) -> dict[str, int]:
+        """Every file under folder `path`, by path relative to it, with its size in bytes."""
+        ...
+
+
+def publish(fs: StageFS, tmp: str, output: str, stats: dict, run_id: str) -> dict:
+    """Move the finished folder `tmp` into place as `output` and mark it complete; return the stats written.
+
+    Order matters on stores whose rename is copy-then-delete: stats.json (listing every file)
+    goes in first, the old output loses its _SUCCESS before it is moved aside, and _SUCCESS is
+    written last, in the final place, once everything else is there.
+    """
+    stats = {**stats, "output_files": dict(sorted(fs.file_sizes(tmp).items()))}
+    fs.write_bytes(f"{tmp}/{STATS_FILE}", json.dumps(stats, indent=2, sort_keys=True).encode())
+    old = f"{output}.old-{run_id}"
+    if fs.exists(output):
+        if fs.exists(f"{output}/{SUCCESS_FILE}"):
+            fs.delete(f"{output}/{SUCCESS_FILE}")
+        fs.rename(output, old)
+    fs.rename(tmp, output)
+    fs.write_bytes(f"{output}/{SUCCESS_FILE}", b"")
+    if fs.exists(old):
+        fs.delete(old)
+    return stats
+
+
+def complete_stats(fs: StageFS, output: str) -> dict | None:
+    """The stats of `output` if it is complete: _SUCCESS, stats.json, and every listed file in place
+    with its recorded size; None otherwise (then the stage runs again)."""
+    if not fs.exists(f"{output}/{SUCCESS_FILE}") or not fs.exists(f"{output}/{STATS_FILE}"):
+        return None
+    stats = json.loads(fs.read_bytes(f"{output}/{STATS_FILE}"))
+    listed = stats.get("output_files")
+    if listed is not None:
+        present = fs.file_sizes(output)
+        if any(present.get(name) != size for name, size in listed.items()):
+            return None
+    return stats

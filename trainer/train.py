@@ -81,6 +81,8 @@ class Trainer:
         train_sets, validation_sets = open_sources(self.mixture, "train"), open_sources(self.mixture, "validation")
         sources = [str(spec.path) for spec in self.mixture.sources.values()]
         check_apart(config.out_dir, [config.data.mixture, *sources], "out_dir")  # before anything is written
+        for dataset in (*train_sets.values(), *validation_sets.values()):
+            dataset.verify(cached=True)  # same-size corruption: an error naming the shard, not a device assert
         vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})
         self.model_config = config.model.model_copy(
             update={"vocab_size": config.model.vocab_size or 64 * math.ceil(vocab_size / 64)})

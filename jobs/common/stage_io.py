@@ -1,8 +1,8 @@
 """Stage machinery on Spark, written once for every stage (the contract is in dataflow/stage.py).
 
-`run_output` skips a complete stage whose fingerprint is unchanged, else has the stage write
-into a temporary folder named with a run id (only that run cleans it up), writes stats.json and
-_SUCCESS, and renames the folder into place, replacing only a folder that is a stage output.
+`run_output` skips a complete stage (`complete_stats`) whose fingerprint is unchanged, else has
+the stage write into a temporary folder named with a run id (only that run cleans it up) and
+publishes it (stats.json, rename, then _SUCCESS), replacing only a folder that is a stage output.
 `run_stage` is that for Parquet stages: it builds the annotated plan, writes kept and rejected
 rows, and counts rows and bytes per reason with one DataFrame aggregation (never accumulators,
 which double-count retried tasks). A stage may split an input row into several output rows
@@ -82,6 +82,15 @@ class HadoopFS:
             return None
         return [status.getPath().getName() for status in fs.listStatus(jpath)]
 
+    def file_sizes(self, path: str) -> dict[str, int]:
+        fs, jpath = self._fs(path)
+        base = fs.makeQualified(jpath).toUri().getPath().rstrip("/") + "/"
+        files, listing = {}, fs.listFiles(jpath, True)
+        while listing.hasNext():
+            status = listing.next()
+            files[status.getPath().toUri().getPath().removeprefix(base)] = status.getLen()
+        return files
+
     def siblings(self, pattern: str) -> list[str]:
         fs, jpath = self._fs(pattern)
         statuses = fs.globStatus(jpath) or []
@@ -102,8 +111,9 @@ def read_stage_input(spark: SparkSession, path: str) -> DataFrame:
     fs = HadoopFS(spark)
     root = path.rstrip("/")
     if fs.exists(f"{root}/{contract.DATA_DIR}"):
-        if not fs.exists(f"{root}/{contract.SUCCESS_FILE}"):
-            raise InputError(f"{path} is an incomplete stage output (no {contract.SUCCESS_FILE}): rerun the stage that writes it")
+        if contract.complete_stats(fs, root) is None:
+            raise InputError(f"{path} is an incomplete stage output (no {contract.SUCCESS_FILE}, or files missing): "
+                             "rerun the stage that writes it")
         return spark.read.parquet(f"{root}/{contract.DATA_DIR}")
     if not fs.exists(root):
         raise InputError(f"input {path} does not exist")
@@ -159,7 +169,7 @@ def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) 
     _SUCCESS, and renames the folder into place.
     """
     fs = HadoopFS(spark)
-    existing = _complete_stats(fs, stage.output)
+    existing = contract.complete_stats(fs, stage.output)
     if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
         log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)
         return {**existing, "skipped": True}
@@ -169,7 +179,8 @@ def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) 
     if stale:  # another run's, live or crashed: not ours to delete
         log.warning("%s: left in place, not this run's: %s (delete them once no run writes there)",
                     stage.name, ", ".join(stale))
-    tmp = f"{stage.output}.tmp-{uuid.uuid4().hex[:12]}"
+    run_id = uuid.uuid4().hex[:12]
+    tmp = f"{stage.output}.tmp-{run_id}"
     try:
         figures = write(tmp)
     except BaseException:
@@ -184,10 +195,7 @@ def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) 
         **figures,
         "seconds": round(time.time() - started, 3),
     }
-    fs.write_bytes(f"{tmp}/{contract.STATS_FILE}", json.dumps(stats, indent=2, sort_keys=True).encode())
-    fs.write_bytes(f"{tmp}/{contract.SUCCESS_FILE}", b"")
-    _replace(fs, tmp, stage.output)
-    return stats
+    return contract.publish(fs, tmp, stage.output, stats, run_id)
 
 
 def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame], *,
@@ -282,19 +290,3 @@ def _count_split(annotated: DataFrame, parent: str, stats: dict) -> dict:
         "pieces_rejected_by_reason": dict(sorted(by_reason.items())),
         "accounting": SPLIT_ACCOUNTING,
     }
-
-
-def _complete_stats(fs: HadoopFS, output: str) -> dict | None:
-    if not fs.exists(f"{output}/{contract.SUCCESS_FILE}"):
-        return None
-    return json.loads(fs.read_bytes(f"{output}/{contract.STATS_FILE}"))
-
-
-def _replace(fs: HadoopFS, tmp: str, output: str) -> None:
-    """Move the finished folder into place; an older output is moved aside, then deleted."""
-    old = f"{output}.old-{uuid.uuid4().hex[:12]}"
-    if fs.exists(output):
-        fs.rename(output, old)
-    fs.rename(tmp, output)
-    if fs.exists(old):
-        fs.delete(old)

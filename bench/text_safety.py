@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 import pyarrow as pa  # noqa: E402
 
 from bench.datatrove_formatters import run_formatter  # noqa: E402
+from bench.text_repair import wikitext_articles  # noqa: E402
 from dataflow.filters.apply import filter_batch  # noqa: E402
 from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
 from dataflow.filters.lists import read_list  # noqa: E402
@@ -58,14 +59,6 @@ TEMPLATES = ("Shut up, you {w} {w}.", "Nobody cares what a {w} like you thinks."
 #: Words of the list used in the templates: insults, not anatomy or sexual terms.
 INSULTS = ("fuck", "fucking", "shit", "bitch", "bastard", "asshole", "motherfucker", "cunt", "dick", "twat", "wanker",
            "bullshit", "slut", "whore", "retard")
-
-
-def wikitext_articles() -> list[str]:
-    articles = []
-    for split in ("test", "valid"):
-        text = gzip.open(SHARED_DATA / "text" / "wikitext-2" / f"{split}.txt.gz", "rt", encoding="utf-8").read()
-        articles += [part for part in re.split(r"\n = [^=\n]+ = \n", text) if len(part) > 500]
-    return articles
 
 
 def book_chunks(size: int = 3000) -> list[str]:
@@ -94,7 +87,7 @@ def abusive_passage(rng: random.Random, listed: frozenset[str]) -> str:
 def toxicity_report(pages: list[dict], words_only: bool, list_flagged: bool) -> None:
     config = ToxicityConfig(word_lists={"en": str(WORD_LIST)}, english_model=not words_only)
     articles = article_pages(pages)
-    sets = {"wikitext-2": wikitext_articles(), "books (en)": book_chunks(),
+    sets = {"wikitext-2": wikitext_articles(min_chars=500), "books (en)": book_chunks(),
             "real article pages (en)": [page["text"] for page in articles]}
     scorers = [WORDS] + ([] if words_only else [ENGLISH_MODEL])
     limits = config.thresholds()

@@ -52,11 +52,12 @@ def breakages(page: dict) -> dict[str, str]:
     return {kind: value for kind, value in broken.items() if value != text}
 
 
-def wikitext_articles() -> list[str]:
+def wikitext_articles(min_chars: int = 1) -> list[str]:
+    """The WikiText-2 test and validation articles (split at their ` = Title = ` lines)."""
     articles = []
     for split in ("test", "valid"):
         text = gzip.open(SHARED_DATA / "text" / "wikitext-2" / f"{split}.txt.gz", "rt", encoding="utf-8").read()
-        articles += [part for part in re.split(r"\n = [^=\n]+ = \n", text) if part.strip()]
+        articles += [part for part in re.split(r"\n = [^=\n]+ = \n", text) if len(part.strip()) >= min_chars]
     return articles
 
 

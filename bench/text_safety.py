@@ -17,6 +17,8 @@ Personal data (dataflow/filters/pii.py, default settings):
 - untouched real pages: every replacement listed with its context, for counting false positives by eye.
 Cost: CPU seconds per document of each screen against the filter stage's own (filter_batch with
 the default rules and no screen) on the same 1,695 real pages, one process.
+With DATATROVE_PYTHON set, datatrove 0.10.1's PIIFormatter (e-mail and public IP addresses) runs
+on the same planted and untouched pages in the same run (bench/datatrove_formatters.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ sys.path.insert(0, str(REPO))
 
 import pyarrow as pa  # noqa: E402
 
+from bench.datatrove_formatters import run_formatter  # noqa: E402
+from bench.text_repair import wikitext_articles  # noqa: E402
 from dataflow.filters.apply import filter_batch  # noqa: E402
 from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
 from dataflow.filters.lists import read_list  # noqa: E402
@@ -55,14 +59,6 @@ TEMPLATES = ("Shut up, you {w} {w}.", "Nobody cares what a {w} like you thinks."
 #: Words of the list used in the templates: insults, not anatomy or sexual terms.
 INSULTS = ("fuck", "fucking", "shit", "bitch", "bastard", "asshole", "motherfucker", "cunt", "dick", "twat", "wanker",
            "bullshit", "slut", "whore", "retard")
-
-
-def wikitext_articles() -> list[str]:
-    articles = []
-    for split in ("test", "valid"):
-        text = gzip.open(SHARED_DATA / "text" / "wikitext-2" / f"{split}.txt.gz", "rt", encoding="utf-8").read()
-        articles += [part for part in re.split(r"\n = [^=\n]+ = \n", text) if len(part) > 500]
-    return articles
 
 
 def book_chunks(size: int = 3000) -> list[str]:
@@ -91,7 +87,7 @@ def abusive_passage(rng: random.Random, listed: frozenset[str]) -> str:
 def toxicity_report(pages: list[dict], words_only: bool, list_flagged: bool) -> None:
     config = ToxicityConfig(word_lists={"en": str(WORD_LIST)}, english_model=not words_only)
     articles = article_pages(pages)
-    sets = {"wikitext-2": wikitext_articles(), "books (en)": book_chunks(),
+    sets = {"wikitext-2": wikitext_articles(min_chars=500), "books (en)": book_chunks(),
             "real article pages (en)": [page["text"] for page in articles]}
     scorers = [WORDS] + ([] if words_only else [ENGLISH_MODEL])
     limits = config.thresholds()
@@ -147,9 +143,11 @@ def pii_report(pages: list[dict]) -> None:
     rng = random.Random(15)
     found = dict.fromkeys(KINDS, 0)
     missed: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    planted = []
     for page in pages:
         for kind, item in pii_items(rng).items():
             host, _ = plant(page["text"], f"Contact: {item}.", rng)
+            planted.append({"id": f"{kind}|{page['id']}", "text": host, "item": item})
             masked, _ = find_and_mask(host, config)
             if f"Contact: {PLACEHOLDERS[kind]}." in masked:
                 found[kind] += 1
@@ -160,6 +158,14 @@ def pii_report(pages: list[dict]) -> None:
     for kind, items in missed.items():
         if items:
             print(f"  missed {kind}: {len(items)}, e.g. {items[:3]}")
+    peer_kinds = ("email", "ipv4")  # what datatrove's PIIFormatter replaces (IPs: public ones only)
+    peer = run_formatter("pii", [{"id": row["id"], "text": row["text"]} for row in planted
+                                 if row["id"].split("|")[0] in peer_kinds])
+    if peer is not None:
+        recall = {kind: sum(f"Contact: {row['item']}." not in peer[0][row["id"]] for row in planted
+                            if row["id"].startswith(kind + "|")) / len(pages) for kind in peer_kinds}
+        print("  datatrove 0.10.1 PIIFormatter on the same pages (e-mail and public IPv4 only): recall " +
+              ", ".join(f"{kind} {share:.2%}" for kind, share in recall.items()))
     replaced = 0
     print("replacements on the untouched real pages (every one, with context):")
     for page in pages:
@@ -172,9 +178,20 @@ def pii_report(pages: list[dict]) -> None:
             for match in re.finditer(re.escape(PLACEHOLDERS[kind]), masked):
                 print(f"  {kind:<11} {page['id'][:40]:<40} ...{_snippet(masked[max(0, match.start() - 40):match.end() + 30])}...")
     print(f"  total replacements: {replaced} in {len(pages)} pages")
+    started = time.process_time()
+    ours = {page["id"]: find_and_mask(page["text"], PiiConfig(kinds=["email", "ipv4"]))[0] for page in pages}
+    ours_ms = (time.process_time() - started) / len(pages) * 1000
+    peer = run_formatter("pii", [{"id": page["id"], "text": page["text"]} for page in pages])
+    if peer is not None:
+        print(f"  e-mail and IPv4 only: ours changes {sum(ours[p['id']] != p['text'] for p in pages)} pages "
+              f"({ours_ms:.3f} ms per page), datatrove's PIIFormatter "
+              f"{sum(peer[0][p['id']] != p['text'] for p in pages)} ({peer[1] / len(pages) * 1000:.3f} ms per page)")
 
 
-def cost_report(pages: list[dict], words_only: bool) -> None:
+def cost_report(pages: list[dict], words_only: bool, rounds: int = 3) -> None:
+    """CPU time per document of the filter stage's Arrow function under each configuration; the
+    configurations take turns for `rounds` rounds and the fastest round of each counts, which
+    keeps the comparison fair on a shared machine."""
     table = pa.Table.from_pylist([{"id": p["id"], "text": p["text"], "language": p["language"], "url": p["url"]}
                                   for p in pages], schema=doc_schema())
     data = table.to_batches(max_chunksize=256)
@@ -184,17 +201,21 @@ def cost_report(pages: list[dict], words_only: bool) -> None:
     if not words_only:
         variants["rules + pii + word list + English model"] = FilterConfig(
             toxicity={"word_lists": {"en": str(WORD_LIST)}, "english_model": True})
-    base = None
-    print(f"cost per document, CPU time in one process, {len(pages)} real pages (mean {sum(len(p['text']) for p in pages) / len(pages):,.0f} characters):")
-    for name, config in variants.items():
-        rules = RuleSet(config)
+    rule_sets = {name: RuleSet(config) for name, config in variants.items()}
+    for rules in rule_sets.values():
         filter_batch(data[0].slice(0, 2), rules)  # warm-up: imports, models, rule objects
-        started = time.process_time()
-        for batch in data:
-            filter_batch(batch, rules)
-        per_doc = (time.process_time() - started) / len(pages) * 1000
-        base = base or per_doc
-        extra = "" if per_doc == base else f"  (+{per_doc - base:.3f} ms, +{(per_doc - base) / base:.1%} of the filter stage)"
+    best = dict.fromkeys(variants, float("inf"))
+    for _ in range(rounds):
+        for name, rules in rule_sets.items():
+            started = time.process_time()
+            for batch in data:
+                filter_batch(batch, rules)
+            best[name] = min(best[name], (time.process_time() - started) / len(pages) * 1000)
+    base = best["rules only"]
+    print(f"cost per document, CPU time in one process, fastest of {rounds} interleaved rounds, {len(pages)} real pages "
+          f"(mean {sum(len(p['text']) for p in pages) / len(pages):,.0f} characters):")
+    for name, per_doc in best.items():
+        extra = "" if name == "rules only" else f"  (+{per_doc - base:.3f} ms, +{(per_doc - base) / base:.1%} of the filter stage)"
         print(f"  {name:<42} {per_doc:.3f} ms{extra}")
 
 

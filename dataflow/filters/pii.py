@@ -18,8 +18,9 @@ Kinds and how each is told apart from look-alikes (numbers are everywhere in web
 
 The regular expressions follow the kind of detectors BigScience (ROOTS, `bigscience-workshop/
 data-preparation`, pii_manager) and StarCoder's PII pipeline use, with the checksums added so a
-random number rarely passes. Placeholders hold no digits or "@", so one kind's replacement is never
-matched by another's pattern.
+random number rarely passes. E-mail addresses are replaced first; the other kinds are found in one
+pass, an IBAN tried before an IP address, a phone number before a card number, at each position.
+Placeholders hold no digits or "@", so one kind's replacement is never matched by another's pattern.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from pydantic import field_validator
 from dataflow.config import StrictModel
 
 Kind = Literal["email", "iban", "credit_card", "ipv6", "ipv4", "phone"]
-#: Kinds in the order they are replaced: the most specific first, so an IBAN's digits are never a phone.
 KINDS: tuple[str, ...] = ("email", "iban", "credit_card", "ipv6", "ipv4", "phone")
 PLACEHOLDERS = {kind: f"<{kind.upper()}>" for kind in KINDS}
 
@@ -89,29 +89,19 @@ def find_and_mask(text: str, config: PiiConfig) -> tuple[str, dict[str, int]]:
     """
     counts: dict[str, int] = {}
     allowed = [re.compile(pattern, re.IGNORECASE) for pattern in config.allowed_emails]
-    for kind in KINDS:
-        if kind not in config.kinds or not _may_contain(kind, text):
-            continue
-        accept = _ACCEPT[kind]
 
-        def replace(match: re.Match, kind: str = kind, accept: Callable = accept) -> str:
-            found = match.group()
-            if not accept(found, match.string, match.start()) or (kind == "email" and any(p.search(found) for p in allowed)):
-                return found
-            counts[kind] = counts.get(kind, 0) + 1
-            return PLACEHOLDERS[kind]
+    def replace(match: re.Match) -> str:
+        kind, found = match.lastgroup, match.group()
+        if kind not in config.kinds or not _ACCEPT[kind](found, match.string, match.start()):
+            return found
+        if kind == "email" and any(pattern.search(found) for pattern in allowed):
+            return found
+        counts[kind] = counts.get(kind, 0) + 1
+        return PLACEHOLDERS[kind]
 
-        text = _PATTERNS[kind].sub(replace, text)
-    return text, counts
-
-
-def _may_contain(kind: str, text: str) -> bool:
-    """Cheap tests that skip a pattern's pass over the text (most pages have no "@", few have ":" runs)."""
-    if kind == "email":
-        return "@" in text
-    if kind == "ipv6":
-        return "::" in text or text.count(":") >= 4
-    return any(char.isdigit() for char in text)
+    if "@" in text:
+        text = _EMAIL_GROUP.sub(replace, text)
+    return _NUMBERS.sub(replace, text), counts
 
 
 def luhn_valid(digits: str) -> bool:
@@ -164,7 +154,12 @@ def _phone(found: str, text: str, start: int) -> bool:
     return 8 <= digits <= 15 and _DATE.fullmatch(found) is None
 
 
-_PATTERNS = {"email": _EMAIL, "iban": _IBAN, "credit_card": _CARD, "ipv6": _IPV6, "ipv4": _IPV4, "phone": _PHONE}
+_EMAIL_GROUP = re.compile(f"(?P<email>{_EMAIL.pattern})")
+#: The other kinds in one pass (one scan costs a fifth of five): alternatives in priority order, so
+#: at one position an IBAN is tried before a phone and a phone before a card number. The leading
+#: lookahead lets the engine skip positions no alternative can start at.
+_NUMBERS = re.compile("(?=[0-9A-Z+(:])(?:" + "|".join(f"(?P<{kind}>{pattern.pattern})" for kind, pattern in (
+    ("iban", _IBAN), ("ipv6", _IPV6), ("ipv4", _IPV4), ("phone", _PHONE), ("credit_card", _CARD))) + ")")
 _ACCEPT: dict[str, Callable[[str, str, int], bool]] = {
     "email": lambda found, text, start: True, "iban": lambda found, text, start: iban_valid(found),
     "credit_card": _card, "ipv6": _ipv6, "ipv4": _ipv4, "phone": _phone}

@@ -47,3 +47,22 @@ def test_clean_text_is_left_unchanged(clean):
 
 def test_repair_can_be_switched_off():
     assert repair_text("Fish &amp; chips", TextRepairConfig(enabled=False)) == ("Fish &amp; chips", [])
+
+
+def test_a_double_encoded_page_extracts_to_the_same_text_as_the_original(shared_data, tmp_path):
+    """A CMS that stored UTF-8 read as cp1252, then served it as UTF-8: the extract stage repairs it."""
+    from dataflow.extract.langid import default_model_path
+    from dataflow.extract.records import ExtractConfig, extract_file
+    from tests.warc_builder import Page, real_pages, write_warc
+
+    (_, body), = [page for page in real_pages(shared_data, 60) if page[0].get("lang") == "de"][:1]
+    original = body.decode("utf-8")
+    broken = original.encode("utf-8").decode("sloppy-windows-1252").encode("utf-8")
+    path = write_warc(tmp_path / "pages.warc.gz", [Page("http://real.example/original", body),
+                                                   Page("http://real.example/broken", broken,
+                                                        content_type="text/html; charset=utf-8")])
+    rows = {row["url"]: row for batch in extract_file(str(path), ExtractConfig(), default_model_path())
+            for row in batch.to_pylist() if row["url"]}
+    good, repaired = rows["http://real.example/original"], rows["http://real.example/broken"]
+    assert repaired["text"] == good["text"] and any(letter in good["text"] for letter in "äöüß")
+    assert (good["text_fixes"], repaired["text_fixes"]) == ([], ["mojibake"])

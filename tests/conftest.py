@@ -60,3 +60,11 @@ def real_pages(shared_data) -> list[dict]:
             langs[page["id"]] = page["lang"]
     with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as pages:
         return [{**page, "lang": langs.get(page["id"])} for page in map(json.loads, pages)]
+
+
+@pytest.fixture(scope="session")
+def pipeline_from_config(spark, tmp_path_factory) -> Path:
+    """The pipeline run of tests/pipeline_config_run.py; the path of its config file (output: out/ beside it)."""
+    from tests.pipeline_config_run import run_pipeline_from_config
+
+    return run_pipeline_from_config(tmp_path_factory.mktemp("pipeline-config"))

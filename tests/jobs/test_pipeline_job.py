@@ -45,7 +45,7 @@ def test_every_stage_is_complete_and_the_counts_chain(pipeline_run):
     for upstream, downstream in zip(chain, chain[1:]):
         assert downstream["rows_in"] == upstream["rows_out"]
     assert _stats(out / "tokens/web")["documents"] == chain[-1]["rows_out"]
-    assert (out / "tokenizer.json").is_file() and (out / "mixture.yaml").is_file()
+    assert (out / "tokenizer" / "tokenizer.json").is_file() and (out / "mixture.yaml").is_file()
     mixed = _stats(out / "shards/web")
     assert mixed["sequences"] > 0 and mixed["shares"]["web"]["realised"] == 1.0
 

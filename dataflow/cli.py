@@ -107,6 +107,19 @@ def sample_warcs(out_dir: Annotated[Path, typer.Argument(help="folder for the WA
     typer.echo(f"ground truth: {summary.manifest_path}; sample benchmark: {summary.benchmark_path}")
 
 
+@app.command()
+def report(folder: Annotated[Path, typer.Argument(help="pipeline run folder (the pipeline's --output)")],
+           output: Annotated[Optional[Path], typer.Option(help="HTML file to write [default: FOLDER/report.html]")] = None,
+           runs: Annotated[Optional[list[Path]], typer.Option(help="training run folder (metrics.jsonl); "
+                                                                   "repeatable, or a shell glob")] = None,
+           search: Annotated[Optional[list[Path]], typer.Option(help="mixture search folder: its PNG plots; "
+                                                                     "repeatable")] = None) -> None:
+    """One self-contained HTML file: funnel, rejections, distributions, duplicates, contamination, mixture, training."""
+    from dataflow.report import write_report
+
+    typer.echo(f"wrote {write_report(folder, output, runs or [], search or [])}")
+
+
 @config_app.command("show")
 def config_show(config: Annotated[Optional[Path], typer.Option(help="pipeline YAML file")] = None) -> None:
     """Print the resolved pipeline config, every default filled in."""

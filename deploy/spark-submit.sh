@@ -39,12 +39,15 @@ SHUFFLE_PARTITIONS=${SHUFFLE_PARTITIONS:-400}
 PYSPARK_PYTHON=${PYSPARK_PYTHON:-python3}
 PYSPARK_ARCHIVE=${PYSPARK_ARCHIVE:-}                 # e.g. hdfs:///envs/dataflow-env.tar.gz#env
 SPARK_EXTRA_CONF=${SPARK_EXTRA_CONF:-}               # space-separated key=value pairs
+SPARK_FILES=${SPARK_FILES:-}                         # comma-separated files (models) copied to every executor
 
 ZIP=$(mktemp -d)/dataflow.zip
 (cd "$HERE" && zip -qr "$ZIP" dataflow jobs classifiers -x '*/__pycache__/*')
 
 EXTRA_ARGS=()
 for pair in $SPARK_EXTRA_CONF; do EXTRA_ARGS+=(--conf "$pair"); done
+FILES_ARGS=()
+if [[ -n "$SPARK_FILES" ]]; then FILES_ARGS=(--files "$SPARK_FILES"); fi
 ARCHIVE_ARGS=()
 if [[ -n "$PYSPARK_ARCHIVE" ]]; then
     ARCHIVE_ARGS=(--archives "$PYSPARK_ARCHIVE")
@@ -67,6 +70,6 @@ spark-submit \
     --conf spark.task.maxFailures=8 \
     --conf spark.hadoop.fs.s3a.connection.maximum=200 \
     --conf spark.hadoop.fs.s3a.retry.limit=20 \
-    "${ARCHIVE_ARGS[@]}" "${EXTRA_ARGS[@]}" \
+    "${ARCHIVE_ARGS[@]}" "${FILES_ARGS[@]}" "${EXTRA_ARGS[@]}" \
     --py-files "$ZIP" \
     "$JOB" "$@"

@@ -25,6 +25,7 @@ import functools
 import logging
 import math
 import sys
+from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -103,6 +104,7 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
     splits = {}
     for split in SPLITS:
         shards = [ShardEntry.model_validate_json(row["entry"]) for row in entries if row["split"] == split]
+        Path(directory, split).mkdir(parents=True, exist_ok=True)  # a split no document fell into: empty
         write_manifest(f"{directory}/{split}", shards, source=config.source, split=split, tokenizer=tokenizer.info,
                        vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
                        config={"input": input_path, **config.model_dump(mode="json")})
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     check_output(args.output, [args.input, config.tokenizer])
     spark = get_spark("dataflow-tokenize")
     docs = read_stage_input(spark, args.input)
+    if config.languages:
+        docs = docs.where(F.col("language").isin(config.languages))
     stage = Stage(STAGE, local_output(args.output), config,
                   [stage_input_identity(spark, args.input), tokenizer.info.sha256], force=args.force)
     stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp))

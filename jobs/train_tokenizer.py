@@ -7,10 +7,17 @@ The sample is the documents with the smallest hash of (seed, id), up to `max_sam
 text: the same input and seed give the same sample on any cluster. Spark pre-selects about
 that many bytes by the hash and sorts them; the driver streams the sorted rows partition by
 partition into the trainer, so only the sample ever reaches it, and it stops at the budget.
+
+An --output that does not end in `.json` is a stage folder (dataflow/stage.py): tokenizer.json,
+stats.json (documents and bytes sampled, vocabulary size, sha256, fingerprint) and _SUCCESS. Its
+fingerprint covers the config and the input stage's fingerprint, so a rerun reuses the tokenizer
+only while both are unchanged (the pipeline's `tokenizer/`); a plain `.json` output is refused
+when it exists, as datasets made with it would no longer match.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,16 +30,19 @@ from dataflow.stage import check_apart
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import input_text_bytes, read_stage_input
+from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
 
 STAGE = "tokenizer"
+TOKENIZER_FILE = "tokenizer.json"  # inside a tokenizer stage folder
 HASH_UNITS = 1 << 40  # hash mod this, over this: a uniform key in [0, 1)
 OVERSAMPLE = 1.25  # pre-select a quarter more than the budget, so that the budget is reached
+
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, TokenizerTrainConfig, prog="dataflow tokenizer train",
-                          output_help="tokenizer.json to write (local path)",
+                          output_help="tokenizer.json to write, or a stage folder to hold it (local path)",
                           force_help="overwrite an existing tokenizer (datasets made with it will then be refused)")
     parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
     return parser.parse_args(argv)
@@ -59,23 +69,39 @@ def sample_texts(spark: SparkSession, docs: DataFrame, input_path: str, config: 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, TokenizerTrainConfig)
-    output = Path(args.output)
     if "://" in args.output:
         raise UserError(f"--output {args.output}: the tokenizer is written to a local path; copy it afterwards")
     check_apart(args.output, [args.input])
+    spark = get_spark("dataflow-tokenizer-train")
+    if not args.output.endswith(".json"):
+        stage = Stage(STAGE, local_output(args.output), config, [stage_input_identity(spark, args.input)],
+                      force=args.force)
+        stats = run_output(spark, stage, lambda tmp: train(spark, args.input, config,
+                                                           Path(tmp.removeprefix("file://")) / TOKENIZER_FILE))
+        if not stats.get("skipped"):
+            log.warning("tokenizer: %d documents (%.1f MB) sampled in %.1fs -> %s", stats["documents"],
+                        stats["bytes"] / 1e6, stats["seconds"], args.output)
+        return 0
+    output = Path(args.output)
     if output.exists() and not args.force:
         raise UserError(f"{output} exists; token datasets made with it would no longer match. "
                         "Choose another --output, or --force to overwrite")
-    spark = get_spark("dataflow-tokenizer-train")
+    figures = train(spark, args.input, config, output)
+    print(f"trained a {figures['vocab_size']}-token byte-level BPE on {figures['documents']:,} documents "
+          f"({figures['bytes'] / 1e6:.1f} MB) -> {output.resolve()} (sha256 {figures['sha256'][:12]}…)")
+    return 0
+
+
+def train(spark: SparkSession, input_path: str, config: TokenizerTrainConfig, output: Path) -> dict:
+    """Train on the input's sample and save to `output`; return the figures stats.json records."""
     taken: dict = {}
-    tokenizer = train_byte_level_bpe(sample_texts(spark, read_stage_input(spark, args.input), args.input,
+    tokenizer = train_byte_level_bpe(sample_texts(spark, read_stage_input(spark, input_path), input_path,
                                                   config, taken), config)
     if not taken["documents"]:
-        raise InputError(f"no document of {args.input} has text (or max_sample_bytes is below the smallest one)")
+        raise InputError(f"no document of {input_path} has text (or max_sample_bytes is below the smallest one)")
     info = save_tokenizer(tokenizer, output)
-    print(f"trained a {tokenizer.get_vocab_size()}-token byte-level BPE on {taken['documents']:,} documents "
-          f"({taken['bytes'] / 1e6:.1f} MB) -> {info.path} (sha256 {info.sha256[:12]}…)")
-    return 0
+    return {"input": input_path, "documents": taken["documents"], "bytes": taken["bytes"],
+            "vocab_size": tokenizer.get_vocab_size(), "sha256": info.sha256}
 
 
 if __name__ == "__main__":

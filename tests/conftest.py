@@ -53,3 +53,11 @@ def real_pages(shared_data) -> list[dict]:
     from tests.real_pages import load_pages
 
     return load_pages(shared_data)
+
+
+@pytest.fixture(scope="session")
+def pipeline_from_config(spark, tmp_path_factory) -> Path:
+    """The pipeline run of tests/pipeline_config_run.py; the path of its config file (output: out/ beside it)."""
+    from tests.pipeline_config_run import run_pipeline_from_config
+
+    return run_pipeline_from_config(tmp_path_factory.mktemp("pipeline-config"))

@@ -1,4 +1,5 @@
-"""The funnel: rows in and out of each stage that led to an output, read from stats.json files.
+"""The funnel: rows in and out of each stage that led to an output, with the bytes they hold and,
+from tokenize on, their tokens; read from stats.json files.
 
 Every stage records its own fingerprint and its inputs' fingerprints (jobs/common/stage_io.py), so
 the stages that made an output are found by following fingerprints back through the folders
@@ -11,6 +12,7 @@ import json
 from pathlib import Path
 
 from dataflow.inspect.report import Table
+from dataflow.pipeline import STAGE_ORDER
 from dataflow.stage import STATS_FILE, SUCCESS_FILE
 
 TOP_REASONS = 3
@@ -57,13 +59,21 @@ def chain_to(folder: Path) -> list[tuple[Path, dict]]:
 
 
 def pipeline_order(folder: Path) -> list[tuple[Path, dict]]:
-    """Every stage folder under `folder`, each after the stages it read."""
+    """Every stage folder under `folder`, and one level further down in folders that are not
+    stages (`tokens/<source>`, `shards/<mixture>`), each after the stages it read."""
+    found = dict(stages_in(folder))
+    for child in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if child.is_dir() and stage_stats(child) is None:
+            found.update(stages_in(child))
     ordered: list[tuple[Path, dict]] = []
-    for path, _ in stages_in(folder).values():
+    for path, _ in found.values():
         for step in chain_to(path):
             if all(step[0] != seen for seen, _ in ordered):
                 ordered.append(step)
-    return ordered
+    # token sources and mixtures record dataset hashes, not stage fingerprints, as inputs: their
+    # place comes from the pipeline's stage order (a stable sort keeps each stage's own order)
+    rank = {name: index for index, name in enumerate(STAGE_ORDER)}
+    return sorted(ordered, key=lambda step: rank.get(step[1].get("stage"), len(rank)))
 
 
 def funnel_table(chain: list[tuple[Path, dict]]) -> Table:
@@ -74,5 +84,7 @@ def funnel_table(chain: list[tuple[Path, dict]]) -> Table:
         kept = round(rows_out / rows_in, 4) if rows_in and rows_out is not None else None
         reasons = sorted((stats.get("rejected_by_reason") or {}).items(), key=lambda item: -item[1])
         top = ", ".join(f"{reason} {count:,}" for reason, count in reasons[:TOP_REASONS])
-        rows.append([stats.get("stage", "?"), folder.name, rows_in, rows_out, kept, top, stats.get("seconds")])
-    return Table(columns=["stage", "folder", "rows in", "rows out", "kept", "top rejections", "seconds"], rows=rows)
+        rows.append([stats.get("stage", "?"), folder.name, rows_in, rows_out, kept, top,
+                     stats.get("bytes_out", stats.get("bytes")), stats.get("tokens"), stats.get("seconds")])
+    return Table(columns=["stage", "folder", "rows in", "rows out", "kept", "top rejections", "bytes out", "tokens",
+                          "seconds"], rows=rows)

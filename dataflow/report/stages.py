@@ -1,0 +1,32 @@
+"""The stage folders of a run folder, found by their stats.json (dataflow/inspect/funnel.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataflow.inspect.funnel import pipeline_order
+
+#: Stages whose data/ holds documents, last first: the run's final documents are the first found.
+DOCUMENT_STAGES = ("decontaminate", "classify", "dedup", "filter", "extract")
+
+
+@dataclass
+class RunStages:
+    root: Path
+    order: list[tuple[Path, dict]]
+
+    @classmethod
+    def of(cls, root: Path) -> RunStages:
+        return cls(root, pipeline_order(root))
+
+    def all(self, stage: str) -> list[tuple[Path, dict]]:
+        return [(folder, stats) for folder, stats in self.order if stats.get("stage") == stage]
+
+    def first(self, stage: str) -> tuple[Path, dict] | None:
+        found = self.all(stage)
+        return found[0] if found else None
+
+    def final_documents(self) -> tuple[Path, dict] | None:
+        """The last document stage of the run (clean/ in a full pipeline)."""
+        return next((found for stage in DOCUMENT_STAGES if (found := self.first(stage))), None)

@@ -170,6 +170,21 @@ def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
         typer.echo("\n--- WARC record ---\n" + read_record_at(row["warc_path"], row["warc_offset"]))
 
 
+@inspect_app.command("run")
+def inspect_run(path: Annotated[Path, typer.Argument(help="training run folder (the out_dir of `dataflow train`)")],
+                spikes: Annotated[bool, typer.Option(help="every skipped or rolled-back step: its documents, "
+                                                          "the highest excess loss first")] = False,
+                step: Annotated[Optional[int], typer.Option(help="the documents of this step's batch")] = None,
+                as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False) -> None:
+    """From a loss spike (or any step) back to its documents: ids, URLs, losses, filter values, raw pages."""
+    from dataflow.inspect import render_text
+    from dataflow.inspect.run import run_report
+
+    report = run_report(path, spikes=spikes, step=step)
+    typer.echo(json.dumps(report.to_json(), indent=1, default=str, ensure_ascii=False) if as_json
+               else render_text(report))
+
+
 @inspect_app.command("explain")
 def inspect_explain(
         doc: Annotated[str, typer.Argument(help="a text file, or a document id (with --input)")],

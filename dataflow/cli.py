@@ -137,6 +137,8 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
                 examples: Annotated[int, typer.Option(help="examples per reason with --rejected")] = 3,
                 tokenizer: Annotated[Optional[Path], typer.Option(
                     help="tokenizer.json for --decode if the manifest's path moved (sha256 checked)")] = None,
+                sequence: Annotated[Optional[int], typer.Option(
+                    help="a mixture output: the documents inside sequence N (ids, URLs, token ranges)")] = None,
                 top: Annotated[int, typer.Option(help="values per breakdown table")] = 10,
                 bins: Annotated[int, typer.Option(help="bins per histogram")] = 20,
                 seed: Annotated[int, typer.Option(help="seed of the random picks")] = 0,
@@ -147,7 +149,7 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
     report = inspect_path(path, InspectOptions(sample=sample, where=where, verify=verify, decode=decode,
                                                rejected=examples if rejected else 0,
                                                tokenizer=str(tokenizer) if tokenizer else None, top=top, bins=bins,
-                                               seed=seed))
+                                               seed=seed, sequence=sequence))
     typer.echo(json.dumps(report.to_json(), indent=1, default=str, ensure_ascii=False) if as_json
                else render_text(report))
 

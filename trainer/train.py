@@ -29,7 +29,7 @@ import yaml
 from dataflow.config import add_model_flags, flag_overrides
 from dataflow.errors import ConfigError, InputError, UserError
 from dataflow.mix.mixture import load_mixture, open_sources, plan_mixture
-from dataflow.mix.provenance import stream_documents
+from dataflow.mix.provenance import source_roots, stream_documents
 from dataflow.shards import TokenDataset
 from trainer import checkpoint
 from trainer.checkpoint import Checkpointer
@@ -211,8 +211,8 @@ class Trainer:
         window = [window_start, self.loader.position]
         sources = self._sources(*window)
         losses = self._batch_losses(position_losses)  # a collective: every rank takes part
-        roots = {name: spec.path for name, spec in self.mixture.sources.items()}
-        documents = stream_documents(self.loader.stream, roots, *window, losses=losses) if self.env.is_main else []
+        documents = stream_documents(self.loader.stream, source_roots(self.mixture), *window,
+                                     losses=losses) if self.env.is_main else []
         worst = f"; worst document {_document_name(documents[0])} (mean loss {documents[0]['mean_loss']:.3g})" \
             if documents else ""
         message = (f"skipped the update: loss {loss:.4g} (z {judgement.loss_z:.1f}), grad norm {grad_norm:.4g} "

@@ -21,16 +21,14 @@ from typing import Any
 
 import yaml
 
-from dataflow.doc_lookup import find_documents
 from dataflow.errors import InputError, UserError
+from dataflow.inspect.documents import describe_documents
 from dataflow.inspect.report import Report, Table
-from dataflow.mix.mixture import MixedStream, load_mixture, open_sources
-from dataflow.mix.provenance import stream_documents
-from dataflow.shards import read_manifest, split_path
+from dataflow.mix.mixture import MixedStream, load_mixture, open_stream
+from dataflow.mix.provenance import source_roots, stream_documents
 
 CONFIG, EVENTS = "config.yaml", "events.jsonl"
 GUARD_EVENT = "spike_skipped"
-SNIPPET_CHARS = 300
 
 
 def run_report(path: Path, *, spikes: bool = False, step: int | None = None) -> Report:
@@ -85,28 +83,6 @@ def step_window(events: list[dict[str, Any]], step: int) -> tuple[int, int]:
     return start, start + per_step
 
 
-def describe_documents(documents: list[dict[str, Any]], roots: dict[str, str]) -> list[dict[str, Any]]:
-    """Documents as report samples: a snippet, the `filter_values` and the raw-page command from
-    the stage each source was tokenised from (its train manifest's `config.input`), when it is there."""
-    stages = {name: _tokenised_from(root) for name, root in roots.items()}
-    rows = {}
-    for name, stage in stages.items():
-        ids = [d["id"] for d in documents if d["source"] == name and d["id"]]
-        if stage and ids:
-            rows.update({(name, doc_id): found for doc_id, found in find_documents(stage, ids).items()})
-    described = []
-    for document in documents:
-        row, part = rows.get((document["source"], document["id"]), ({}, None))
-        values = row.get("filter_values")
-        described.append({
-            **document,
-            "filter_values": dict(values) if values is not None else None,
-            "found_in": f"{stages[document['source']]} ({part})" if part else None,
-            "text": row["text"][:SNIPPET_CHARS] if row.get("text") else None,
-            "raw page": f"dataflow inspect doc {document['id']} {stages[document['source']]} --raw" if part else None})
-    return described
-
-
 def _with_event_losses(documents: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A step's documents, carrying the losses its guard event recorded (those ranked first, worst first)."""
     recorded = {(d["source"], d["shard"], d["document"]): d for e in events for d in e.get("documents", [])}
@@ -127,14 +103,6 @@ def _read_run(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 def open_run_stream(config: dict[str, Any]) -> tuple[MixedStream, dict[str, str]]:
-    """The stream the run trained on: its mixture's training sources, at the model's seq_len."""
+    """The stream the run trained on (its mixture's training sources, at the model's seq_len) and the source folders."""
     mixture = load_mixture(config["data"]["mixture"])
-    stream = MixedStream(open_sources(mixture, "train"), mixture.shares, seq_len=config["model"]["seq_len"],
-                         seed=mixture.seed)
-    return stream, {name: spec.path for name, spec in mixture.sources.items()}
-
-
-def _tokenised_from(root: str) -> str | None:
-    """The documents stage a token source was made from, if it still exists."""
-    stage = read_manifest(split_path(root, "train")).config.get("input")
-    return stage if stage and Path(stage).is_dir() else None
+    return open_stream(mixture, config["model"]["seq_len"]), source_roots(mixture)

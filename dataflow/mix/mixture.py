@@ -281,6 +281,12 @@ class MixedStream:
         return sources, shards, starts
 
 
+def open_stream(mixture: Mixture, seq_len: int | None = None) -> MixedStream:
+    """The mixed stream over the mixture's training datasets, at `seq_len` (default: the mixture's)."""
+    return MixedStream(open_sources(mixture, "train"), mixture.shares, seq_len=seq_len or mixture.seq_len,
+                       seed=mixture.seed)
+
+
 def window_order(seed: int, source: str, epoch: int, num_windows: int) -> np.ndarray:
     """The order in which one epoch reads a source's windows: a seeded permutation (numpy PCG64).
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow.dataset as ds
 
-from dataflow.mix.mixture import MixedStream
+from dataflow.mix.mixture import MixedStream, Mixture
 from dataflow.tokenize.encode import DOCUMENTS_DIR
 
 
@@ -96,6 +96,11 @@ def stream_documents(stream: MixedStream, roots: dict[str, str | Path], start: i
     if losses is not None:
         ranked.sort(key=lambda entry: -entry["excess_loss"])
     return ranked
+
+
+def source_roots(mixture: Mixture) -> dict[str, str]:
+    """The source folders of a mixture by name: where each source's documents/ table is."""
+    return {name: spec.path for name, spec in mixture.sources.items()}
 
 
 def document_rows(root: str | Path, split: str, keys: set[tuple[int, int]]) -> dict[tuple[int, int], dict]:

@@ -177,12 +177,13 @@ def inspect_run(path: Annotated[Path, typer.Argument(help="training run folder (
                 spikes: Annotated[bool, typer.Option(help="every skipped or rolled-back step: its documents, "
                                                           "the highest excess loss first")] = False,
                 step: Annotated[Optional[int], typer.Option(help="the documents of this step's batch")] = None,
+                top: Annotated[int, typer.Option(help="documents shown per step")] = 10,
                 as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False) -> None:
     """From a loss spike (or any step) back to its documents: ids, URLs, losses, filter values, raw pages."""
     from dataflow.inspect import render_text
     from dataflow.inspect.run import run_report
 
-    report = run_report(path, spikes=spikes, step=step)
+    report = run_report(path, spikes=spikes, step=step, top=top)
     typer.echo(json.dumps(report.to_json(), indent=1, default=str, ensure_ascii=False) if as_json
                else render_text(report))
 

@@ -31,8 +31,9 @@ CONFIG, EVENTS = "config.yaml", "events.jsonl"
 GUARD_EVENT = "spike_skipped"
 
 
-def run_report(path: Path, *, spikes: bool = False, step: int | None = None) -> Report:
-    """The run's guard events; with `spikes` their documents, with `step` the documents of that step."""
+def run_report(path: Path, *, spikes: bool = False, step: int | None = None, top: int = 10) -> Report:
+    """The run's guard events; with `spikes` their documents, with `step` the documents of that step
+    (`top` of each, the highest excess loss first when the losses are known)."""
     config, events = _read_run(path)
     guard_events = [event for event in events if event["event"] == GUARD_EVENT]
     rolled_back = {event["step"] for event in events if event["event"] == "rollback"}
@@ -50,13 +51,15 @@ def run_report(path: Path, *, spikes: bool = False, step: int | None = None) -> 
     if spikes:
         for event in guard_events:
             documents = event.get("documents") or stream_documents(stream, roots, *event["data_window"])
-            shown += [{"step": event["step"], "rank": rank, **document} for rank, document in enumerate(documents, 1)]
+            shown += [{"step": event["step"], "rank": rank, **document}
+                      for rank, document in enumerate(documents[:top], 1)]
     if step is not None:
         start, stop = step_window(events, step)
         report.summary[f"step {step} windows"] = [start, stop]
         documents = _with_event_losses(stream_documents(stream, roots, start, stop),
-                                       [event for event in guard_events if event["step"] == step])
-        shown += [{"step": step, "rank": rank, **document} for rank, document in enumerate(documents, 1)]
+                                       [event for event in guard_events if event["data_window"] == [start, stop]])
+        report.summary[f"step {step} documents"] = len(documents)
+        shown += [{"step": step, "rank": rank, **document} for rank, document in enumerate(documents[:top], 1)]
     report.samples = describe_documents(shown, roots)
     return report
 

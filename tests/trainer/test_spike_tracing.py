@@ -18,6 +18,7 @@ from trainer.metrics import read_jsonl
 from trainer.train import Trainer
 
 from conftest import EOS, VOCAB_SIZE, counting_docs, write_mixture
+from test_guard import poison
 
 PLANTED_ID = "planted-random-bytes"
 PLANTED_URL = "http://junk.example/slashes"
@@ -107,7 +108,8 @@ def reassembled_targets(stream, spans, row):
     return np.concatenate(pieces).astype(np.int64)
 
 
-def test_step_to_documents_mapping_matches_what_the_loader_read_across_a_resume(tmp_path, planted_mixture):
+def test_step_to_documents_mapping_matches_what_the_loader_read_across_a_resume_and_a_rollback(tmp_path,
+                                                                                              planted_mixture):
     config = tiny_run(tmp_path / "run", planted_mixture, max_steps=300, checkpoint={"every_steps": 100},
                       data={"mixture": str(planted_mixture), "record_reads": True})
     first = Trainer(config)
@@ -115,16 +117,22 @@ def test_step_to_documents_mapping_matches_what_the_loader_read_across_a_resume(
     first.close()
     resumed = Trainer(config, resume=True)
     assert resumed.step == 100
+    resumed.fit(until_step=220)
+    poison(resumed)  # steps 220..224 spike, then a rollback to step 200; the stream goes on
     resumed.fit()
     resumed.close()
 
     reads = read_jsonl(tmp_path / "run" / "reads-rank0.jsonl")
-    assert len(reads) == 150 + 200  # steps 100..149 read twice, alike
+    assert len(reads) == 150 + 200 + 25  # steps 100..149 read twice, alike; 200..224 twice, on other data
     events = read_jsonl(tmp_path / "run" / "events.jsonl")
+    assert [(e["step"], e["to_step"]) for e in events if e["event"] == "rollback"] == [(224, 200)]
     stream, _ = open_run_stream(resumed.config.model_dump(mode="json"))
-    for read in reads:
-        start, stop = step_window(events, read["step"])
-        assert read["positions"] == list(range(start, stop))
-        spans = window_spans(stream, start, stop)
+    for read in reads:  # every read: its positions hold the documents the mapping names
+        spans = window_spans(stream, read["positions"][0], read["positions"][-1] + 1)
         for row, digest in enumerate(read["targets_sha256"]):
             assert hashlib.sha256(reassembled_targets(stream, spans, row).tobytes()).hexdigest() == digest
+    last_read = {read["step"]: read["positions"] for read in reads}
+    assert sorted(last_read) == list(range(300))
+    for step, positions in last_read.items():  # and each step's last run is where step_window puts it
+        start, stop = step_window(events, step)
+        assert positions == list(range(start, stop))

@@ -9,6 +9,13 @@ are timed), through the real `Trainer`; the first `--skip` steps (compilation, a
 warm-up) are left out. MFU is against the device's peak (`trainer/mfu.py`): the data-sheet bf16
 figure on a known GPU, the measured float32 matmul throughput on a CPU. The data-wait target
 is under 1% of the step time. Figures vary run to run; compare runs made side by side.
+
+Spike tracing (issue 16) keeps the per-position loss of every micro-step so that a spiking
+batch's loss splits over its documents; the second table times, on each preset's shapes and
+side by side, the loss head as one mean cross-entropy and as the per-position loss the trainer
+now keeps (forward and backward), and what a spike adds: mapping the step's windows back to
+documents with their losses (`dataflow/mix/provenance.py`; these random sources have no
+documents/ table, so the id look-up, one filtered Parquet scan, is not in the figure).
 """
 
 from __future__ import annotations
@@ -16,12 +23,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import yaml
 
+from dataflow.mix.provenance import source_roots, stream_documents
 from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
 from trainer.config import TrainConfig, load_train_config
 from trainer.metrics import read_jsonl
@@ -58,10 +68,45 @@ def bench(config: TrainConfig, skip: int) -> dict:
         trainer.close()
     rows = [row for row in read_jsonl(Path(config.out_dir) / "metrics.jsonl") if row["kind"] == "train"][skip:]
     step_ms = [row["step_ms"] for row in rows]
-    return {"preset": config.preset, "params_m": trainer.num_params / 1e6, "tokens_per_step": trainer.tokens_per_step,
+    return {"trainer": trainer, "preset": config.preset, "params_m": trainer.num_params / 1e6, "tokens_per_step": trainer.tokens_per_step,
             "tokens_per_second": statistics.median(row["tokens_per_second"] for row in rows),
             "mfu": statistics.median(row["mfu"] for row in rows), "step_ms": statistics.median(step_ms),
             "data_wait_pct": 100 * sum(row["data_wait_frac"] * row["step_ms"] for row in rows) / sum(step_ms)}
+
+
+def elapsed_ms(work) -> float:
+    started = time.perf_counter()
+    work()
+    return 1000 * (time.perf_counter() - started)
+
+
+def tracing_cost(trainer: Trainer, repeats: int) -> dict:
+    """Loss head with one mean vs per-position loss kept (forward + backward), interleaved; the mapping at a spike."""
+    c, device = trainer.model_config, trainer.env.device
+    rows = trainer.config.data.batch_size
+    logits = torch.randn(rows, c.seq_len, c.vocab_size, device=device, requires_grad=True)
+    targets = torch.randint(0, c.vocab_size, (rows, c.seq_len), device=device)
+
+    def mean_loss():
+        F.cross_entropy(logits.flatten(0, 1), targets.flatten()).backward()
+        torch.cuda.synchronize() if device.type == "cuda" else None
+
+    def per_position_loss():
+        per_position = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
+        per_position.mean().backward()
+        kept = per_position.detach().view_as(targets)  # noqa: F841 (what the trainer keeps)
+        torch.cuda.synchronize() if device.type == "cuda" else None
+
+    mean_ms, per_position_ms = [], []
+    for _ in range(repeats):  # interleaved, so both see the same machine load
+        mean_ms.append(elapsed_ms(mean_loss))
+        per_position_ms.append(elapsed_ms(per_position_loss))
+    windows = trainer.tokens_per_step // c.seq_len
+    losses = np.random.default_rng(0).random((windows, c.seq_len), dtype=np.float32)
+    spike_ms = statistics.median(elapsed_ms(lambda: stream_documents(
+        trainer.loader.stream, source_roots(trainer.mixture), 0, windows, losses=losses)) for _ in range(5))
+    return {"mean_ms": statistics.median(mean_ms), "per_position_ms": statistics.median(per_position_ms),
+            "spike_ms": spike_ms}
 
 
 def main() -> None:
@@ -76,6 +121,8 @@ def main() -> None:
     parser.add_argument("--vocab-size", type=int, default=32_000, help="vocabulary of the random tokens [default: 32000]")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="torch.compile the blocks [default: the preset's on GPU, off on CPU]")
+    parser.add_argument("--trace-repeats", type=int, default=40,
+                        help="timings per loss-head variant in the spike-tracing table [default: 40]")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads on CPU [default: torch's]")
     args = parser.parse_args()
     if args.threads:
@@ -96,10 +143,18 @@ def main() -> None:
             write_random_source(folder / name, name, tokens, args.vocab_size, seed=len(name))
         (folder / "mix.yaml").write_text(yaml.safe_dump({"name": "bench", "total_tokens": tokens, "sources": {
             name: {"path": str(folder / name), "weight": share} for name, share in (("web", 0.7), ("wiki", 0.3))}}))
+        traced = []
         for config in configs:
             r = bench(config, args.skip)
+            traced.append((r["preset"], tracing_cost(r.pop("trainer"), args.trace_repeats)))  # then the model goes
             print(f"{r['preset']:<10} {r['params_m']:>8.1f}M {r['tokens_per_step']:>12,} {r['tokens_per_second']:>11,.0f} "
                   f"{100 * r['mfu']:>6.1f}% {r['step_ms']:>9.1f} {r['data_wait_pct']:>9.2f}%", flush=True)
+        print(f"\nspike tracing, per micro-batch loss head (median of {args.trace_repeats}) and once per spike")
+        print(f"{'preset':<10} {'mean loss ms':>13} {'per-position ms':>16} {'extra':>7} {'spike: documents ms':>20}")
+        for preset, t in traced:
+            extra = 100 * (t["per_position_ms"] / t["mean_ms"] - 1)
+            print(f"{preset:<10} {t['mean_ms']:>13.2f} {t['per_position_ms']:>16.2f} {extra:>6.1f}% "
+                  f"{t['spike_ms']:>20.1f}", flush=True)
 
 
 if __name__ == "__main__":

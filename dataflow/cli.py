@@ -155,6 +155,8 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
                 examples: Annotated[int, typer.Option(help="examples per reason with --rejected")] = 3,
                 tokenizer: Annotated[Optional[Path], typer.Option(
                     help="tokenizer.json for --decode if the manifest's path moved (sha256 checked)")] = None,
+                sequence: Annotated[Optional[int], typer.Option(
+                    help="a mixture output: the documents inside sequence N (ids, URLs, token ranges)")] = None,
                 top: Annotated[int, typer.Option(help="values per breakdown table")] = 10,
                 bins: Annotated[int, typer.Option(help="bins per histogram")] = 20,
                 seed: Annotated[int, typer.Option(help="seed of the random picks")] = 0,
@@ -165,7 +167,7 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
     report = inspect_path(path, InspectOptions(sample=sample, where=where, verify=verify, decode=decode,
                                                rejected=examples if rejected else 0,
                                                tokenizer=str(tokenizer) if tokenizer else None, top=top, bins=bins,
-                                               seed=seed))
+                                               seed=seed, sequence=sequence))
     typer.echo(json.dumps(report.to_json(), indent=1, default=str, ensure_ascii=False) if as_json
                else render_text(report))
 
@@ -186,6 +188,22 @@ def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
     typer.echo("\n" + (text or "(no text)"))
     if raw and row.get("warc_path"):
         typer.echo("\n--- WARC record ---\n" + read_record_at(row["warc_path"], row["warc_offset"]))
+
+
+@inspect_app.command("run")
+def inspect_run(path: Annotated[Path, typer.Argument(help="training run folder (the out_dir of `dataflow train`)")],
+                spikes: Annotated[bool, typer.Option(help="every skipped or rolled-back step: its documents, "
+                                                          "the highest excess loss first")] = False,
+                step: Annotated[Optional[int], typer.Option(help="the documents of this step's batch")] = None,
+                top: Annotated[int, typer.Option(help="documents shown per step")] = 10,
+                as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False) -> None:
+    """From a loss spike (or any step) back to its documents: ids, URLs, losses, filter values, raw pages."""
+    from dataflow.inspect import render_text
+    from dataflow.inspect.run import run_report
+
+    report = run_report(path, spikes=spikes, step=step, top=top)
+    typer.echo(json.dumps(report.to_json(), indent=1, default=str, ensure_ascii=False) if as_json
+               else render_text(report))
 
 
 @inspect_app.command("explain")

@@ -16,15 +16,23 @@ from dataflow.stage import DATA_DIR, REJECTED_DIR
 
 def find_document(stage_dir: str, doc_id: str) -> tuple[dict, str] | None:
     """The row with `id == doc_id` and which part ("data" or "rejected") holds it."""
+    return find_documents(stage_dir, [doc_id]).get(doc_id)
+
+
+def find_documents(stage_dir: str, doc_ids: list[str]) -> dict[str, tuple[dict, str]]:
+    """The rows of these ids, each with the part that holds it: one scan per part, not per id."""
     if not os.path.isdir(stage_dir):
         raise InputError(f"{stage_dir} is not a folder")
     parts = [part for part in (DATA_DIR, REJECTED_DIR) if os.path.isdir(os.path.join(stage_dir, part))]
+    found: dict[str, tuple[dict, str]] = {}
     for part in parts or ["."]:
+        missing = [doc_id for doc_id in doc_ids if doc_id not in found]
+        if not missing:
+            break
         dataset = ds.dataset(os.path.join(stage_dir, part), format="parquet", ignore_prefixes=[".", "_"])
-        table = dataset.to_table(filter=ds.field("id") == doc_id)
-        if table.num_rows:
-            return table.slice(0, 1).to_pylist()[0], part
-    return None
+        for row in dataset.to_table(filter=ds.field("id").isin(missing)).to_pylist():
+            found.setdefault(row["id"], (row, part))
+    return found
 
 
 def read_record_at(warc_path: str, offset: int, max_bytes: int = 4096) -> str:

@@ -346,13 +346,17 @@ class TokenDataset:
 
     def read_windows(self, window_ids: np.ndarray, seq_len: int) -> np.ndarray:
         """The windows as an int64 array of shape (len(window_ids), seq_len + 1)."""
-        first = np.concatenate([[0], np.cumsum(self.windows_per_shard(seq_len))])
-        shards = np.searchsorted(first, window_ids, side="right") - 1
-        starts = (np.asarray(window_ids) - first[shards]) * seq_len
+        shards, starts = self.window_places(window_ids, seq_len)
         out = np.empty((len(window_ids), seq_len + 1), dtype=np.int64)
         for row, (shard, start) in enumerate(zip(shards.tolist(), starts.tolist())):
             out[row] = self.tokens[shard][start:start + seq_len + 1]  # a slice copy: faster than a fancy-index gather
         return out
+
+    def window_places(self, window_ids: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where windows lie: each one's shard (position in the manifest) and first token in that shard."""
+        first = np.concatenate([[0], np.cumsum(self.windows_per_shard(seq_len))])
+        shards = np.searchsorted(first, window_ids, side="right") - 1
+        return shards, (np.asarray(window_ids) - first[shards]) * seq_len
 
     def windows_per_shard(self, seq_len: int) -> np.ndarray:
         return np.maximum(self.shard_tokens - 1, 0) // seq_len

@@ -11,7 +11,7 @@ The output is a token source folder:
     train/        token dataset (dataflow/shards.py): manifest.json, 00000.bin, 00000.idx, ...
     validation/   token dataset of the documents whose id hash falls below validation_frac
     documents/    Parquet: id, split, shard, document (index in the shard), num_tokens, text_bytes,
-                  language, domain: where each document's tokens are, and where they came from
+                  language, domain, url: where each document's tokens are, and where they came from
     stats.json    documents, tokens, bytes, seconds per split; the tokenizer's sha256; fingerprint
     _SUCCESS
 
@@ -68,7 +68,7 @@ def place_documents(docs: DataFrame, config: TokenizeConfig, num_shards: int) ->
     validation_shards = max(1, math.ceil(num_shards * config.validation_frac))
     split = F.when(unit < config.validation_frac, F.lit("validation")).otherwise(F.lit("train"))
     optional = [F.col(name) if name in docs.columns else F.lit(None).cast("string").alias(name)
-                for name in ("language", "domain")]
+                for name in ("language", "domain", "url")]
     return (docs.select(split.alias("split"), F.col("id"), F.col("text"),
                         F.coalesce(F.octet_length("text"), F.lit(0)).cast("long").alias("text_bytes"), *optional)
             .withColumn("shard", F.pmod(shard_hash, F.when(F.col("split") == "validation", validation_shards)

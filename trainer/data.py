@@ -41,6 +41,9 @@ class DataConfig(StrictModel):
     """Sequences per micro-batch on each rank."""
     grad_accum_steps: int = Field(default=1, gt=0)
     """Micro-batches per optimizer step; tokens per step = batch_size * grad_accum_steps * ranks * seq_len."""
+    record_reads: bool = False
+    """Debug: every rank appends the stream positions and a sha256 of the targets of each micro-batch it
+    trains on to `out_dir/reads-rank<R>.jsonl`, a witness to check `dataflow inspect run --step` against."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,10 @@ class MixtureLoader:
         self.position += self.batch_size * self.world_size
         self._ahead = (self.position, self._worker.submit(self._batch_at, self.position))
         return batch
+
+    def rank_positions(self, start: int) -> range:
+        """The stream positions of this rank's rows in the micro-batch that starts at `start`."""
+        return range(start + self.rank, start + self.batch_size * self.world_size, self.world_size)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)

@@ -37,6 +37,9 @@ class GuardConfig(StrictModel):
     """Skipped steps in a row that trigger a rollback to the newest checkpoint."""
     max_rollbacks: int = Field(default=3, ge=0)
     """Rollbacks allowed in a run; one more spike streak stops training with an error."""
+    max_event_documents: int = Field(default=20, ge=0)
+    """Documents of a spiking batch recorded in its events.jsonl event, the highest excess loss first
+    (`dataflow/mix/provenance.py`); `dataflow inspect run --step N` lists them all."""
 
 
 class Verdict(enum.Enum):

@@ -12,12 +12,15 @@ when due, micro-steps, clip, spike guard, optimizer step, log.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import math
 import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -26,12 +29,13 @@ import yaml
 from dataflow.config import add_model_flags, flag_overrides
 from dataflow.errors import ConfigError, InputError, UserError
 from dataflow.mix.mixture import load_mixture, open_sources, plan_mixture
+from dataflow.mix.provenance import source_roots, stream_documents
 from dataflow.shards import TokenDataset
 from dataflow.stage import check_apart
 from trainer import checkpoint
 from trainer.checkpoint import Checkpointer
 from trainer.config import TrainConfig, load_train_config
-from trainer.data import MixtureLoader
+from trainer.data import Batch, MixtureLoader
 from trainer.evaluate import Evaluator, SourceEval
 from trainer.guard import Judgement, SpikeGuard, Verdict
 from trainer.metrics import MetricsLog
@@ -147,7 +151,8 @@ class Trainer:
                         self.mixture.name, self.mixture.seq_len, c.seq_len)
         log.info("device %s, %s; MFU against %.3g FLOP/s (%s)", self.env.device, "bf16" if self.bf16 else "fp32",
                  self.peak_flops, peak_source)
-        self.metrics.event(self.step, "start", f"training {started}, steps {self.step} to {self.config.max_steps}")
+        self.metrics.event(self.step, "start", f"training {started}, steps {self.step} to {self.config.max_steps}",
+                           data_position=self.loader.position, windows_per_step=self.tokens_per_step // c.seq_len)
 
     def fit(self, until_step: int | None = None) -> dict[str, SourceEval]:
         """Train to `max_steps` (or stop early at `until_step`); return the last evaluation."""
@@ -171,17 +176,24 @@ class Trainer:
         started, data_seconds = time.perf_counter(), 0.0
         window_start = self.loader.position
         loss_sum = torch.zeros((), device=self.env.device)
+        position_losses = []  # (B, T) per micro-step, kept (not copied) for the guard's event
         for micro_step in range(self.config.data.grad_accum_steps):
             fetch = time.perf_counter()
+            positions = self.loader.rank_positions(self.loader.position)
             batch = self.loader.next_batch()
+            if self.config.data.record_reads:
+                self._record_reads(positions, batch)
             inputs, targets = (t.to(self.env.device, non_blocking=True) for t in (batch.inputs, batch.targets))
             data_seconds += time.perf_counter() - fetch
             set_gradient_sync(self.model, micro_step == self.config.data.grad_accum_steps - 1)
             with autocast(self.model, self.env.device, self.bf16):
                 logits = self.model(inputs)  # (B, T, V)
-            loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten())
+            # Per position, so a spiking batch's loss splits over its documents at no extra cost.
+            per_position = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none")
+            loss = per_position.mean()
             (loss / self.config.data.grad_accum_steps).backward()
             loss_sum += loss.detach()
+            position_losses.append(per_position.detach().view_as(targets))
         # The guard needs the loss on the host: one synchronisation per step.
         loss = mean_across_ranks(loss_sum / self.config.data.grad_accum_steps)
         grad_norm = clip_grad_norm(self.model, self.config.optim.grad_clip)
@@ -192,7 +204,7 @@ class Trainer:
         seconds = time.perf_counter() - started
         step, self.step = self.step, self.step + 1
         if judgement.verdict is not Verdict.OK:
-            self._spike(step, judgement, loss, grad_norm, window_start)
+            self._spike(step, judgement, loss, grad_norm, window_start, position_losses)
         self.metrics.progress_to(self.step, loss, lr)
         if step % self.config.log.every_steps == 0 or self.step == self.config.max_steps:
             tokens_per_second = self.tokens_per_step / seconds
@@ -202,14 +214,21 @@ class Trainer:
                 "step_ms": 1000 * seconds, "data_wait_frac": data_seconds / seconds,
                 "tokens": self.loader.tokens_per_source()})
 
-    def _spike(self, step: int, judgement: Judgement, loss: float, grad_norm: float, window_start: int) -> None:
+    def _spike(self, step: int, judgement: Judgement, loss: float, grad_norm: float, window_start: int,
+               position_losses: list[torch.Tensor]) -> None:
         window = [window_start, self.loader.position]
         sources = self._sources(*window)
+        losses = self._batch_losses(position_losses)  # a collective: every rank takes part
+        documents = stream_documents(self.loader.stream, source_roots(self.mixture), *window,
+                                     losses=losses) if self.env.is_main else []
+        worst = f"; worst document {_document_name(documents[0])} (mean loss {documents[0]['mean_loss']:.3g})" \
+            if documents else ""
         message = (f"skipped the update: loss {loss:.4g} (z {judgement.loss_z:.1f}), grad norm {grad_norm:.4g} "
-                   f"(z {judgement.grad_norm_z:.1f}); batch from {sources}")
+                   f"(z {judgement.grad_norm_z:.1f}); batch from {sources}{worst}")
         self.metrics.event(step, "spike_skipped", message, level=logging.WARNING, loss=loss, grad_norm=grad_norm,
                            loss_z=judgement.loss_z, grad_norm_z=judgement.grad_norm_z, data_window=window,
-                           sources=sources)
+                           sources=sources, num_documents=len(documents),
+                           documents=documents[:self.config.guard.max_event_documents])
         if judgement.verdict is Verdict.ROLLBACK:
             self._rollback(step)
 
@@ -228,10 +247,28 @@ class Trainer:
         sources = self._sources(*skipped)
         self.metrics.event(step, "rollback", f"rolled back to {latest.name}; skipping data window {skipped} from "
                            f"{sources}", level=logging.WARNING, checkpoint=str(latest), data_window=skipped,
-                           sources=sources)
+                           sources=sources, to_step=saved["step"])
         self.step = self.saved_step = saved["step"]
         self.guard.load_state_dict(saved["guard"])
         self.rollbacks += 1
+
+    def _batch_losses(self, position_losses: list[torch.Tensor]) -> np.ndarray:
+        """The loss of every target of the step, all ranks, rows in stream order: (windows, seq_len).
+
+        Micro-step m, rank r, row i is position start + m*B*W + i*W + r (`MixtureLoader.rank_positions`).
+        """
+        mine = torch.stack(position_losses)  # (grad_accum, B, T)
+        if self.env.world_size > 1:
+            parts = [torch.empty_like(mine) for _ in range(self.env.world_size)]
+            dist.all_gather(parts, mine)
+            mine = torch.stack(parts, dim=2)  # (grad_accum, B, W, T)
+        return mine.reshape(-1, mine.shape[-1]).cpu().numpy()
+
+    def _record_reads(self, positions: range, batch: Batch) -> None:
+        """Debug witness (`data.record_reads`): this rank's positions and a sha256 of each row's targets."""
+        digests = [hashlib.sha256(row.numpy().tobytes()).hexdigest() for row in batch.targets]
+        with open(self.run_dir / f"reads-rank{self.env.rank}.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps({"step": self.step, "positions": list(positions), "targets_sha256": digests}) + "\n")
 
     def _sources(self, start: int, stop: int) -> dict[str, int]:
         """Sequences per source in positions start..stop-1 of the stream (all ranks)."""
@@ -322,6 +359,10 @@ def _shared_vocab_size(datasets: dict[str, TokenDataset]) -> int:
                              f"({first.manifest.tokenizer.path}, {dataset.manifest.tokenizer.path}); "
                              "re-tokenise one of them")
     return first.manifest.vocab_size
+
+
+def _document_name(document: dict) -> str:
+    return document["id"] or f"{document['source']} shard {document['shard']} document {document['document']}"
 
 
 def _due(step: int, every: int, max_steps: int) -> bool:

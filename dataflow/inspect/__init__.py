@@ -39,7 +39,7 @@ __all__ = ["InspectOptions", "detect", "inspect_path", "render_text"]
 
 #: Which options each kind answers; others are refused rather than silently ignored.
 OPTIONS = {
-    "mixture": {"sample", "verify", "decode", "tokenizer"},
+    "mixture": {"sample", "verify", "decode", "tokenizer", "sequence"},
     "token-dataset": {"sample", "verify", "decode", "tokenizer"},
     "token-source": {"sample", "verify", "decode", "tokenizer", "where"},
     "stage": {"sample", "where", "verify", "rejected"},
@@ -55,6 +55,7 @@ def inspect_path(path: str | Path, options: InspectOptions = InspectOptions()) -
         raise InputError(f"{path} does not exist")
     kind = detect(path)
     given = {name for name in ("sample", "where", "verify", "decode", "tokenizer", "rejected") if getattr(options, name)}
+    given |= {"sequence"} if options.sequence is not None else set()  # sequence 0 is a sequence
     refused = sorted(given - OPTIONS[kind])
     if refused:
         raise UserError(f"--{refused[0]} does not apply to {path} ({kind}); it applies to: "

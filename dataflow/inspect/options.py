@@ -17,6 +17,8 @@ class InspectOptions:
     """Show this many example rows of every rejection reason from a stage's rejected/."""
     decode: int = 0
     """Decode this many random documents or sequences to text with the manifest's tokenizer."""
+    sequence: int | None = None
+    """Name the documents inside this sequence of a mixture output (`dataflow/mix/provenance.py`)."""
     tokenizer: str | None = None
     """Decode with this tokenizer.json instead of the manifest's path (its sha256 must match)."""
     top: int = 10

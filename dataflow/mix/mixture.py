@@ -269,6 +269,24 @@ class MixedStream:
         return rows
 
 
+    def places(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions start..stop-1: each one's source index, shard (its place in that source's manifest)
+        and first token in the shard; what `dataflow/mix/provenance.py` maps back to documents."""
+        sources, draws = self.schedule.draws(start, stop)
+        shards, starts = np.empty(len(sources), dtype=np.int64), np.empty(len(sources), dtype=np.int64)
+        for index in np.unique(sources).tolist():
+            name, mine = self.names[index], sources == index
+            windows = self.sources[name].windows(draws[mine])
+            shards[mine], starts[mine] = self.datasets[name].window_places(windows, self.seq_len)
+        return sources, shards, starts
+
+
+def open_stream(mixture: Mixture, seq_len: int | None = None) -> MixedStream:
+    """The mixed stream over the mixture's training datasets, at `seq_len` (default: the mixture's)."""
+    return MixedStream(open_sources(mixture, "train"), mixture.shares, seq_len=seq_len or mixture.seq_len,
+                       seed=mixture.seed)
+
+
 def window_order(seed: int, source: str, epoch: int, num_windows: int) -> np.ndarray:
     """The order in which one epoch reads a source's windows: a seeded permutation (numpy PCG64).
 

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
-from dataflow.mix.mixture import Mixture, MixedStream, open_sources
+from dataflow.mix.mixture import Mixture, MixedStream, open_stream
 from dataflow.mix.sequences import SequenceShardWriter
 from dataflow.shards import TokenDataset
 
@@ -48,7 +48,7 @@ def worker_stream(mixture_json: str) -> MixedStream:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the driver already warned about weights that do not sum to 1
         mixture = Mixture.model_validate_json(mixture_json)
-    return MixedStream(open_sources(mixture, "train"), mixture.shares, seq_len=mixture.seq_len, seed=mixture.seed)
+    return open_stream(mixture)
 
 
 def write_shards(batches: Iterable[pa.RecordBatch], *, directory: str, mixture_json: str, format: str,

@@ -39,6 +39,7 @@ TOKENIZE_OUTPUT_SCHEMA = pa.schema([
     pa.field("text_bytes", pa.int64()),
     pa.field("language", pa.string()),
     pa.field("domain", pa.string()),
+    pa.field("url", pa.string()),
     pa.field("entry", pa.string()),
 ])
 
@@ -87,7 +88,7 @@ def set_encode_threads(threads: int) -> None:
 def tokenize_partition(batches: Iterable[pa.RecordBatch], *, directory: str, tokenizer_path: str,
                        tokenizer_sha256: str, eos_token: str | None, batch_rows: int,
                        threads: int) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body. Input rows (split, shard, id, text, text_bytes, language, domain) sorted
+    """mapInArrow body. Input rows (split, shard, id, text, text_bytes, language, domain, url) sorted
     by shard, split and id; output TOKENIZE_OUTPUT_SCHEMA. Writes `directory/<split>/<shard:05d>.bin`.
 
     Documents without text are not written; their rows come back with `document` null.

@@ -83,7 +83,7 @@ def test_token_files_switch_to_uint32_when_ids_pass_65535(pages, tokenizer_file,
     texts = [page["text"] for page in pages[:5]] + [f"<extra_{added - 1}> ends the id space"]
     batch = pa.RecordBatch.from_pylist([
         {"split": "train", "shard": 0, "id": str(i), "text": text, "text_bytes": len(text.encode()),
-         "language": None, "domain": None} for i, text in enumerate(texts)])
+         "language": None, "domain": None, "url": None} for i, text in enumerate(texts)])
     rows = list(tokenize_partition([batch], directory=str(tmp_path / "out"), tokenizer_path=loaded.info.path,
                                    tokenizer_sha256=loaded.info.sha256, eos_token=None, batch_rows=100, threads=1))
     entries = [ShardEntry.model_validate_json(e) for b in rows for e in b.column("entry").to_pylist() if e]

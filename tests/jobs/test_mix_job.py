@@ -95,6 +95,20 @@ def test_sequences_are_the_stream_the_trainer_samples(native, mixture_file):
     loader.close()
 
 
+def test_inspect_sequence_names_the_documents_whose_tokens_it_holds(native, mixture_file, capsys):
+    written = MixedSequences.open(native)
+    n = next(i for i in range(100, 1000) if written.sequence(i)[1] == "wiki")  # wiki has a documents/ table
+    capsys.readouterr()
+    assert cli.main(["inspect", str(native), "--sequence", str(n), "--json"]) == 0
+    documents = [sample for sample in json.loads(capsys.readouterr().out)["samples"] if "sequence" in sample]
+    wiki = open_sources(load_mixture(mixture_file), "train")["wiki"]
+    assert {d["source"] for d in documents} == {"wiki"} and all(d["sequence"] == n for d in documents)
+    assert [d["id"] for d in documents] == [f"wiki-{d['shard']:05d}-{d['document']}" for d in documents]
+    held = np.concatenate([wiki.document(d["shard"], d["document"])[a:b] for d in documents
+                           for a, b in d["token_ranges"]])
+    assert np.array_equal(held, written.sequence(n)[0][1:]) and sum(d["targets"] for d in documents) == SEQ_LEN
+
+
 def test_same_mixture_and_seed_give_byte_identical_shards(spark, native, mixture_file, tmp_path):
     again = tmp_path / "again"
     mix.main(["--mixture", str(mixture_file), "--output", str(again), "--max-shard-tokens", "2000000"])

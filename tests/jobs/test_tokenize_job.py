@@ -68,6 +68,7 @@ def real_texts_of(built) -> list[dict]:
 def test_every_document_decodes_back_to_its_text_and_ends_with_eos(built):
     tokenizer = load_tokenizer(built / "tokenizer.json")
     texts = {row["id"]: row["text"] for row in real_texts_of(built) if row["text"]}
+    urls = {row["id"]: row["url"] for row in pq.read_table(built / "docs", columns=["id", "url"]).to_pylist()}
     places = pq.read_table(built / "tokens" / "documents").to_pylist()
     datasets = {split: open_split(built / "tokens", split, verify=True) for split in ("train", "validation")}
     positions = {split: {int(entry.file[:5]): i for i, entry in enumerate(d.manifest.shards)}
@@ -76,7 +77,7 @@ def test_every_document_decodes_back_to_its_text_and_ends_with_eos(built):
     for place in places:
         ids = datasets[place["split"]].document(positions[place["split"]][place["shard"]], place["document"])
         assert ids[-1] == tokenizer.eos_id and len(ids) == place["num_tokens"]
-        assert tokenizer.decode(ids[:-1]) == texts[place["id"]]
+        assert tokenizer.decode(ids[:-1]) == texts[place["id"]] and place["url"] == urls[place["id"]]
     assert datasets["train"].manifest.tokenizer.sha256 == tokenizer.info.sha256
 
 

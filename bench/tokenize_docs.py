@@ -5,15 +5,17 @@ All three encode the same documents (the 1,695 real pages of ../shared/data/html
 here on those pages, or `--tokenizer`), EOS after every document:
 
 - ours: `dataflow run tokenize` (Spark local[N]: Parquet in, id-hash split and shards,
-  `encode_batch_fast` inside mapInArrow with one tokenizer thread per task, shards written
-  by the tasks, documents/ table, manifests), end to end and without the JVM start;
-- plain: `Tokenizer.encode_batch` over batches of 1,000 documents in one thread (the ceiling
-  for a single core, no I/O);
+  tiktoken (or `encode_batch_fast` when it cannot be exact) inside mapInArrow in the input's
+  partitions, token arrays shuffled to one task per shard, shards written by the tasks,
+  documents/ table, manifests), end to end and without the JVM start;
+- plain: `Tokenizer.encode_batch` and tiktoken built from the same file, batches of 1,000
+  documents in one thread (the ceilings for a single core, no I/O);
 - datatrove 0.10.1 in its own venv: JsonlReader -> DocumentTokenizer (its defaults: shuffled
   documents, EOS by post-processor) with N tasks and N workers.
 
 It prints tokens/s per core for each and checks that ours and datatrove's produced the same
-number of tokens.
+number of tokens. datatrove runs from the interpreter in DATATROVE_PYTHON (a venv with
+`pip install "datatrove[processing,io]==0.10.1"`, see ../shared/ENVIRONMENT.md).
 
     python bench/tokenize_docs.py [--cores 2] [--copies 3] [--repeat 2] [--vocab-size 32000] [--tokenizer tok.json]
 
@@ -38,6 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.peak_memory import run_measured  # noqa: E402
+from dataflow.shards import TokenizerInfo  # noqa: E402
+from dataflow.tokenize.tiktoken_bpe import encode_texts, exact_encoding  # noqa: E402
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe  # noqa: E402
 from tests.real_documents import real_texts, write_documents  # noqa: E402
 
@@ -96,10 +100,23 @@ def run_plain(docs: list[dict], tokenizer: Path) -> dict:
 
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     encoder = Tokenizer.from_file(str(tokenizer))
+    return time_encoder(docs, lambda texts: [encoding.ids for encoding in encoder.encode_batch(texts)])
+
+
+def run_tiktoken(docs: list[dict], tokenizer: Path) -> dict:
+    """One thread, no I/O, the encoding the tokenize job builds (None when it cannot be exact)."""
+    encoding, refusal = exact_encoding(str(tokenizer), TokenizerInfo.from_file(tokenizer).sha256)
+    if encoding is None:
+        print(f"tiktoken: not exact for this tokenizer ({refusal})")
+        return None
+    return time_encoder(docs, lambda texts: encode_texts(encoding, texts))
+
+
+def time_encoder(docs: list[dict], encode) -> dict:
     texts = [doc["text"] for doc in docs]
     started, cpu_started, tokens = time.perf_counter(), time.process_time(), 0
     for start in range(0, len(texts), BATCH):
-        tokens += sum(len(encoding.ids) + 1 for encoding in encoder.encode_batch(texts[start:start + BATCH]))
+        tokens += sum(len(ids) + 1 for ids in encode(texts[start:start + BATCH]))
     return {"wall_seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu_started,
             "tokens": tokens}
 
@@ -122,7 +139,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=3, help="times the 1,695 pages are repeated (distinct ids)")
     parser.add_argument("--vocab-size", type=int, default=32000, help="vocabulary of the tokenizer trained here")
     parser.add_argument("--tokenizer", type=Path, help="a tokenizer.json with <|endoftext|> instead of training one")
-    parser.add_argument("--datatrove-python", default="/work/venvs/datatrove/bin/python")
+    parser.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON", ""),
+                        help="datatrove's interpreter (default: $DATATROVE_PYTHON)")
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs of ours and datatrove, alternated; the best is shown")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -141,9 +159,9 @@ def main() -> None:
     runs = {"ours": [], "datatrove": []}
     for _ in range(args.repeat):  # alternated, so that both see the same load on a shared machine
         runs["ours"].append(run_ours(work, tokenizer, args.cores))
-        if Path(args.datatrove_python).exists():
+        if args.datatrove_python and Path(args.datatrove_python).exists():
             runs["datatrove"].append(run_datatrove(args.datatrove_python, work, tokenizer, args.cores))
-    plain = run_plain(docs, tokenizer)
+    plain, fast = run_plain(docs, tokenizer), run_tiktoken(docs, tokenizer)
     ours = min(runs["ours"], key=lambda run: run["wall_seconds"])
     peer = min(runs["datatrove"], key=lambda run: run["wall_seconds"]) if runs["datatrove"] else None
 
@@ -157,8 +175,11 @@ def main() -> None:
           f"peak {ours['peak_bytes'] / 2**30:.2f} GiB")
     print(f"plain     : {rate(plain, 'wall_seconds', 1):7.1f}k wall (encode_batch, 1 thread, "
           f"{plain['wall_seconds']:.1f} s), {rate(plain, 'cpu_seconds', 1):7.1f}k CPU; {plain['tokens']:,} tokens")
+    if fast is not None:
+        print(f"tiktoken  : {rate(fast, 'wall_seconds', 1):7.1f}k wall (1 thread, {fast['wall_seconds']:.1f} s), "
+              f"{rate(fast, 'cpu_seconds', 1):7.1f}k CPU; {fast['tokens']:,} tokens")
     if peer is None:
-        print(f"datatrove : not run ({args.datatrove_python} not found)")
+        print("datatrove : not run (set DATATROVE_PYTHON or --datatrove-python to its venv's python)")
     else:
         print(f"datatrove : {rate(peer, 'wall_seconds', args.cores):7.1f}k wall ({peer['wall_seconds']:.1f} s), "
               f"{rate(peer, 'cpu_seconds', 1):7.1f}k CPU ({peer['cpu_seconds']:.1f} CPU s); {peer['tokens']:,} tokens; "

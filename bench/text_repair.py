@@ -33,7 +33,7 @@ from bench.datatrove_formatters import run_formatter  # noqa: E402
 from dataflow.extract.charset import decode_html  # noqa: E402
 from dataflow.extract.html_text import extract_main_text  # noqa: E402
 from dataflow.extract.repair import TextRepairConfig, repair_text  # noqa: E402
-from tests.real_documents import real_texts  # noqa: E402
+from tests.real_pages import real_texts  # noqa: E402
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 CONFIG = TextRepairConfig()

@@ -47,7 +47,7 @@ from dataflow.filters.pii import KINDS, PLACEHOLDERS, PiiConfig, find_and_mask, 
 from dataflow.filters.toxicity import ENGLISH_MODEL, WORDS, ToxicityConfig, score_documents, toxic_value  # noqa: E402
 from dataflow.schema import doc_schema  # noqa: E402
 from tests.planting import plant  # noqa: E402
-from tests.real_documents import real_texts  # noqa: E402
+from tests.real_pages import real_texts  # noqa: E402
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 WORD_LIST = SHARED_DATA / "text" / "lists" / "naughty_words_en.txt"
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pages_with_source() -> list[dict]:
-    """The real pages (tests/real_documents.py) with their source folder, matched by the id it derives."""
+    """The real pages (tests/real_pages.py) with their source folder, matched by the id it derives."""
     sources = {}
     with open(SHARED_DATA / "html" / "manifest.jsonl", encoding="utf-8") as handle:
         for line in handle:

@@ -5,15 +5,17 @@ All three encode the same documents (the 1,695 real pages of ../shared/data/html
 here on those pages, or `--tokenizer`), EOS after every document:
 
 - ours: `dataflow run tokenize` (Spark local[N]: Parquet in, id-hash split and shards,
-  `encode_batch_fast` inside mapInArrow with one tokenizer thread per task, shards written
-  by the tasks, documents/ table, manifests), end to end and without the JVM start;
-- plain: `Tokenizer.encode_batch` over batches of 1,000 documents in one thread (the ceiling
-  for a single core, no I/O);
+  tiktoken (or `encode_batch_fast` when it cannot be exact) inside mapInArrow in the input's
+  partitions, token arrays shuffled to one task per shard, shards written by the tasks,
+  documents/ table, manifests), end to end and without the JVM start;
+- plain: `Tokenizer.encode_batch` and tiktoken built from the same file, batches of 1,000
+  documents in one thread (the ceilings for a single core, no I/O);
 - datatrove 0.10.1 in its own venv: JsonlReader -> DocumentTokenizer (its defaults: shuffled
   documents, EOS by post-processor) with N tasks and N workers.
 
 It prints tokens/s per core for each and checks that ours and datatrove's produced the same
-number of tokens.
+number of tokens. datatrove runs from the interpreter in DATATROVE_PYTHON (a venv with
+`pip install "datatrove[processing,io]==0.10.1"`, see ../shared/ENVIRONMENT.md).
 
     python -m bench.tokenize_docs [--cores 2] [--copies 3] [--repeat 2] [--vocab-size 32000] [--tokenizer tok.json]
 
@@ -36,6 +38,8 @@ from pathlib import Path
 
 from bench.peak_memory import run_measured
 from bench.peers import datatrove_problem, datatrove_python
+from dataflow.shards import TokenizerInfo
+from dataflow.tokenize.tiktoken_bpe import encode_texts, exact_encoding
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from tests.real_pages import real_texts, write_documents
 
@@ -96,10 +100,23 @@ def run_plain(docs: list[dict], tokenizer: Path) -> dict:
 
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     encoder = Tokenizer.from_file(str(tokenizer))
+    return time_encoder(docs, lambda texts: [encoding.ids for encoding in encoder.encode_batch(texts)])
+
+
+def run_tiktoken(docs: list[dict], tokenizer: Path) -> dict:
+    """One thread, no I/O, the encoding the tokenize job builds (None when it cannot be exact)."""
+    encoding, refusal = exact_encoding(str(tokenizer), TokenizerInfo.from_file(tokenizer).sha256)
+    if encoding is None:
+        print(f"tiktoken: not exact for this tokenizer ({refusal})")
+        return None
+    return time_encoder(docs, lambda texts: encode_texts(encoding, texts))
+
+
+def time_encoder(docs: list[dict], encode) -> dict:
     texts = [doc["text"] for doc in docs]
     started, cpu_started, tokens = time.perf_counter(), time.process_time(), 0
     for start in range(0, len(texts), BATCH):
-        tokens += sum(len(encoding.ids) + 1 for encoding in encoder.encode_batch(texts[start:start + BATCH]))
+        tokens += sum(len(ids) + 1 for ids in encode(texts[start:start + BATCH]))
     return {"wall_seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu_started,
             "tokens": tokens}
 
@@ -142,7 +159,7 @@ def main() -> None:
         runs["ours"].append(run_ours(work, tokenizer, args.cores))
         if not datatrove_problem():
             runs["datatrove"].append(run_datatrove(datatrove_python(), work, tokenizer, args.cores))
-    plain = run_plain(docs, tokenizer)
+    plain, fast = run_plain(docs, tokenizer), run_tiktoken(docs, tokenizer)
     ours = min(runs["ours"], key=lambda run: run["wall_seconds"])
     peer = min(runs["datatrove"], key=lambda run: run["wall_seconds"]) if runs["datatrove"] else None
 
@@ -156,6 +173,9 @@ def main() -> None:
           f"peak {ours['peak_bytes'] / 2**30:.2f} GiB")
     print(f"plain     : {rate(plain, 'wall_seconds', 1):7.1f}k wall (encode_batch, 1 thread, "
           f"{plain['wall_seconds']:.1f} s), {rate(plain, 'cpu_seconds', 1):7.1f}k CPU; {plain['tokens']:,} tokens")
+    if fast is not None:
+        print(f"tiktoken  : {rate(fast, 'wall_seconds', 1):7.1f}k wall (1 thread, {fast['wall_seconds']:.1f} s), "
+              f"{rate(fast, 'cpu_seconds', 1):7.1f}k CPU; {fast['tokens']:,} tokens")
     if peer is None:
         print(f"datatrove : not run ({datatrove_problem()})")
     else:

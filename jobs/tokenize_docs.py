@@ -35,9 +35,11 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from dataflow.errors import ConfigError
 from dataflow.shards import SPLITS, ShardEntry, write_manifest
 from dataflow.stage import check_output
-from dataflow.tokenize.encode import DOCUMENTS_DIR, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig, tokenize_partition
+from dataflow.tokenize.encode import (DOCUMENTS_DIR, ENCODED_SCHEMA, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig,
+                                      choose_encoder, encode_partition, write_partition)
 from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.exact_partitions import exactly_partitioned
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
 
@@ -56,34 +58,46 @@ def parse_args(argv: list[str] | None):
 
 
 def place_documents(docs: DataFrame, config: TokenizeConfig, num_shards: int) -> DataFrame:
-    """Documents with a split and a shard from hashes of their id, one shard per task, sorted by id.
+    """Documents with a split and a shard from hashes of their id, in the input's partitions.
 
-    The validation split gets ceil(num_shards * validation_frac) shards, so that each holds
-    about as much as a training shard. Range partitioning on the shard number sends a shard
-    to exactly one task whatever the input's partitioning; the sort fixes the order inside it
-    (the text breaks ties between duplicate ids).
+    The validation split gets validation_shards(...) shards, so that each holds about as much
+    as a training shard.
     """
     unit = F.pmod(F.xxhash64(F.lit(config.split_seed), F.col("id")), F.lit(HASH_UNITS)) / HASH_UNITS
     shard_hash = F.xxhash64(F.lit("shard"), F.col("id"))
-    validation_shards = max(1, math.ceil(num_shards * config.validation_frac))
     split = F.when(unit < config.validation_frac, F.lit("validation")).otherwise(F.lit("train"))
     optional = [F.col(name) if name in docs.columns else F.lit(None).cast("string").alias(name)
                 for name in ("language", "domain", "url")]
     return (docs.select(split.alias("split"), F.col("id"), F.col("text"),
                         F.coalesce(F.octet_length("text"), F.lit(0)).cast("long").alias("text_bytes"), *optional)
-            .withColumn("shard", F.pmod(shard_hash, F.when(F.col("split") == "validation", validation_shards)
-                                        .otherwise(num_shards)).cast("int"))
-            .repartitionByRange(num_shards, "shard")
-            .sortWithinPartitions("shard", "split", "id", "text"))
+            .withColumn("shard", F.pmod(shard_hash, F.when(F.col("split") == "validation",
+                                                           validation_shards(config, num_shards))
+                                        .otherwise(num_shards)).cast("int")))
+
+
+def validation_shards(config: TokenizeConfig, num_shards: int) -> int:
+    return max(1, math.ceil(num_shards * config.validation_frac))
 
 
 def build(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, tokenizer: LoadedTokenizer,
           directory: str, num_shards: int) -> DataFrame:
-    """The plan: shards written under `directory` as a side effect, TOKENIZE_OUTPUT_SCHEMA rows out."""
-    work = functools.partial(tokenize_partition, directory=directory, tokenizer_path=tokenizer.info.path,
-                             tokenizer_sha256=tokenizer.info.sha256, eos_token=config.eos_token,
-                             batch_rows=config.batch_rows, threads=int(spark.conf.get("spark.task.cpus", "1")))
-    return place_documents(docs, config, num_shards).mapInArrow(work, schema=from_arrow_schema(TOKENIZE_OUTPUT_SCHEMA))
+    """The plan: shards written under `directory` as a side effect, TOKENIZE_OUTPUT_SCHEMA rows out.
+
+    Texts are encoded where they are read; only the token arrays are shuffled, each (split,
+    shard) to its own task (exactly_partitioned: no empty or doubled tasks, as a sampled range
+    partitioning gave), and sorted by id there (the tokens break ties between duplicate ids).
+    """
+    encode = functools.partial(encode_partition, tokenizer_path=tokenizer.info.path,
+                               tokenizer_sha256=tokenizer.info.sha256, eos_token=config.eos_token,
+                               encoder=config.encoder, batch_rows=config.batch_rows,
+                               threads=int(spark.conf.get("spark.task.cpus", "1")))
+    write = functools.partial(write_partition, directory=directory, vocab_size=tokenizer.vocab_size,
+                              eos_id=tokenizer.eos_id)
+    encoded = place_documents(docs, config, num_shards).mapInArrow(encode, schema=from_arrow_schema(ENCODED_SCHEMA))
+    task = F.when(F.col("split") == "validation", F.col("shard") + num_shards).otherwise(F.col("shard"))
+    routed = exactly_partitioned(spark, encoded, task, num_shards + validation_shards(config, num_shards))
+    return (routed.sortWithinPartitions("split", "shard", "id", "tokens")
+            .mapInArrow(write, schema=from_arrow_schema(TOKENIZE_OUTPUT_SCHEMA)))
 
 
 def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: TokenizeConfig,
@@ -92,6 +106,8 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
     num_shards = config.num_shards or max(MIN_SHARDS, math.ceil(input_text_bytes(spark, docs, input_path)
                                                                 / config.shard_text_bytes))
     directory = tmp.removeprefix("file://")
+    encoder = choose_encoder(tokenizer, config.encoder)[1]
+    log.warning("tokenize %s: encoding with %s", config.source, encoder)
     # Persisted because three actions read it (documents/, the shard entries, the count of
     # documents without text) and recomputing it would tokenize everything again.
     out = build(spark, docs, config, tokenizer, directory, num_shards).persist(StorageLevel.MEMORY_AND_DISK)
@@ -111,7 +127,7 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         splits[split] = {"documents": sum(s.num_documents for s in shards), "tokens": sum(s.num_tokens for s in shards),
                          "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
     documents = sum(figures["documents"] for figures in splits.values())
-    return {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(),
+    return {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(), "encoder": encoder,
             "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
             **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
 

@@ -7,7 +7,7 @@ import pytest
 
 from dataflow.errors import InputError
 from dataflow.shards import ShardEntry, TokenizerInfo, open_split, write_manifest
-from dataflow.tokenize.encode import tokenize_partition
+from dataflow.tokenize.encode import encode_partition, write_partition
 from dataflow.tokenize.tokenizer import (TokenizerTrainConfig, load_matching_tokenizer, load_tokenizer, save_tokenizer,
                                 train_byte_level_bpe)
 from tests.real_pages import real_texts
@@ -84,8 +84,10 @@ def test_token_files_switch_to_uint32_when_ids_pass_65535(pages, tokenizer_file,
     batch = pa.RecordBatch.from_pylist([
         {"split": "train", "shard": 0, "id": str(i), "text": text, "text_bytes": len(text.encode()),
          "language": None, "domain": None, "url": None} for i, text in enumerate(texts)])
-    rows = list(tokenize_partition([batch], directory=str(tmp_path / "out"), tokenizer_path=loaded.info.path,
-                                   tokenizer_sha256=loaded.info.sha256, eos_token=None, batch_rows=100, threads=1))
+    encoded = encode_partition([batch], tokenizer_path=loaded.info.path, tokenizer_sha256=loaded.info.sha256,
+                               eos_token=None, encoder="auto", batch_rows=100, threads=1)
+    rows = list(write_partition(encoded, directory=str(tmp_path / "out"), vocab_size=loaded.vocab_size,
+                                eos_id=loaded.eos_id))
     entries = [ShardEntry.model_validate_json(e) for b in rows for e in b.column("entry").to_pylist() if e]
     write_manifest(tmp_path / "out" / "train", entries, source="web", split="train", tokenizer=loaded.info,
                    vocab_size=loaded.vocab_size, eos_id=loaded.eos_id)

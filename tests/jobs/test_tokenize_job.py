@@ -15,6 +15,7 @@ from dataflow.shards import TokenizerInfo, open_split
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, load_tokenizer
 from jobs import tokenize_docs
 from jobs import train_tokenizer
+from jobs.common.exact_partitions import exactly_partitioned
 from tests.real_pages import real_texts, write_documents
 from tests.stage_outputs import stats_of
 
@@ -58,6 +59,7 @@ def test_stats_pin_documents_and_tokens_per_split(built):
     assert stats["tokens"] == 894_363 and stats["splits"]["validation"]["tokens"] == 70_607
     assert stats["splits"]["train"]["shards"] == 3 and stats["splits"]["validation"]["shards"] == 1
     assert stats["tokenizer"]["sha256"] == TokenizerInfo.from_file(built / "tokenizer.json").sha256
+    assert stats["encoder"] == "tiktoken (checked token for token against tokenizers)"
     assert stats["bytes"] == sum(len(page["text"].encode()) for page in real_texts_of(built))
 
 
@@ -104,6 +106,13 @@ def test_shards_are_identical_whatever_the_input_partitioning(spark, built, page
         mine, theirs = (json.loads((root / split / "manifest.json").read_text())["shards"]
                         for root in (tmp_path / "tokens", built / "tokens"))
         assert mine == theirs
+
+
+def test_each_task_number_gets_its_own_partition_and_no_partition_is_empty(spark):
+    rows = spark.range(3_000).select((F.col("id") % 11).alias("task"))
+    placed = exactly_partitioned(spark, rows, F.col("task"), 11).select("task", F.spark_partition_id().alias("part"))
+    pairs = {(row["task"], row["part"]) for row in placed.distinct().collect()}
+    assert pairs == {(k, k) for k in range(11)}
 
 
 def test_rerun_is_skipped_while_input_config_and_tokenizer_are_unchanged(spark, built, caplog):

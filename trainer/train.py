@@ -31,7 +31,7 @@ from trainer import checkpoint
 from trainer.checkpoint import Checkpointer
 from trainer.config import TrainConfig, load_train_config
 from trainer.data import MixtureLoader
-from trainer.evaluate import Evaluator, SourceEval
+from trainer.evaluate import Evaluator, SourceEval, open_eval_datasets
 from trainer.guard import Judgement, SpikeGuard, Verdict
 from trainer.metrics import MetricsLog
 from trainer.mfu import mfu, peak_flops
@@ -78,6 +78,7 @@ class Trainer:
         config, env = self.config, self.env
         self.mixture = load_mixture(config.data.mixture)
         train_sets, validation_sets = open_sources(self.mixture, "train"), open_sources(self.mixture, "validation")
+        validation_sets |= open_eval_datasets(config.eval.datasets, set(validation_sets))
         vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})
         self.model_config = config.model.model_copy(
             update={"vocab_size": config.model.vocab_size or 64 * math.ceil(vocab_size / 64)})

@@ -41,8 +41,6 @@ class SearchInputs:
     available_tokens: dict[str, int]
     """Training tokens per source."""
     max_epochs: dict[str, float]
-    target_weights: dict[str, float]
-    """Evaluated dataset name -> weight in the target, normalised to sum to 1."""
     eval_datasets: dict[str, str]
     """Target datasets that are not sources: name -> path, passed to the trainer's eval.datasets."""
     proxy: Proxy
@@ -61,7 +59,7 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
         _open(source.path, "validation", f"sources.{name}.path")
         sha[f"sources.{name}"] = train.manifest.tokenizer
         available[name] = train.num_tokens
-    target_weights, eval_datasets = {}, {}
+    eval_datasets = {}
     for name, entry in config.target.items():
         if isinstance(entry, TargetDataset):
             if name in config.sources:
@@ -70,12 +68,12 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
             path = Path(entry.path)
             dataset = (TokenDataset.open(path) if (path / MANIFEST).is_file()
                        else _open(entry.path, "validation", f"target.{name}.path"))
-            eval_datasets[name], target_weights[name] = entry.path, entry.weight
+            eval_datasets[name] = entry.path
         else:
             if name not in config.sources:
                 raise ConfigError(f"target.{name}: not a source ({', '.join(config.sources)}); name a source, or give "
                                   f"{{path: TOKEN_DATASET, weight: {entry}}}")
-            dataset, target_weights[name] = _open(config.sources[name].path, "validation", f"target.{name}"), entry
+            dataset = _open(config.sources[name].path, "validation", f"target.{name}")
             if entry <= 0:
                 raise ConfigError(f"target.{name}: weight {entry} must be above 0")
         if dataset.num_windows(proxy.seq_len) == 0:
@@ -83,14 +81,12 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
                               f"seq_len + 1 = {proxy.seq_len + 1} tokens; write a larger validation split")
         sha[f"target.{name}"] = dataset.manifest.tokenizer
     _same_tokenizer(sha)
-    total = sum(target_weights.values())
     max_epochs = {name: source.max_epochs for name, source in config.sources.items()}
     limits = {name: min(final, at_proxy) for (name, final), at_proxy in zip(
         share_limits(available, max_epochs, config.final_run.total_tokens).items(),
         share_limits(available, max_epochs, proxy.total_tokens).values())}
     everything = sum(available.values())
     inputs = SearchInputs(available_tokens=available, max_epochs=max_epochs,
-                          target_weights={name: weight / total for name, weight in target_weights.items()},
                           eval_datasets=eval_datasets, proxy=proxy, limits=limits,
                           natural={name: count / everything for name, count in available.items()})
     if sum(limits.values()) < 1:

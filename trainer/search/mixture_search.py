@@ -31,12 +31,11 @@ from trainer.search import backends, report
 from trainer.search.candidates import feasible, sample_feasible
 from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs, check_feasible, prior_weights, read_inputs
-from trainer.search.regression import fit_surface, search_surface
+from trainer.search.regression import Regressor, fit_surface, search_surface
 from trainer.search.store import RunSpec, RunStore, write_text
 
 log = logging.getLogger("trainer.search")
 CONFIG_COPY = "search.yaml"
-BASELINES = ("natural", "uniform", "best-sampled", "predicted")
 
 
 def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
@@ -47,8 +46,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     _claim_folder(store, config, resume)
     names = list(config.sources)
     rng = np.random.default_rng(config.seed)
-    prior = np.array([prior_weights(config, inputs)[name] for name in names])
-    limits = np.array([inputs.limits[name] for name in names])
+    prior, limits = _prior_and_limits(config, inputs)
     draws = sample_feasible(prior, limits, config.candidates, config.concentrations, rng)
     log.info("%d candidates sampled (%d infeasible draws rejected); share limits %s", config.candidates,
              draws.rejected, ", ".join(f"{name} {limit:.3g}" for name, limit in inputs.limits.items()))
@@ -56,7 +54,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
                   for index, weights in enumerate(draws.weights) for seed in range(config.proxy.seeds)]
     _run(store, config, candidates, "candidates")
 
-    table = store.write_table(inputs.target_weights).to_pylist()
+    table = store.write_table(config.target_weights).to_pylist()
     mixtures, scores = _mean_scores(table, names, "candidate")
     if len(scores) < 3:
         raise ConfigError(f"only {len(scores)} candidate mixtures finished (see `dataflow search status "
@@ -64,30 +62,35 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     weights = np.array([[mixtures[mixture][name] for name in names] for mixture in scores])
     observed = np.array(list(scores.values()))
     fit = fit_surface(weights, observed)
-    best, predicted_score = search_surface(fit.model, prior, limits, config.concentrations, config.fit, rng)
-    pick = dict(zip(names, best.tolist()))
-    check_feasible(pick, inputs, config, "the predicted best mixture")
-    _write_best(config, inputs, pick)
+    pick, predicted_score = optimise(config, inputs, fit.model, rng)
+    write_best(config, inputs, pick, Path(config.out_dir) / "best")
     best_sampled = min(scores, key=scores.get)
 
     baselines = {"natural": inputs.natural, "uniform": dict.fromkeys(names, 1 / len(names)),
                  "best-sampled": mixtures[best_sampled], "predicted": pick}
-    skipped = {}
-    confirmations = []
-    for label, mixture in baselines.items():
-        if not feasible(np.array([mixture[name] for name in names]), limits):
-            skipped[label] = "infeasible at the final run's budget (a source would exceed max_epochs)"
-            continue
-        mixture_name = best_sampled if label == "best-sampled" else label
-        confirmations += [_spec(config, inputs, mixture_name, np.array([mixture[name] for name in names]), seed, label)
-                          for seed in range(config.proxy.confirm_seeds)]
+    confirmations, skipped = _confirmations(config, inputs, baselines, best_sampled)
     _run(store, config, confirmations, "confirmation runs")
 
-    table = store.write_table(inputs.target_weights).to_pylist()
+    table = store.write_table(config.target_weights).to_pylist()
     summary = report.summarise(config, inputs, table, draws.rejected, fit, dict(zip(scores, weights.tolist())),
                                observed, pick, predicted_score, best_sampled, skipped)
     report.write(Path(config.out_dir), summary, table, names)
     return summary
+
+
+def _confirmations(config: SearchConfig, inputs: SearchInputs, baselines: dict[str, dict[str, float]],
+                   best_sampled: str) -> tuple[list[RunSpec], dict[str, str]]:
+    """`confirm_seeds` runs of each baseline, and the baselines left out (infeasible) with the reason."""
+    _, limits = _prior_and_limits(config, inputs)
+    specs, skipped = [], {}
+    for label, mixture in baselines.items():
+        weights = np.array([mixture[name] for name in config.sources])
+        if not feasible(weights, limits):
+            skipped[label] = "infeasible at the final run's budget (a source would exceed max_epochs)"
+            continue
+        name = best_sampled if label == "best-sampled" else label
+        specs += [_spec(config, inputs, name, weights, seed, label) for seed in range(config.proxy.confirm_seeds)]
+    return specs, skipped
 
 
 def _claim_folder(store: RunStore, config: SearchConfig, resume: bool) -> None:
@@ -106,13 +109,29 @@ def _claim_folder(store: RunStore, config: SearchConfig, resume: bool) -> None:
 def _spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
           label: str) -> RunSpec:
     shares = {name: float(weight) for name, weight in zip(config.sources, weights)}
-    mixture_file = {"name": f"{config.name}-{mixture}", "total_tokens": inputs.proxy.total_tokens,
-                    "seq_len": inputs.proxy.seq_len, "seed": seed,
-                    "sources": {name: {"path": str(Path(source.path).resolve()), "weight": shares[name],
-                                       "max_epochs": source.max_epochs}
-                                for name, source in config.sources.items()}}
     return RunSpec(run_id=f"{mixture}-s{seed}", mixture=mixture, weights=shares, seed=seed,
-                   train=_proxy_train(inputs), mixture_file=mixture_file, labels=(label,))
+                   train=_proxy_train(inputs), labels=(label,),
+                   mixture_file=mixture_file(config, f"{config.name}-{mixture}", shares, inputs.proxy.total_tokens,
+                                             inputs.proxy.seq_len, seed))
+
+
+def mixture_file(config: SearchConfig, name: str, shares: dict[str, float], total_tokens: int, seq_len: int,
+                 seed: int) -> dict:
+    """A mixture file (dataflow/mix/mixture.py) over the search's sources."""
+    return {"name": name, "total_tokens": total_tokens, "seq_len": seq_len, "seed": seed,
+            "sources": {source: {"path": str(Path(limit.path).resolve()), "weight": shares[source],
+                                 "max_epochs": limit.max_epochs} for source, limit in config.sources.items()}}
+
+
+def optimise(config: SearchConfig, inputs: SearchInputs, model: Regressor,
+             rng: np.random.Generator) -> tuple[dict[str, float], float]:
+    """The fitted surface's best feasible mixture, checked with the mixture maths, and its predicted score."""
+    names = list(config.sources)
+    prior, limits = _prior_and_limits(config, inputs)
+    best, predicted = search_surface(model, prior, limits, config.concentrations, config.fit, rng)
+    pick = dict(zip(names, best.tolist()))
+    check_feasible(pick, inputs, config, "the predicted best mixture")
+    return pick, predicted
 
 
 def _proxy_train(inputs: SearchInputs) -> dict:
@@ -143,15 +162,19 @@ def _mean_scores(table: list[dict], names: list[str], label: str) -> tuple[dict[
     return mixtures, {mixture: float(np.mean(values)) for mixture, values in sorted(sums.items())}
 
 
-def _write_best(config: SearchConfig, inputs: SearchInputs, pick: dict[str, float]) -> None:
-    """The pick as a mixture file for the final run and a run file for the proxy preset."""
-    best = Path(config.out_dir) / "best"
-    best.mkdir(parents=True, exist_ok=True)
-    mixture = {"name": f"{config.name}-best", "total_tokens": config.final_run.total_tokens,
-               "seq_len": inputs.proxy.seq_len, "seed": 0,
-               "sources": {name: {"path": str(Path(source.path).resolve()), "weight": pick[name],
-                                  "max_epochs": source.max_epochs} for name, source in config.sources.items()}}
-    write_text(best / "mixture.yaml", yaml.safe_dump(mixture, sort_keys=False))
-    run = deep_merge(_proxy_train(inputs), {"out_dir": str(Path(config.out_dir).resolve() / "best" / "run"), "seed": 0,
-                                          "data": {"mixture": str((best / "mixture.yaml").resolve())}})
-    write_text(best / "run.yaml", yaml.safe_dump(run, sort_keys=False))
+def _prior_and_limits(config: SearchConfig, inputs: SearchInputs) -> tuple[np.ndarray, np.ndarray]:
+    """The prior and the share limits as vectors in the order of `config.sources`."""
+    prior = prior_weights(config, inputs)
+    return (np.array([prior[name] for name in config.sources]),
+            np.array([inputs.limits[name] for name in config.sources]))
+
+
+def write_best(config: SearchConfig, inputs: SearchInputs, pick: dict[str, float], folder: Path) -> None:
+    """The pick as a mixture file for the final run's budget (`dataflow run mix`) and a proxy run file
+    (`dataflow train`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "mixture.yaml", yaml.safe_dump(mixture_file(
+        config, f"{config.name}-best", pick, config.final_run.total_tokens, inputs.proxy.seq_len, 0), sort_keys=False))
+    run = deep_merge(_proxy_train(inputs), {"out_dir": str(folder.resolve() / "run"), "seed": 0,
+                                            "data": {"mixture": str((folder / "mixture.yaml").resolve())}})
+    write_text(folder / "run.yaml", yaml.safe_dump(run, sort_keys=False))

@@ -40,7 +40,7 @@ def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rej
         "failures": {row["run"]: row["failure"] for row in table if row["status"] == "failed"},
         "candidates": {"sampled": config.candidates, "rejected_draws": rejected_draws,
                        "seeds": config.proxy.seeds, "scored": len(candidates)},
-        "target": inputs.target_weights,
+        "target": config.target_weights,
         "budget": {"final_run_tokens": config.final_run.total_tokens, "proxy_tokens": inputs.proxy.total_tokens,
                    "proxy_preset": config.proxy.preset, "proxy_steps": inputs.proxy.max_steps},
         "fit": {"chosen": fit.chosen,

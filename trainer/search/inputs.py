@@ -52,35 +52,9 @@ class SearchInputs:
 
 def read_inputs(config: SearchConfig) -> SearchInputs:
     proxy = resolve_proxy(config)
-    sha = {}
-    available = {}
-    for name, source in config.sources.items():
-        train = _open(source.path, "train", f"sources.{name}.path")
-        _open(source.path, "validation", f"sources.{name}.path")
-        sha[f"sources.{name}"] = train.manifest.tokenizer
-        available[name] = train.num_tokens
-    eval_datasets = {}
-    for name, entry in config.target.items():
-        if isinstance(entry, TargetDataset):
-            if name in config.sources:
-                raise ConfigError(f"target.{name}: the name is a source; give the dataset another name, or write "
-                                  f"`{name}: {entry.weight}` to score the source's validation split")
-            path = Path(entry.path)
-            dataset = (TokenDataset.open(path) if (path / MANIFEST).is_file()
-                       else _open(entry.path, "validation", f"target.{name}.path"))
-            eval_datasets[name] = entry.path
-        else:
-            if name not in config.sources:
-                raise ConfigError(f"target.{name}: not a source ({', '.join(config.sources)}); name a source, or give "
-                                  f"{{path: TOKEN_DATASET, weight: {entry}}}")
-            dataset = _open(config.sources[name].path, "validation", f"target.{name}")
-            if entry <= 0:
-                raise ConfigError(f"target.{name}: weight {entry} must be above 0")
-        if dataset.num_windows(proxy.seq_len) == 0:
-            raise ConfigError(f"target.{name}: the validation data at {dataset.path} has no shard of more than "
-                              f"seq_len + 1 = {proxy.seq_len + 1} tokens; write a larger validation split")
-        sha[f"target.{name}"] = dataset.manifest.tokenizer
-    _same_tokenizer(sha)
+    eval_datasets, target_tokenizers = _read_targets(config, proxy.seq_len)
+    available, source_tokenizers = _read_sources(config)
+    _same_tokenizer({**target_tokenizers, **source_tokenizers})
     max_epochs = {name: source.max_epochs for name, source in config.sources.items()}
     limits = {name: min(final, at_proxy) for (name, final), at_proxy in zip(
         share_limits(available, max_epochs, config.final_run.total_tokens).items(),
@@ -95,6 +69,43 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
                           "of the budget in all; lower the budget, raise max_epochs or add data")
     check_feasible(prior_weights(config, inputs), inputs, config, "prior")
     return inputs
+
+
+def _read_targets(config: SearchConfig, seq_len: int) -> tuple[dict[str, str], dict[str, Any]]:
+    """Target datasets that are not sources (name -> path), and every target's tokenizer by field."""
+    tokenizers, eval_datasets = {}, {}
+    for name, entry in config.target.items():
+        if isinstance(entry, TargetDataset):
+            if name in config.sources:
+                raise ConfigError(f"target.{name}: the name is a source; give the dataset another name, or write "
+                                  f"`{name}: {entry.weight}` to score the source's validation split")
+            path = Path(entry.path)
+            dataset = (TokenDataset.open(path) if (path / MANIFEST).is_file()
+                       else _open(entry.path, "validation", f"target.{name}.path"))
+            eval_datasets[name] = entry.path
+        else:
+            if name not in config.sources:
+                raise ConfigError(f"target.{name}: not a source ({', '.join(config.sources)}); name a source, or give "
+                                  f"{{path: TOKEN_DATASET, weight: {entry}}}")
+            if entry <= 0:
+                raise ConfigError(f"target.{name}: weight {entry} must be above 0")
+            dataset = _open(config.sources[name].path, "validation", f"target.{name}")
+        if dataset.num_windows(seq_len) == 0:
+            raise ConfigError(f"target.{name}: the validation data at {dataset.path} has no shard of more than "
+                              f"seq_len + 1 = {seq_len + 1} tokens; write a larger validation split")
+        tokenizers[f"target.{name}"] = dataset.manifest.tokenizer
+    return eval_datasets, tokenizers
+
+
+def _read_sources(config: SearchConfig) -> tuple[dict[str, int], dict[str, Any]]:
+    """Training tokens per source, and each source's tokenizer by field."""
+    available, tokenizers = {}, {}
+    for name, source in config.sources.items():
+        train = _open(source.path, "train", f"sources.{name}.path")
+        _open(source.path, "validation", f"sources.{name}.path")  # the trainer scores every source's split
+        tokenizers[f"sources.{name}"] = train.manifest.tokenizer
+        available[name] = train.num_tokens
+    return available, tokenizers
 
 
 def resolve_proxy(config: SearchConfig) -> Proxy:
@@ -144,8 +155,8 @@ def _open(path: str, split: str, field: str) -> TokenDataset:
     if not Path(path).is_dir():
         raise ConfigError(f"{field}: {path} does not exist; point it at a folder written by `dataflow run tokenize`")
     if not (split_path(path, split) / MANIFEST).is_file():
-        raise ConfigError(f"{field}: {path} is not a token source (no {split}/{MANIFEST}); write it with "
-                          "`dataflow run tokenize`")
+        raise ConfigError(f"{field}: {path} has no {split} split ({split}/{MANIFEST} is missing), so it is not a "
+                          "token source; write it with `dataflow run tokenize`")
     try:
         return open_split(path, split)
     except InputError as err:

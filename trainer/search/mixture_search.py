@@ -50,7 +50,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     draws = sample_feasible(prior, limits, config.candidates, config.concentrations, rng)
     log.info("%d candidates sampled (%d infeasible draws rejected); share limits %s", config.candidates,
              draws.rejected, ", ".join(f"{name} {limit:.3g}" for name, limit in inputs.limits.items()))
-    candidates = [_spec(config, inputs, f"c{index:03d}", weights, seed, "candidate")
+    candidates = [run_spec(config, inputs, f"c{index:03d}", weights, seed, "candidate")
                   for index, weights in enumerate(draws.weights) for seed in range(config.proxy.seeds)]
     _run(store, config, candidates, "candidates")
 
@@ -89,7 +89,7 @@ def _confirmations(config: SearchConfig, inputs: SearchInputs, baselines: dict[s
             skipped[label] = "infeasible at the final run's budget (a source would exceed max_epochs)"
             continue
         name = best_sampled if label == "best-sampled" else label
-        specs += [_spec(config, inputs, name, weights, seed, label) for seed in range(config.proxy.confirm_seeds)]
+        specs += [run_spec(config, inputs, name, weights, seed, label) for seed in range(config.proxy.confirm_seeds)]
     return specs, skipped
 
 
@@ -106,7 +106,7 @@ def _claim_folder(store: RunStore, config: SearchConfig, resume: bool) -> None:
     write_text(copy, resolved)
 
 
-def _spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
+def run_spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
           label: str) -> RunSpec:
     shares = {name: float(weight) for name, weight in zip(config.sources, weights)}
     return RunSpec(run_id=f"{mixture}-s{seed}", mixture=mixture, weights=shares, seed=seed,

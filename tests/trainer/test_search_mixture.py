@@ -85,7 +85,8 @@ def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(source
         assert (runs / name / "result.json").stat().st_mtime_ns == mtime
         assert read_state(runs / name).attempts == 1
     state = read_state(runs / killed)
-    assert state.status == "done" and state.attempts == 2
+    assert (state.status, state.attempts, state.failures) == ("done", 2, 0)
+    assert state.history == ["try 1: interrupted", "try 2: done"]
     starts = [event["message"] for event in read_jsonl(runs / killed / "events.jsonl") if event["event"] == "start"]
     assert starts[0].startswith("training from scratch") and starts[1].startswith("training resumed from")
 

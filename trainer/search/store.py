@@ -53,7 +53,9 @@ class RunSpec:
 class RunState:
     status: Status = "queued"
     attempts: int = 0
-    """Tries started so far."""
+    """Tries started so far, interrupted ones (a killed search, a preempted job) included."""
+    failures: int = 0
+    """Tries that raised or diverged; the run is failed when they reach max_attempts."""
     failure: str | None = None
     """Reason of the last failed try (kept when a retry succeeds, cleared only by success)."""
     wall_seconds: float = 0.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -127,6 +128,17 @@ def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
             **{f"bpb_{name}": value for name, value in bpb.items()},
             "tokens": result.get("tokens"), "wall_seconds": state.wall_seconds,
             "device_seconds": state.device_seconds, "failure": state.failure if state.status == "failed" else None}
+
+
+def live_status(folder: Path) -> str:
+    """The run's status, with `interrupted` for a run marked running whose process on this host is gone."""
+    state = read_state(folder)
+    if state.status == "running" and state.host == socket.gethostname() and state.pid is not None:
+        try:
+            os.kill(state.pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return "interrupted"
+    return state.status
 
 
 def read_spec(folder: Path) -> RunSpec:

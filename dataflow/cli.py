@@ -58,6 +58,8 @@ classifiers_app = typer.Typer(no_args_is_help=True, help="fastText quality class
 benchmarks_app = typer.Typer(no_args_is_help=True, help="Benchmark test sets for decontamination.")
 dedup_app = typer.Typer(no_args_is_help=True, help="Duplicate look-ups in a dedup stage output.")
 filters_app = typer.Typer(no_args_is_help=True, help="Filter rules: per-language thresholds from reference text.")
+search_app = typer.Typer(no_args_is_help=True, help="Searches over proxy training runs: `search mixture` picks the "
+                                                    "data mixture for a final run's budget.")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(config_app, name="config")
 app.add_typer(tokenizer_app, name="tokenizer")
@@ -65,6 +67,7 @@ app.add_typer(classifiers_app, name="classifiers")
 app.add_typer(benchmarks_app, name="benchmarks")
 app.add_typer(dedup_app, name="dedup")
 app.add_typer(filters_app, name="filters")
+app.add_typer(search_app, name="search")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
@@ -344,6 +347,83 @@ def dedup_near(doc_id: Annotated[str, typer.Argument(help="document id")],
     for member in found:
         same = "same" if target.cluster and member.cluster == target.cluster else "other"
         typer.echo(f"{member.exact:8.3f} {member.estimated:10.3f}  {same:<8} {member.reason or 'kept':<16} {member.id}")
+
+
+@search_app.command("mixture")
+def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML, trainer/search/config.py)")],
+                   resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run "
+                                                             "(a half-done run resumes from its checkpoint)")] = False,
+                   dry_run: Annotated[bool, typer.Option(help="print the resolved search file and exit")] = False) -> None:
+    """Sample feasible mixtures, train a proxy on each, fit, pick the best and confirm it against baselines."""
+    import logging
+
+    import yaml
+
+    from trainer.search.config import load_search_config
+
+    search = load_search_config(config)
+    if dry_run:
+        typer.echo(yaml.safe_dump(search.model_dump(mode="json"), sort_keys=False), nl=False)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("trainer", "trainer.metrics", "py4j"):  # the search logs each run's end; runs keep their own logs
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from trainer.search.mixture_search import run_mixture_search
+
+    summary = run_mixture_search(search, resume=resume)
+    typer.echo("\n".join(summary["verdicts"]))
+    typer.echo(f"pick: {search.out_dir}/best/mixture.yaml; report: dataflow inspect {search.out_dir}")
+
+
+@search_app.command("status")
+def search_status(path: Annotated[Path, typer.Argument(help="search folder (its out_dir)")]) -> None:
+    """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""
+    from dataflow.inspect.render import render_table
+    from dataflow.inspect.report import Table
+    from trainer.search.config import load_search_config
+    from trainer.search.store import RunStore, live_status
+
+    store = RunStore(path)
+    if not (path / "search.yaml").is_file():
+        raise UserError(f"{path} is not a search folder (no search.yaml); give the out_dir of a search")
+    rows = [{**row, "status": live_status(path / "runs" / row["run"])}
+            for row in store.rows(load_search_config(path / "search.yaml").target_weights)]
+    counts = Counter(row["status"] for row in rows)
+    typer.echo(f"{path}: {len(rows)} runs; " + ", ".join(f"{counts[s]} {s}" for s in ("done", "running", "queued",
+                                                                                        "interrupted", "failed")))
+    columns = ["run", "status", "attempts", "target", "wall_seconds", "failure"]
+    typer.echo("\n".join(render_table(Table(columns, [[row[c] for c in columns] for row in rows]))))
+
+
+@search_app.command("fit")
+def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and scores (CSV, TSV or Parquet)")],
+               target: Annotated[str, typer.Option(help="the score column (lower is better)")],
+               weights_prefix: Annotated[Optional[str], typer.Option(help="weight columns start with this "
+                                                                          "[default: w_]")] = None,
+               weights: Annotated[Optional[str], typer.Option(help="weight columns, comma-separated")] = None,
+               predict: Annotated[Optional[Path], typer.Option(help="rank this table's mixtures with the fit")] = None,
+               optimize: Annotated[Optional[Path], typer.Option(help="write the predicted best mixture (YAML) "
+                                                                     "here; needs --config")] = None,
+               config: Annotated[Optional[Path], typer.Option(help="search file whose sources, max_epochs and "
+                                                                   "final budget constrain --optimize")] = None) -> None:
+    """Fit the search's regression on any results table; rank other mixtures; optimise under constraints."""
+    from trainer.search.table_fit import describe_fit, fit_table, rank_other, read_table
+
+    if optimize is not None and config is None:
+        raise UserError("--optimize needs --config SEARCH.yaml: its sources, max_epochs and final_run budget "
+                        "are the constraints")
+    columns = weights.split(",") if weights else None
+    table = read_table(results, target, weights_prefix, columns)
+    fit = fit_table(table)
+    typer.echo("\n".join(describe_fit(fit, len(table.scores))))
+    if predict is not None:
+        typer.echo("\n".join(rank_other(fit, read_table(predict, target, weights_prefix, columns, need_target=False),
+                                        table.names)))
+    if optimize is not None:
+        from trainer.search.table_fit import optimise_to_file
+
+        pick = optimise_to_file(fit, table.names, config, optimize)
+        typer.echo(f"wrote {optimize}: " + ", ".join(f"{name} {share:.4f}" for name, share in pick.items()))
 
 
 def _head(text: str | None, lines: int) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,8 +25,8 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from dataflow.config import StrictModel
-from dataflow.errors import InputError
-from dataflow.shards import TokenDataset
+from dataflow.errors import ConfigError, InputError
+from dataflow.shards import MANIFEST, TokenDataset, open_split
 from trainer.parallel import autocast
 
 
@@ -38,6 +39,21 @@ class EvalConfig(StrictModel):
     """Windows of seq_len + 1 tokens per source (fewer when a validation split is smaller)."""
     batch_size: int = Field(default=8, gt=0)
     """Sequences per forward pass on each rank."""
+    datasets: dict[str, str] = {}
+    """Held-out token datasets scored besides the sources' validation splits, by name: a token dataset
+    folder, or a source folder (its validation split). A search's target (WikiText-2 test) comes in here."""
+
+
+def open_eval_datasets(paths: dict[str, str], taken: set[str]) -> dict[str, TokenDataset]:
+    """The `eval.datasets` opened; a name already used by a mixture source is refused."""
+    datasets = {}
+    for name, path in paths.items():
+        if name in taken:
+            raise ConfigError(f"eval.datasets.{name}: the name is a source of the mixture, whose validation split "
+                              "is already scored; give the dataset another name")
+        datasets[name] = (TokenDataset.open(path) if (Path(path) / MANIFEST).is_file()
+                          else open_split(path, "validation"))
+    return datasets
 
 
 def bits_per_byte(nats: float, num_tokens: int, bytes_per_token: float) -> float:

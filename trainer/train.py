@@ -36,7 +36,7 @@ from trainer import checkpoint
 from trainer.checkpoint import Checkpointer
 from trainer.config import TrainConfig, load_train_config
 from trainer.data import Batch, MixtureLoader
-from trainer.evaluate import Evaluator, SourceEval
+from trainer.evaluate import Evaluator, SourceEval, open_eval_datasets
 from trainer.guard import Judgement, SpikeGuard, Verdict
 from trainer.metrics import MetricsLog
 from trainer.mfu import mfu, peak_flops
@@ -85,6 +85,7 @@ class Trainer:
         train_sets, validation_sets = open_sources(self.mixture, "train"), open_sources(self.mixture, "validation")
         sources = [str(spec.path) for spec in self.mixture.sources.values()]
         check_apart(config.out_dir, [config.data.mixture, *sources], "out_dir")  # before anything is written
+        validation_sets |= open_eval_datasets(config.eval.datasets, set(validation_sets))
         for dataset in (*train_sets.values(), *validation_sets.values()):
             dataset.verify(cached=True)  # same-size corruption: an error naming the shard, not a device assert
         vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})

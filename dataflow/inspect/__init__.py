@@ -11,6 +11,7 @@ The kind of output is recognised from what the folder holds, and each kind has i
 | parquet       | Parquet files (rejected/, documents/, any)      | inspect/parquet.py            |
 | tokenizer     | a Hugging Face tokenizer.json                   | inspect/tokenizer_file.py     |
 | pipeline      | a folder of stage outputs (`out/`)              | inspect/funnel.py             |
+| search        | search.yaml and runs/ (`dataflow search`)       | inspect/search.py             |
 
 Named views that are not paths (`inspect doc ID PATH`, ...) are subcommands of the same CLI
 group (dataflow/cli.py); a first argument that is not a subcommand's name is a PATH.
@@ -29,6 +30,7 @@ from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.parquet import parquet_report, stage_report
 from dataflow.inspect.render import render_text
 from dataflow.inspect.report import Report, Table
+from dataflow.inspect.search import is_search, search_report
 from dataflow.inspect.tokenizer_file import is_tokenizer_file, tokenizer_report
 from dataflow.inspect.tokens import token_dataset_report, token_source_report
 from dataflow.mix.sequences import is_mixture
@@ -46,6 +48,7 @@ OPTIONS = {
     "parquet": {"sample", "where"},
     "tokenizer": set(),
     "pipeline": set(),
+    "search": set(),
 }
 
 
@@ -73,6 +76,8 @@ def detect(path: Path) -> str:
         raise InputError(f"{path} is neither a tokenizer.json nor a Parquet file; inspect the folder it is in")
     if (path / MANIFEST).is_file():
         return "mixture" if is_mixture(path) else "token-dataset"
+    if is_search(path):
+        return "search"
     if any((split_path(path, split) / MANIFEST).is_file() for split in SPLITS):
         return "token-source"
     if (path / DATA_DIR).is_dir():
@@ -109,4 +114,5 @@ VIEWS: dict[str, Callable[[Path, InspectOptions], Report]] = {
     "parquet": parquet_report,
     "tokenizer": tokenizer_report,
     "pipeline": pipeline_report,
+    "search": search_report,
 }

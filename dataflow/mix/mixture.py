@@ -132,6 +132,24 @@ def plan_mixture(mixture: Mixture, available_tokens: Mapping[str, int],
     return plan
 
 
+def share_limits(available_tokens: Mapping[str, int], max_epochs: Mapping[str, float],
+                 total_tokens: int) -> dict[str, float]:
+    """The largest share of `total_tokens` each source can supply within its `max_epochs`.
+
+    A share p of a budget T reads p * T tokens, i.e. p * T / available epochs, so the limit
+    is max_epochs * available / T (capped at 1). The feasible mixtures are the simplex cut
+    by these upper bounds, a convex set: averages of feasible mixtures stay feasible. With
+    20B final tokens, a 1B-token source at max_epochs 4 may take at most 20% of the mix.
+    """
+    return {name: min(1.0, max_epochs[name] * available_tokens[name] / total_tokens) for name in available_tokens}
+
+
+def epochs_at(shares: Mapping[str, float], available_tokens: Mapping[str, int], total_tokens: int) -> dict[str, float]:
+    """Passes over each source that `shares` of `total_tokens` imply."""
+    return {name: share * total_tokens / available_tokens[name] if available_tokens[name] else math.inf
+            for name, share in shares.items()}
+
+
 def apportion(total: int, shares: np.ndarray) -> np.ndarray:
     """Split `total` into integers proportional to `shares` (largest remainder; ties to the first)."""
     quotas = shares * total

@@ -33,10 +33,11 @@ def counting_docs(count: int, seed: int, strides=(1, 2, 3)) -> list[tuple[np.nda
     return docs
 
 
-def write_source(root: Path, name: str, *, seed: int = 0, strides=(1, 2, 3), train_docs=None) -> Path:
+def write_source(root: Path, name: str, *, seed: int = 0, strides=(1, 2, 3), train_docs=None,
+                 tokenizer_text: str = "counting sequences mod 63, id 63 is EOS") -> Path:
     """A source folder with train/ and validation/ datasets, as `dataflow run tokenize` writes it."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "tokenizer.json").write_text("counting sequences mod 63, id 63 is EOS")
+    (root / "tokenizer.json").write_text(tokenizer_text)
     tokenizer = TokenizerInfo.from_file(root / "tokenizer.json")
     train_docs = counting_docs(200, seed, strides) if train_docs is None else train_docs
     for split, docs in (("train", train_docs), ("validation", counting_docs(40, seed + 1000, strides))):

@@ -1,0 +1,91 @@
+"""Inspecting a search folder (`dataflow search mixture` output): the runs, the fit, the pick against
+the baselines, and the data constraint, from `summary.json` and `results.parquet`.
+
+Read from files only (no torch, no trainer import). While a search is still running the
+summary is absent and the table is the one last rebuilt; `dataflow search status` reads the
+run folders live.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from dataflow.errors import InputError
+from dataflow.inspect.options import InspectOptions
+from dataflow.inspect.report import Report, Table
+
+SEARCH_FILE, SUMMARY, TABLE, PLOTS = "search.yaml", "summary.json", "results.parquet", "plots"
+
+
+def is_search(path: Path) -> bool:
+    return (path / SEARCH_FILE).is_file() and (path / "runs").is_dir()
+
+
+def search_report(path: Path, options: InspectOptions) -> Report:
+    report = Report(kind="search", path=str(path))
+    rows = pq.read_table(path / TABLE).to_pylist() if (path / TABLE).is_file() else []
+    report.tables["runs"] = _runs_table(rows)
+    if not (path / SUMMARY).is_file():
+        report.summary["state"] = (f"not finished: no {SUMMARY} yet ({len(rows)} runs in the table); "
+                                   f"`dataflow search status {path}` shows the runs live")
+        return report
+    try:
+        summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path / SUMMARY} is not JSON ({err}); rerun the search with --resume to rewrite it") from None
+    fit = summary["fit"]
+    report.summary.update({
+        "search": summary["name"], "runs": summary["runs"],
+        "candidates": f"{summary['candidates']['scored']} scored of {summary['candidates']['sampled']} sampled "
+                      f"({summary['candidates']['rejected_draws']} infeasible draws rejected)",
+        "budget": f"final run {summary['budget']['final_run_tokens']:,} tokens; proxy {summary['budget']['proxy_preset']}"
+                  f", {summary['budget']['proxy_tokens']:,} tokens ({summary['budget']['proxy_steps']} steps)",
+        "target": summary["target"], "fit": f"{fit['chosen']} (smaller leave-one-out error)",
+        "pick": {name: round(share, 4) for name, share in summary["pick"].items()},
+        "pick predicted target": fit["predicted_target_of_pick"], "best sampled": summary["best_sampled"],
+        "pick file": str(path / "best" / "mixture.yaml"), "plots": str(path / PLOTS)})
+    report.tables["fit (leave-one-out)"] = Table(
+        ["model", "MAE", "RMSE", "Spearman"],
+        [[name, q["loo_mae"], q["loo_rmse"], q["loo_spearman"]] for name, q in fit["models"].items()])
+    report.tables["pick vs baselines"] = _comparison_table(summary["comparison"])
+    report.tables["verdict"] = Table(["verdict"], [[line] for line in summary["verdicts"]])
+    report.tables["data constraint (final run)"] = _constraint_table(summary["constraint"])
+    if summary["failures"]:
+        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run, why in summary["failures"].items()])
+    return report
+
+
+def _runs_table(rows: list[dict]) -> Table:
+    weights = [key for key in (rows[0] if rows else {}) if key.startswith("w_")]
+    columns = ["run", "labels", "status", "target", *weights, "wall_seconds"]
+    return Table(columns, [[row.get(c) if not c.startswith("w_") else round(row[c], 3) for c in columns]
+                           for row in rows])
+
+
+def _comparison_table(comparison: dict[str, dict]) -> Table:
+    datasets = sorted({name for entry in comparison.values() for name in entry.get("bits_per_byte", {})})
+    rows = []
+    for label, entry in comparison.items():
+        if "target" not in entry:
+            rows.append([label, "-", "-", f"not run: {entry['skipped']}", *["-"] * len(datasets)])
+            continue
+        rows.append([label, entry["mixture"], entry["seeds"], _pm(entry["target"]),
+                     *[_pm(entry["bits_per_byte"][name]) if name in entry["bits_per_byte"] else "-"
+                       for name in datasets]])
+    return Table(["mixture", "run name", "seeds", "target bpb", *[f"{name} bpb" for name in datasets]], rows,
+                 note="mean ± std over seeds; lower is better")
+
+
+def _constraint_table(constraint: dict[str, dict]) -> Table:
+    labels = sorted({key[7:] for entry in constraint.values() for key in entry if key.startswith("epochs_")})
+    return Table(["source", "train tokens", "max epochs", "max share", *[f"epochs {label}" for label in labels]],
+                 [[name, entry["available_tokens"], entry["max_epochs"], round(entry["max_share"], 4),
+                   *[round(entry[f"epochs_{label}"], 3) if f"epochs_{label}" in entry else "-" for label in labels]]
+                  for name, entry in constraint.items()])
+
+
+def _pm(mean_std: list[float]) -> str:
+    return f"{mean_std[0]:.4f} ± {mean_std[1]:.4f}"

@@ -1,0 +1,172 @@
+"""What a search's sources and targets hold, checked before any run starts.
+
+Every problem a user can fix is one line naming the field: a source folder that is not a
+token source, sources or targets made with different tokenizers, a target naming a source
+without a validation split, a prior that the final run's budget cannot meet. Only manifests
+are read (and the validation splits' sizes), so the checks take milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dataflow.config import deep_merge, load_yaml
+from dataflow.errors import ConfigError, InputError
+from dataflow.mix.mixture import epochs_at, share_limits
+from dataflow.shards import MANIFEST, TokenDataset, open_split, split_path
+from trainer.config import PRESETS, load_train_config, preset_names
+from trainer.search.config import SearchConfig, TargetDataset
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The proxies' resolved run config and what it implies."""
+
+    train: dict[str, Any]
+    """Preset and `proxy.train` merged, max_steps set; out_dir, seed and data.mixture come per run."""
+    seq_len: int
+    tokens_per_step: int
+    max_steps: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.max_steps * self.tokens_per_step
+
+
+@dataclass(frozen=True)
+class SearchInputs:
+    available_tokens: dict[str, int]
+    """Training tokens per source."""
+    max_epochs: dict[str, float]
+    eval_datasets: dict[str, str]
+    """Target datasets that are not sources: name -> path, passed to the trainer's eval.datasets."""
+    proxy: Proxy
+    limits: dict[str, float]
+    """Largest feasible share per source: the tighter of the final run's and the proxy's limits."""
+    natural: dict[str, float]
+    """Each source's share of all training tokens."""
+
+
+def read_inputs(config: SearchConfig) -> SearchInputs:
+    proxy = resolve_proxy(config)
+    eval_datasets, target_tokenizers = _read_targets(config, proxy.seq_len)
+    available, source_tokenizers = _read_sources(config)
+    _same_tokenizer({**target_tokenizers, **source_tokenizers})
+    max_epochs = {name: source.max_epochs for name, source in config.sources.items()}
+    limits = {name: min(final, at_proxy) for (name, final), at_proxy in zip(
+        share_limits(available, max_epochs, config.final_run.total_tokens).items(),
+        share_limits(available, max_epochs, proxy.total_tokens).values())}
+    everything = sum(available.values())
+    inputs = SearchInputs(available_tokens=available, max_epochs=max_epochs,
+                          eval_datasets=eval_datasets, proxy=proxy, limits=limits,
+                          natural={name: count / everything for name, count in available.items()})
+    if sum(limits.values()) < 1:
+        raise ConfigError(f"no mixture of the sources is feasible: at final_run.total_tokens "
+                          f"{config.final_run.total_tokens:,} their max_epochs allow at most {sum(limits.values()):.3g} "
+                          "of the budget in all; lower the budget, raise max_epochs or add data")
+    check_feasible(prior_weights(config, inputs), inputs, config, "prior")
+    return inputs
+
+
+def _read_targets(config: SearchConfig, seq_len: int) -> tuple[dict[str, str], dict[str, Any]]:
+    """Target datasets that are not sources (name -> path), and every target's tokenizer by field."""
+    tokenizers, eval_datasets = {}, {}
+    for name, entry in config.target.items():
+        if isinstance(entry, TargetDataset):
+            if name in config.sources:
+                raise ConfigError(f"target.{name}: the name is a source; give the dataset another name, or write "
+                                  f"`{name}: {entry.weight}` to score the source's validation split")
+            path = Path(entry.path)
+            dataset = (TokenDataset.open(path) if (path / MANIFEST).is_file()
+                       else _open(entry.path, "validation", f"target.{name}.path"))
+            eval_datasets[name] = entry.path
+        else:
+            if name not in config.sources:
+                raise ConfigError(f"target.{name}: not a source ({', '.join(config.sources)}); name a source, or give "
+                                  f"{{path: TOKEN_DATASET, weight: {entry}}}")
+            if entry <= 0:
+                raise ConfigError(f"target.{name}: weight {entry} must be above 0")
+            dataset = _open(config.sources[name].path, "validation", f"target.{name}")
+        if dataset.num_windows(seq_len) == 0:
+            raise ConfigError(f"target.{name}: the validation data at {dataset.path} has no shard of more than "
+                              f"seq_len + 1 = {seq_len + 1} tokens; write a larger validation split")
+        tokenizers[f"target.{name}"] = dataset.manifest.tokenizer
+    return eval_datasets, tokenizers
+
+
+def _read_sources(config: SearchConfig) -> tuple[dict[str, int], dict[str, Any]]:
+    """Training tokens per source, and each source's tokenizer by field."""
+    available, tokenizers = {}, {}
+    for name, source in config.sources.items():
+        train = _open(source.path, "train", f"sources.{name}.path")
+        _open(source.path, "validation", f"sources.{name}.path")  # the trainer scores every source's split
+        tokenizers[f"sources.{name}"] = train.manifest.tokenizer
+        available[name] = train.num_tokens
+    return available, tokenizers
+
+
+def resolve_proxy(config: SearchConfig) -> Proxy:
+    """The proxies' run config from the preset and `proxy.train`, validated once here."""
+    preset = config.proxy.preset
+    if preset not in preset_names():
+        raise ConfigError(f"proxy.preset: unknown preset '{preset}'; known presets: {', '.join(preset_names())}")
+    for key in ("out_dir", "max_steps", "seed"):
+        if key in config.proxy.train:
+            raise ConfigError(f"proxy.train.{key}: set by the search for every run; remove it "
+                              "(proxy.total_tokens sets max_steps)")
+    merged = deep_merge(load_yaml(PRESETS / f"{preset}.yaml"), {**config.proxy.train, "preset": preset})
+    probe = load_train_config(None, deep_merge(merged, {"out_dir": ".", "data": {"mixture": "-"}}))
+    tokens_per_step = probe.data.batch_size * probe.data.grad_accum_steps * probe.model.seq_len
+    max_steps = math.ceil(config.proxy.total_tokens / tokens_per_step)
+    return Proxy(train={**merged, "max_steps": max_steps}, seq_len=probe.model.seq_len,
+                 tokens_per_step=tokens_per_step, max_steps=max_steps)
+
+
+def prior_weights(config: SearchConfig, inputs: SearchInputs) -> dict[str, float]:
+    if config.prior == "natural":
+        return dict(inputs.natural)
+    missing, unknown = set(config.sources) - set(config.prior), set(config.prior) - set(config.sources)
+    if missing or unknown:
+        raise ConfigError(f"prior: must give a weight to every source ({', '.join(config.sources)}); "
+                          + (f"missing {', '.join(sorted(missing))}" if missing else f"unknown {', '.join(sorted(unknown))}"))
+    if any(weight <= 0 for weight in config.prior.values()):
+        raise ConfigError("prior: every weight must be above 0 (the Dirichlet needs it)")
+    total = sum(config.prior.values())
+    return {name: config.prior[name] / total for name in config.sources}
+
+
+def check_feasible(weights: dict[str, float], inputs: SearchInputs, config: SearchConfig, what: str) -> None:
+    """Refuse, naming the first source at fault, weights that repeat a source beyond its max_epochs."""
+    for budget_name, budget in (("final_run.total_tokens", config.final_run.total_tokens),
+                                ("proxy.total_tokens", inputs.proxy.total_tokens)):
+        for name, epochs in epochs_at(weights, inputs.available_tokens, budget).items():
+            if epochs > inputs.max_epochs[name]:
+                raise ConfigError(
+                    f"{what}: source '{name}' at weight {weights[name]:.4g} would be read {epochs:.3g} times at "
+                    f"{budget_name} {budget:,} ({inputs.available_tokens[name]:,} tokens), above its max_epochs "
+                    f"{inputs.max_epochs[name]:g}; lower its weight (at most {inputs.limits[name]:.4g}) or raise "
+                    f"sources.{name}.max_epochs")
+
+
+def _open(path: str, split: str, field: str) -> TokenDataset:
+    if not Path(path).is_dir():
+        raise ConfigError(f"{field}: {path} does not exist; point it at a folder written by `dataflow run tokenize`")
+    if not (split_path(path, split) / MANIFEST).is_file():
+        raise ConfigError(f"{field}: {path} has no {split} split ({split}/{MANIFEST} is missing), so it is not a "
+                          "token source; write it with `dataflow run tokenize`")
+    try:
+        return open_split(path, split)
+    except InputError as err:
+        raise InputError(f"{field}: {err}") from None
+
+
+def _same_tokenizer(found: dict[str, Any]) -> None:
+    (first_field, first), *rest = found.items()
+    for field, tokenizer in rest:
+        if tokenizer.sha256 != first.sha256:
+            raise ConfigError(f"{field} was tokenised with {tokenizer.path} (sha256 {tokenizer.sha256[:12]}), "
+                              f"{first_field} with {first.path} (sha256 {first.sha256[:12]}); token ids of "
+                              "different tokenizers cannot be mixed: re-tokenise with one tokenizer")

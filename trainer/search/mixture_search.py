@@ -1,0 +1,184 @@
+"""The data-constraint search: which mixture of these sources, at their sizes, trains the best model
+for the final run's budget (RegMix, Liu et al. 2024, with the budget's repetition limits added).
+
+    dataflow search mixture --config search/mix.yaml [--resume]
+
+1. Check the inputs (`inputs.py`) and the backend before anything runs.
+2. Sample `candidates` feasible mixtures (`candidates.py`) and train one proxy per candidate
+   and seed on the backend; every run is a folder of the store.
+3. Fit weights -> target score (LightGBM and linear on log-weights, the one with the smaller
+   leave-one-out error), search its surface over the feasible region, and write the pick as
+   `best/mixture.yaml` (for `dataflow run mix`) and `best/run.yaml` (for `dataflow train`).
+4. Confirm with the same proxies: natural, uniform, best sampled and predicted best mixtures,
+   `confirm_seeds` seeds each; the report compares them (mean ± std) and says when the pick
+   does not beat a baseline.
+
+Every step derives from the config and `seed`, so a rerun with `--resume` plans the same runs
+and only runs those not finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from dataflow.config import deep_merge
+from dataflow.errors import ConfigError
+from trainer.search import backends, report
+from trainer.search.candidates import Draws, feasible, sample_feasible
+from trainer.search.config import SearchConfig
+from trainer.search.inputs import SearchInputs, check_feasible, prior_weights, read_inputs
+from trainer.search.regression import Regressor, fit_surface, search_surface
+from trainer.search.store import RunSpec, RunStore, write_text
+
+log = logging.getLogger("trainer.search")
+CONFIG_COPY = "search.yaml"
+
+
+def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
+    """Plan, run, fit, pick and confirm; return the summary (also written to summary.json)."""
+    inputs = read_inputs(config)
+    backends.check(config.backend)
+    store = RunStore(config.out_dir)
+    _claim_folder(store, config, resume)
+    names = list(config.sources)
+    draws, candidates = plan_candidates(config, inputs)
+    log.info("%d candidates sampled (%d infeasible draws rejected); share limits %s", config.candidates,
+             draws.rejected, ", ".join(f"{name} {limit:.3g}" for name, limit in inputs.limits.items()))
+    _run(store, config, candidates, "candidates")
+
+    table = store.write_table(config.target_weights).to_pylist()
+    mixtures, scores = _mean_scores(table, names, "candidate")
+    if len(scores) < 3:
+        raise ConfigError(f"only {len(scores)} candidate mixtures finished (see `dataflow search status "
+                          f"{config.out_dir}`); a fit needs 3 or more: fix the failures and rerun with --resume")
+    weights = np.array([[mixtures[mixture][name] for name in names] for mixture in scores])
+    observed = np.array(list(scores.values()))
+    fit = fit_surface(weights, observed)
+    pick, predicted_score = optimise(config, inputs, fit.model, np.random.default_rng([config.seed, 1]))
+    write_best(config, inputs, pick, Path(config.out_dir) / "best")
+    best_sampled = min(scores, key=scores.get)
+
+    baselines = {"natural": inputs.natural, "uniform": dict.fromkeys(names, 1 / len(names)),
+                 "best-sampled": mixtures[best_sampled], "predicted": pick}
+    confirmations, skipped = _confirmations(config, inputs, baselines, best_sampled)
+    _run(store, config, confirmations, "confirmation runs")
+
+    table = store.write_table(config.target_weights).to_pylist()
+    summary = report.summarise(config, inputs, table, draws.rejected, fit, dict(zip(scores, weights.tolist())),
+                               observed, pick, predicted_score, best_sampled, skipped)
+    report.write(Path(config.out_dir), summary, table, names)
+    return summary
+
+
+def plan_candidates(config: SearchConfig, inputs: SearchInputs) -> tuple[Draws, list[RunSpec]]:
+    """The candidates (fixed by `seed`) and their runs, `proxy.seeds` per candidate."""
+    prior, limits = _prior_and_limits(config, inputs)
+    draws = sample_feasible(prior, limits, config.candidates, config.concentrations, np.random.default_rng(config.seed))
+    return draws, [run_spec(config, inputs, f"c{index:03d}", weights, seed, "candidate")
+                   for index, weights in enumerate(draws.weights) for seed in range(config.proxy.seeds)]
+
+
+def _confirmations(config: SearchConfig, inputs: SearchInputs, baselines: dict[str, dict[str, float]],
+                   best_sampled: str) -> tuple[list[RunSpec], dict[str, str]]:
+    """`confirm_seeds` runs of each baseline, and the baselines left out (infeasible) with the reason."""
+    _, limits = _prior_and_limits(config, inputs)
+    specs, skipped = [], {}
+    for label, mixture in baselines.items():
+        weights = np.array([mixture[name] for name in config.sources])
+        if not feasible(weights, limits):
+            skipped[label] = "infeasible at the final run's budget (a source would exceed max_epochs)"
+            continue
+        name = best_sampled if label == "best-sampled" else label
+        specs += [run_spec(config, inputs, name, weights, seed, label) for seed in range(config.proxy.confirm_seeds)]
+    return specs, skipped
+
+
+def _claim_folder(store: RunStore, config: SearchConfig, resume: bool) -> None:
+    copy = store.root / CONFIG_COPY
+    resolved = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    if store.folders() and not resume:
+        raise ConfigError(f"out_dir {config.out_dir} already holds runs of a search; pass --resume to finish it, "
+                          "or choose another out_dir")
+    if resume and copy.is_file() and copy.read_text(encoding="utf-8") != resolved:
+        raise ConfigError(f"--resume: the config differs from the one {config.out_dir} was started with "
+                          f"({copy}); resume with that config, or choose another out_dir")
+    store.root.mkdir(parents=True, exist_ok=True)
+    write_text(copy, resolved)
+
+
+def run_spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
+          label: str) -> RunSpec:
+    shares = {name: float(weight) for name, weight in zip(config.sources, weights)}
+    return RunSpec(run_id=f"{mixture}-s{seed}", mixture=mixture, weights=shares, seed=seed,
+                   train=_proxy_train(inputs), labels=(label,),
+                   mixture_file=mixture_file(config, f"{config.name}-{mixture}", shares, inputs.proxy.total_tokens,
+                                             inputs.proxy.seq_len, seed))
+
+
+def mixture_file(config: SearchConfig, name: str, shares: dict[str, float], total_tokens: int, seq_len: int,
+                 seed: int) -> dict:
+    """A mixture file (dataflow/mix/mixture.py) over the search's sources."""
+    return {"name": name, "total_tokens": total_tokens, "seq_len": seq_len, "seed": seed,
+            "sources": {source: {"path": str(Path(limit.path).resolve()), "weight": shares[source],
+                                 "max_epochs": limit.max_epochs} for source, limit in config.sources.items()}}
+
+
+def optimise(config: SearchConfig, inputs: SearchInputs, model: Regressor,
+             rng: np.random.Generator) -> tuple[dict[str, float], float]:
+    """The fitted surface's best feasible mixture, checked with the mixture maths, and its predicted score."""
+    names = list(config.sources)
+    prior, limits = _prior_and_limits(config, inputs)
+    best, predicted = search_surface(model, prior, limits, config.concentrations, config.fit, rng)
+    pick = dict(zip(names, best.tolist()))
+    check_feasible(pick, inputs, config, "the predicted best mixture")
+    return pick, predicted
+
+
+def _proxy_train(inputs: SearchInputs) -> dict:
+    """The proxies' run config, scoring the target datasets that are not sources."""
+    return deep_merge(inputs.proxy.train, {"eval": {"datasets": {
+        name: str(Path(path).resolve()) for name, path in inputs.eval_datasets.items()}}})
+
+
+def _run(store: RunStore, config: SearchConfig, specs: list[RunSpec], what: str) -> None:
+    folders = list(dict.fromkeys(store.add(spec) for spec in specs))
+    todo = store.unfinished(folders)
+    log.info("%s: %d runs, %d to run on the %s backend", what, len(folders), len(todo), config.backend.kind)
+    finished = iter(range(1, len(todo) + 1))
+
+    def progress(folder: Path, status: str) -> None:
+        log.info("[%d/%d] %s %s", next(finished), len(todo), folder.name, status)
+
+    backends.run_all(todo, config.backend, max_attempts=config.max_attempts, work_dir=store.root, progress=progress)
+
+
+def _mean_scores(table: list[dict], names: list[str], label: str) -> tuple[dict[str, dict], dict[str, float]]:
+    """Per mixture with `label`: its weights, and its target averaged over the seeds that finished."""
+    mixtures, sums = {}, {}
+    for row in table:
+        if label in row["labels"].split(",") and row["status"] == "done" and row["target"] is not None:
+            mixtures[row["mixture"]] = {name: row[f"w_{name}"] for name in names}
+            sums.setdefault(row["mixture"], []).append(row["target"])
+    return mixtures, {mixture: float(np.mean(values)) for mixture, values in sorted(sums.items())}
+
+
+def _prior_and_limits(config: SearchConfig, inputs: SearchInputs) -> tuple[np.ndarray, np.ndarray]:
+    """The prior and the share limits as vectors in the order of `config.sources`."""
+    prior = prior_weights(config, inputs)
+    return (np.array([prior[name] for name in config.sources]),
+            np.array([inputs.limits[name] for name in config.sources]))
+
+
+def write_best(config: SearchConfig, inputs: SearchInputs, pick: dict[str, float], folder: Path) -> None:
+    """The pick as a mixture file for the final run's budget (`dataflow run mix`) and a proxy run file
+    (`dataflow train`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "mixture.yaml", yaml.safe_dump(mixture_file(
+        config, f"{config.name}-best", pick, config.final_run.total_tokens, inputs.proxy.seq_len, 0), sort_keys=False))
+    run = deep_merge(_proxy_train(inputs), {"out_dir": str(folder.resolve() / "run"), "seed": 0,
+                                            "data": {"mixture": str((folder / "mixture.yaml").resolve())}})
+    write_text(folder / "run.yaml", yaml.safe_dump(run, sort_keys=False))

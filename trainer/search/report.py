@@ -1,0 +1,166 @@
+"""A mixture search's outcome: `summary.json` and PNG plots beside the results table.
+
+The summary holds what `dataflow inspect SEARCH` prints: fit quality (leave-one-out error and
+Spearman of both regressions), the pick against the baselines (mean ± std over seeds of the
+target and of every evaluated dataset's bits-per-byte, with a plain verdict per baseline),
+and the data constraint (epochs of each source at the final budget). Plots (matplotlib, Agg):
+predicted vs observed, target against each source's weight, and bits-per-byte of the pick
+vs the baselines.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dataflow.mix.mixture import epochs_at
+from trainer.search.config import SearchConfig
+from trainer.search.inputs import SearchInputs
+from trainer.search.regression import Fit
+from trainer.search.store import write_json
+
+SUMMARY = "summary.json"
+PLOTS = "plots"
+LABELS = ("natural", "uniform", "best-sampled", "predicted")
+
+
+def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rejected_draws: int, fit: Fit,
+              candidates: dict[str, list[float]], observed: np.ndarray, pick: dict[str, float],
+              predicted_score: float, best_sampled: str, skipped: dict[str, str]) -> dict[str, Any]:
+    statuses = [row["status"] for row in table]
+    comparison = {label: {"skipped": skipped[label]} if label in skipped else _compare(table, label)
+                  for label in LABELS}
+    chosen = fit.quality[fit.chosen]
+    return {
+        "name": config.name,
+        "runs": {status: statuses.count(status) for status in ("done", "failed", "queued", "running")},
+        "failures": {row["run"]: row["failure"] for row in table if row["status"] == "failed"},
+        "candidates": {"sampled": config.candidates, "rejected_draws": rejected_draws,
+                       "seeds": config.proxy.seeds, "scored": len(candidates)},
+        "target": config.target_weights,
+        "budget": {"final_run_tokens": config.final_run.total_tokens, "proxy_tokens": inputs.proxy.total_tokens,
+                   "proxy_preset": config.proxy.preset, "proxy_steps": inputs.proxy.max_steps},
+        "fit": {"chosen": fit.chosen,
+                "models": {name: {"loo_mae": q.loo_mae, "loo_rmse": q.loo_rmse, "loo_spearman": q.loo_spearman}
+                           for name, q in fit.quality.items()},
+                "points": [{"mixture": name, "observed": float(value), "loo_predicted": predicted}
+                           for name, value, predicted in zip(candidates, observed, chosen.loo_predictions)],
+                "predicted_target_of_pick": predicted_score},
+        "pick": pick,
+        "best_sampled": best_sampled,
+        "comparison": comparison,
+        "verdicts": _verdicts(comparison),
+        "constraint": {name: {"available_tokens": inputs.available_tokens[name], "max_epochs": inputs.max_epochs[name],
+                              "max_share": inputs.limits[name],
+                              **{f"epochs_{label}": epochs_at(entry["weights"], inputs.available_tokens,
+                                                              config.final_run.total_tokens)[name]
+                                 for label, entry in comparison.items() if "weights" in entry}}
+                       for name in config.sources},
+    }
+
+
+def _compare(table: list[dict], label: str) -> dict[str, Any]:
+    rows = [row for row in table if label in row["labels"].split(",") and row["status"] == "done"]
+    if label == "best-sampled":  # its candidate run counts as one of its seeds
+        rows = [row for row in table if row["mixture"] == (rows[0]["mixture"] if rows else None)
+                and row["status"] == "done"]
+    if not rows:
+        return {"skipped": "no run finished"}
+    names = [key[2:] for key in rows[0] if key.startswith("w_")]
+    bpb = sorted({key[4:] for row in rows for key in row if key.startswith("bpb_") and row[key] is not None})
+    return {"mixture": rows[0]["mixture"], "weights": {name: rows[0][f"w_{name}"] for name in names},
+            "seeds": len(rows), "target": mean_std([row["target"] for row in rows]),
+            "bits_per_byte": {name: mean_std([row[f"bpb_{name}"] for row in rows]) for name in bpb}}
+
+
+def mean_std(values: list[float]) -> list[float]:
+    """[mean, sample std]; std 0 for one value."""
+    return [float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0]
+
+
+def _verdicts(comparison: dict[str, dict]) -> list[str]:
+    pick = comparison["predicted"]
+    if "target" not in pick:
+        return [f"the predicted best was not confirmed: {pick['skipped']}"]
+    lines = []
+    for label in ("natural", "uniform", "best-sampled"):
+        base = comparison[label]
+        if "target" not in base:
+            lines.append(f"{label}: no comparison ({base['skipped']})")
+            continue
+        margin, spread = base["target"][0] - pick["target"][0], max(base["target"][1], pick["target"][1])
+        if margin > spread:
+            lines.append(f"the pick beats {label} by {margin:.4f} bits/byte, more than the seed std {spread:.4f}")
+        else:
+            lines.append(f"the pick does NOT beat {label}: margin {margin:+.4f} bits/byte against a seed std of "
+                         f"{spread:.4f}")
+    return lines
+
+
+def write(root: Path, summary: dict[str, Any], table: list[dict], names: list[str]) -> None:
+    write_json(root / SUMMARY, summary)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (root / PLOTS).mkdir(exist_ok=True)
+    _predicted_vs_observed(plt, summary, root / PLOTS / "predicted_vs_observed.png")
+    _target_vs_weights(plt, table, names, root / PLOTS / "target_vs_weights.png")
+    _pick_vs_baselines(plt, summary, root / PLOTS / "pick_vs_baselines.png")
+
+
+def _predicted_vs_observed(plt, summary: dict, path: Path) -> None:
+    points = summary["fit"]["points"]
+    observed = [p["observed"] for p in points]
+    predicted = [p["loo_predicted"] for p in points]
+    quality = summary["fit"]["models"][summary["fit"]["chosen"]]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(observed, predicted, s=18)
+    low, high = min(observed + predicted), max(observed + predicted)
+    ax.plot([low, high], [low, high], color="grey", linewidth=1)
+    ax.set(xlabel="observed target (bits/byte)", ylabel="leave-one-out prediction",
+           title=f"{summary['fit']['chosen']}: Spearman {quality['loo_spearman']:.3f}, MAE {quality['loo_mae']:.4f}")
+    _save(plt, fig, path)
+
+
+def _target_vs_weights(plt, table: list[dict], names: list[str], path: Path) -> None:
+    rows = [row for row in table if row["status"] == "done" and row["target"] is not None]
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.5), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        ax.scatter([row[f"w_{name}"] for row in rows], [row["target"] for row in rows], s=14)
+        ax.set(xlabel=f"weight of {name}", xlim=(0, 1))
+    axes[0][0].set_ylabel("target (bits/byte)")
+    _save(plt, fig, path)
+
+
+def _pick_vs_baselines(plt, summary: dict, path: Path) -> None:
+    entries = {label: entry for label, entry in summary["comparison"].items() if "target" in entry}
+    if not entries:
+        return
+    datasets = ["target", *sorted({name for entry in entries.values() for name in entry["bits_per_byte"]})]
+    fig, ax = plt.subplots(figsize=(2 + 1.5 * len(datasets), 4))
+    width = 0.8 / len(entries)
+    means = []
+    for index, (label, entry) in enumerate(entries.items()):
+        values = [entry["target"] if name == "target" else entry["bits_per_byte"][name] for name in datasets]
+        means += [v[0] for v in values]
+        ax.bar(np.arange(len(datasets)) + index * width, [v[0] for v in values], width,
+               yerr=[v[1] for v in values], label=f"{label} ({entry['seeds']} seeds)", capsize=2)
+    if all(map(math.isfinite, means)):  # differences are small next to the values: start the axis near them
+        ax.set_ylim(bottom=0.95 * min(means))
+    ax.set_xticks(np.arange(len(datasets)) + 0.4 - width / 2, datasets)
+    ax.set(ylabel="bits per byte (mean ± std)")
+    ax.legend(fontsize=8)
+    _save(plt, fig, path)
+
+
+def _save(plt, fig, path: Path) -> None:
+    fig.tight_layout()
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(temporary, dpi=110)
+    plt.close(fig)
+    temporary.replace(path)

@@ -1,0 +1,169 @@
+"""The run store: one folder per proxy run, and a results table rebuilt from the folders.
+
+    runs/<run>/spec.json     what the run is: mixture name, weights, seed, labels
+    runs/<run>/run.yaml      the resolved train config (`dataflow train --config` runs it by hand)
+    runs/<run>/mixture.yaml  the run's mixture file
+    runs/<run>/status.json   queued | running | done | failed, attempts, failure reason, seconds
+    runs/<run>/result.json   bits-per-byte per evaluated dataset, tokens (written when done)
+    runs/<run>/...           the trainer's own files: config.yaml, metrics.jsonl, events.jsonl, checkpoints/
+
+`results.parquet` is derived: `write_table` rebuilds it from the folders every time, so it can
+never disagree with them. Every JSON file is written to a temporary name and renamed, so a
+search killed at any moment leaves each file either old or new, never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+RUNS_DIR = "runs"
+TABLE = "results.parquet"
+Status = Literal["queued", "running", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One proxy run: a train config (as a mapping) and the mixture it trains on."""
+
+    run_id: str
+    """Folder name under runs/: `<mixture>-s<seed>`."""
+    mixture: str
+    """Name of the mixture (a candidate `c007`, or `natural`, `uniform`, `predicted`)."""
+    weights: dict[str, float]
+    """Share of each source, summing to 1."""
+    seed: int
+    """Seed of the weights and of the data order."""
+    train: dict[str, Any]
+    """The run config, without out_dir and data.mixture (the store sets them to the folder)."""
+    mixture_file: dict[str, Any]
+    """The mixture file, weights included."""
+    labels: tuple[str, ...] = ()
+    """Roles in the search (`candidate`, `natural`, `uniform`, `best-sampled`, `predicted`)."""
+
+
+@dataclass
+class RunState:
+    status: Status = "queued"
+    attempts: int = 0
+    """Tries started so far, interrupted ones (a killed search, a preempted job) included."""
+    failures: int = 0
+    """Tries that raised or diverged; the run is failed when they reach max_attempts."""
+    failure: str | None = None
+    """Reason of the last failed try (kept when a retry succeeds, cleared only by success)."""
+    wall_seconds: float = 0.0
+    """Wall time of all tries together."""
+    device_seconds: float = 0.0
+    """Time the run held its device: GPU wall time, or CPU time of its process on CPU."""
+    host: str | None = None
+    pid: int | None = None
+    history: list[str] = field(default_factory=list)
+    """One line per try: how it ended."""
+
+
+class RunStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.runs = self.root / RUNS_DIR
+
+    def add(self, spec: RunSpec) -> Path:
+        """Create the run's folder, or merge labels into an existing one with the same spec."""
+        folder = self.runs / spec.run_id
+        if (folder / "spec.json").is_file():
+            old = read_spec(folder)
+            labels = tuple(dict.fromkeys(old.labels + spec.labels))
+            if labels != old.labels:
+                write_json(folder / "spec.json", asdict(RunSpec(**{**asdict(old), "labels": labels})))
+            return folder
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / "mixture.yaml", yaml.safe_dump(spec.mixture_file, sort_keys=False))
+        train = {**spec.train, "out_dir": str(folder), "seed": spec.seed,
+                 "data": {**spec.train.get("data", {}), "mixture": str(folder / "mixture.yaml")}}
+        write_text(folder / "run.yaml", yaml.safe_dump(train, sort_keys=False))
+        write_json(folder / "status.json", asdict(RunState()))
+        write_json(folder / "spec.json", asdict(spec))  # last: a folder counts once its spec is there
+        return folder
+
+    def folders(self) -> list[Path]:
+        if not self.runs.is_dir():
+            return []
+        return sorted(path for path in self.runs.iterdir() if (path / "spec.json").is_file())
+
+    def unfinished(self, folders: list[Path]) -> list[Path]:
+        """Folders not done and not failed: queued, or running when the search was killed."""
+        return [folder for folder in folders if read_state(folder).status in ("queued", "running")]
+
+    def rows(self, target_weights: dict[str, float]) -> list[dict[str, Any]]:
+        """One row per run folder; the target is the weighted bits-per-byte, only for done runs."""
+        rows = [run_row(folder, target_weights) for folder in self.folders()]
+        columns = list(dict.fromkeys(key for row in rows for key in row))  # failed runs have no bpb_ columns
+        return [{key: row.get(key) for key in columns} for row in rows]
+
+    def write_table(self, target_weights: dict[str, float]) -> pa.Table:
+        table = pa.Table.from_pylist(self.rows(target_weights))
+        temporary = self.root / f".{TABLE}.tmp"
+        pq.write_table(table, temporary)
+        os.replace(temporary, self.root / TABLE)
+        return table
+
+
+def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
+    spec, state = read_spec(folder), read_state(folder)
+    result = read_json(folder / "result.json") if state.status == "done" else {}
+    bpb = result.get("bits_per_byte", {})
+    total = sum(target_weights.values())
+    score = (sum(weight * bpb[name] for name, weight in target_weights.items()) / total
+             if bpb and all(name in bpb for name in target_weights) else None)
+    return {"run": spec.run_id, "mixture": spec.mixture, "labels": ",".join(spec.labels), "seed": spec.seed,
+            "status": state.status, "attempts": state.attempts, "target": score,
+            **{f"w_{name}": weight for name, weight in spec.weights.items()},
+            **{f"bpb_{name}": value for name, value in bpb.items()},
+            "tokens": result.get("tokens"), "wall_seconds": state.wall_seconds,
+            "device_seconds": state.device_seconds, "failure": state.failure if state.status == "failed" else None}
+
+
+def live_status(folder: Path) -> str:
+    """The run's status, with `interrupted` for a run marked running whose process on this host is gone."""
+    state = read_state(folder)
+    if state.status == "running" and state.host == socket.gethostname() and state.pid is not None:
+        try:
+            os.kill(state.pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return "interrupted"
+    return state.status
+
+
+def read_spec(folder: Path) -> RunSpec:
+    data = read_json(folder / "spec.json")
+    return RunSpec(**{**data, "labels": tuple(data["labels"])})
+
+
+def read_state(folder: Path) -> RunState:
+    return RunState(**read_json(folder / "status.json"))
+
+
+def write_state(folder: Path, state: RunState) -> None:
+    write_json(folder / "status.json", asdict(state))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=1, sort_keys=False))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so readers see the old or the new file, whole."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

@@ -3,7 +3,7 @@
 Runs under datatrove's own venv (datatrove 0.10.1 pins older trafilatura/xxhash):
 
     $DATATROVE_PYTHON bench/decontaminate_datatrove.py --items items.jsonl \\
-        --docs docs.jsonl --ngram 13 --workdir /tmp/dt --out result.json
+        --docs docs.jsonl --ngram 13 --workdir dt-work --out result.json
 
 `NGramsDecontIndexer.run` fetches its tasks through lighteval (not installed, and offline
 here), so the index is built with the indexer's own `compute_hashes` on each item's text

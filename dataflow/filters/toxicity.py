@@ -18,7 +18,7 @@ exceeds its threshold, and every score is kept in `filter_values` (`toxicity.wor
   passage of a few sentences fills its window.
 - **A fastText toxicity model** for any language, in the format of dolma's Jigsaw models
   (`jigsaw_fasttext_bigrams_hatespeech_final.bin`: labels `__label__toxic` / `__label__non-toxic`);
-  the score is the probability of `label` for the whole document (newlines folded), as dolma's
+  the score is the probability of `fasttext_label` for the whole document (newlines folded), as dolma's
   document-level tagger reads it. It is loaded once per Python worker, like the language model.
 """
 
@@ -29,7 +29,6 @@ import re
 from functools import lru_cache
 
 import numpy as np
-
 from pydantic import Field, field_validator
 
 from dataflow.config import StrictModel
@@ -54,7 +53,8 @@ class ToxicityConfig(StrictModel):
     """Reject documents where listed entries cover more than this share of the words of some window."""
     word_window: int = Field(30, gt=0)
     """Words per window (both scorers): about two sentences, so an abusive passage fills its window
-    and a listed word in prose does not (bench/text_safety.py compares 15 to 60)."""
+    and a listed word in prose does not; of 15, 20, 30 and 50 words, 30 best separated the planted
+    passages from the clean sets of bench/text_safety.py."""
     english_model: bool = False
     """Score English documents with alt-profanity-check's packaged model."""
     max_english_score: float = Field(0.99, ge=0, le=1)

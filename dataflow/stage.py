@@ -11,11 +11,11 @@ The folder is written under a temporary name and renamed into place (`publish`, 
 jobs/common/stage_io.py). Object stores (s3a://) rename by copying then deleting, file by file,
 so a crash can leave a partial folder: `_SUCCESS` is therefore written only after the rename,
 in the final place, and `complete_stats` also checks that every file stats.json lists
-(`output_files`, with its size) is there.
-Replacing it deletes the old folder, so `check_output` refuses, before any engine starts, an
-output that is, contains or lies inside an input, or an existing folder that is not a stage
-output (a mistyped `--output out` must not delete a whole run folder). A rerun skips a stage whose `_SUCCESS` exists and whose fingerprint (stage name, config,
-input identities, dataflow version) equals the new one.
+(`output_files`, with its size) is there. Replacing an output deletes the old folder, so
+`check_output` refuses, before any engine starts, an output that is, contains or lies inside an
+input, or an existing folder that is not a stage output (a mistyped `--output out` must not
+delete a whole run folder). A rerun skips a stage whose output is complete and whose
+fingerprint (stage name, config, input identities, dataflow version) equals the new one.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def bench(config: TrainConfig, skip: int) -> dict:
         trainer.close()
     rows = [row for row in read_jsonl(Path(config.out_dir) / "metrics.jsonl") if row["kind"] == "train"][skip:]
     step_ms = [row["step_ms"] for row in rows]
-    return {"trainer": trainer, "preset": config.preset, "params_m": trainer.num_params / 1e6, "tokens_per_step": trainer.tokens_per_step,
+    return {"trainer": trainer, "preset": config.preset, "params_m": trainer.num_params / 1e6,
+            "tokens_per_step": trainer.tokens_per_step,
             "tokens_per_second": statistics.median(row["tokens_per_second"] for row in rows),
             "mfu": statistics.median(row["mfu"] for row in rows), "step_ms": statistics.median(step_ms),
             "data_wait_pct": 100 * sum(row["data_wait_frac"] * row["step_ms"] for row in rows) / sum(step_ms)}
@@ -113,7 +114,8 @@ def tracing_cost(trainer: Trainer, repeats: int) -> dict:
     losses = np.random.default_rng(0).random((windows, c.seq_len), dtype=np.float32)
     spike_ms = statistics.median(elapsed_ms(lambda: stream_documents(
         trainer.loader.stream, source_roots(trainer.mixture), 0, windows, losses=losses)) for _ in range(5))
-    return {"mean_ms": statistics.median(times[mean_loss]), "per_position_ms": statistics.median(times[per_position_loss]),
+    return {"mean_ms": statistics.median(times[mean_loss]),
+            "per_position_ms": statistics.median(times[per_position_loss]),
             "spike_ms": spike_ms}
 
 

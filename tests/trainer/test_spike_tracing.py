@@ -51,7 +51,8 @@ def write_source_with_provenance(root, name, docs, seed):
     values = pa.map_(pa.string(), pa.float64())
     pq.write_table(pa.Table.from_pylist(
         [{"id": p["id"], "url": p["url"], "text": "/" * 500 if p["id"] == PLANTED_ID else f"counting page {p['id']}",
-          "filter_values": [("dup_line_frac", 0.0), ("gopher_symbol_word_ratio", 1.0 if p["id"] == PLANTED_ID else 0.0)]}
+          "filter_values": [("dup_line_frac", 0.0),
+                            ("gopher_symbol_word_ratio", 1.0 if p["id"] == PLANTED_ID else 0.0)]}
          for p in places], schema=pa.schema([("id", pa.string()), ("url", pa.string()), ("text", pa.string()),
                                              ("filter_values", values)])), stage / "data" / "part-0.parquet")
     return root

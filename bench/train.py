@@ -68,20 +68,24 @@ def bench(config: TrainConfig, skip: int) -> dict:
         trainer.close()
     rows = [row for row in read_jsonl(Path(config.out_dir) / "metrics.jsonl") if row["kind"] == "train"][skip:]
     step_ms = [row["step_ms"] for row in rows]
-    return {"trainer": trainer, "preset": config.preset, "params_m": trainer.num_params / 1e6, "tokens_per_step": trainer.tokens_per_step,
+    return {"trainer": trainer, "preset": config.preset, "params_m": trainer.num_params / 1e6,
+            "tokens_per_step": trainer.tokens_per_step,
             "tokens_per_second": statistics.median(row["tokens_per_second"] for row in rows),
             "mfu": statistics.median(row["mfu"] for row in rows), "step_ms": statistics.median(step_ms),
             "data_wait_pct": 100 * sum(row["data_wait_frac"] * row["step_ms"] for row in rows) / sum(step_ms)}
 
 
-def elapsed_ms(work) -> float:
-    started = time.perf_counter()
+def elapsed_ms(work, clock=time.perf_counter) -> float:
+    started = clock()
     work()
-    return 1000 * (time.perf_counter() - started)
+    return 1000 * (clock() - started)
 
 
 def tracing_cost(trainer: Trainer, repeats: int) -> dict:
-    """Loss head with one mean vs per-position loss kept (forward + backward), interleaved; the mapping at a spike."""
+    """Loss head with one mean vs per-position loss kept (forward + backward), interleaved; the mapping at a spike.
+
+    On a CPU the loss head is timed in CPU seconds of this process, which a busy shared machine
+    disturbs less than wall time."""
     c, device = trainer.model_config, trainer.env.device
     rows = trainer.config.data.batch_size
     logits = torch.randn(rows, c.seq_len, c.vocab_size, device=device, requires_grad=True)
@@ -97,15 +101,18 @@ def tracing_cost(trainer: Trainer, repeats: int) -> dict:
         kept = per_position.detach().view_as(targets)  # noqa: F841 (what the trainer keeps)
         torch.cuda.synchronize() if device.type == "cuda" else None
 
-    mean_ms, per_position_ms = [], []
-    for _ in range(repeats):  # interleaved, so both see the same machine load
-        mean_ms.append(elapsed_ms(mean_loss))
-        per_position_ms.append(elapsed_ms(per_position_loss))
+    # CPU time of this process on a CPU (other processes' load then counts less), wall time on a GPU.
+    clock = time.perf_counter if device.type == "cuda" else time.process_time
+    times = {mean_loss: [], per_position_loss: []}
+    for repeat in range(repeats):  # interleaved, first one then the other first: both see the same load and caches
+        for work in (mean_loss, per_position_loss)[::1 if repeat % 2 else -1]:
+            times[work].append(elapsed_ms(work, clock))
     windows = trainer.tokens_per_step // c.seq_len
     losses = np.random.default_rng(0).random((windows, c.seq_len), dtype=np.float32)
     spike_ms = statistics.median(elapsed_ms(lambda: stream_documents(
         trainer.loader.stream, source_roots(trainer.mixture), 0, windows, losses=losses)) for _ in range(5))
-    return {"mean_ms": statistics.median(mean_ms), "per_position_ms": statistics.median(per_position_ms),
+    return {"mean_ms": statistics.median(times[mean_loss]),
+            "per_position_ms": statistics.median(times[per_position_loss]),
             "spike_ms": spike_ms}
 
 
@@ -149,7 +156,8 @@ def main() -> None:
             traced.append((r["preset"], tracing_cost(r.pop("trainer"), args.trace_repeats)))  # then the model goes
             print(f"{r['preset']:<10} {r['params_m']:>8.1f}M {r['tokens_per_step']:>12,} {r['tokens_per_second']:>11,.0f} "
                   f"{100 * r['mfu']:>6.1f}% {r['step_ms']:>9.1f} {r['data_wait_pct']:>9.2f}%", flush=True)
-        print(f"\nspike tracing, per micro-batch loss head (median of {args.trace_repeats}) and once per spike")
+        print(f"\nspike tracing: loss head per micro-batch (median of {args.trace_repeats}; CPU ms on a CPU), "
+              "documents once per spike (wall ms)")
         print(f"{'preset':<10} {'mean loss ms':>13} {'per-position ms':>16} {'extra':>7} {'spike: documents ms':>20}")
         for preset, t in traced:
             extra = 100 * (t["per_position_ms"] / t["mean_ms"] - 1)

@@ -51,7 +51,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Web crawls to pretraining tokens, and the search for the best data mixture.")
 inspect_app = typer.Typer(cls=PathDefaultGroup, no_args_is_help=True,
                           help="Look at any output (`dataflow inspect PATH`) or a named view (`inspect doc`, "
-                               "`inspect explain`, `inspect dups`, `inspect contamination`).")
+                               "`inspect run`, `inspect explain`, `inspect dups`, `inspect contamination`).")
 config_app = typer.Typer(no_args_is_help=True, help="Pipeline configuration.")
 tokenizer_app = typer.Typer(no_args_is_help=True, help="Tokenizers: train a byte-level BPE on a sample of documents.")
 classifiers_app = typer.Typer(no_args_is_help=True, help="fastText quality classifiers.")

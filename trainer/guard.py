@@ -6,7 +6,9 @@ manual practice. This automates it: each step's loss and gradient norm are compa
 the accepted steps of a recent window as z-scores; a step above `max_z`, or with a
 non-finite value, is skipped (the optimizer never sees its gradients), and
 `max_consecutive_spikes` skipped steps in a row ask for a rollback to the last good
-checkpoint, the data stream continuing past the window that caused them.
+checkpoint, the data stream continuing past the window that caused them. Each skipped step's
+event in events.jsonl names the batch's documents, worst first (trainer/train.py through
+dataflow/mix/provenance.py), and `dataflow inspect run RUN --spikes` shows them.
 """
 
 from __future__ import annotations

@@ -107,6 +107,8 @@ def test_inspect_sequence_names_the_documents_whose_tokens_it_holds(native, mixt
     held = np.concatenate([wiki.document(d["shard"], d["document"])[a:b] for d in documents
                            for a, b in d["token_ranges"]])
     assert np.array_equal(held, written.sequence(n)[0][1:]) and sum(d["targets"] for d in documents) == SEQ_LEN
+    assert cli.main(["inspect", str(native), "--sequence", str(len(written))]) == 2
+    assert f"--sequence {len(written)} is outside" in capsys.readouterr().err
 
 
 def test_same_mixture_and_seed_give_byte_identical_shards(spark, native, mixture_file, tmp_path):

@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
+import torch.distributed as dist
 
 from dataflow import cli
 from dataflow.inspect.run import open_run_stream, step_window
@@ -18,6 +20,7 @@ from trainer.metrics import read_jsonl
 from trainer.train import Trainer
 
 from conftest import EOS, VOCAB_SIZE, counting_docs, write_mixture
+from ranks import run_ranks
 from test_guard import poison
 
 PLANTED_ID = "planted-random-bytes"
@@ -48,7 +51,8 @@ def write_source_with_provenance(root, name, docs, seed):
     values = pa.map_(pa.string(), pa.float64())
     pq.write_table(pa.Table.from_pylist(
         [{"id": p["id"], "url": p["url"], "text": "/" * 500 if p["id"] == PLANTED_ID else f"counting page {p['id']}",
-          "filter_values": [("dup_line_frac", 0.0), ("gopher_symbol_word_ratio", 1.0 if p["id"] == PLANTED_ID else 0.0)]}
+          "filter_values": [("dup_line_frac", 0.0),
+                            ("gopher_symbol_word_ratio", 1.0 if p["id"] == PLANTED_ID else 0.0)]}
          for p in places], schema=pa.schema([("id", pa.string()), ("url", pa.string()), ("text", pa.string()),
                                              ("filter_values", values)])), stage / "data" / "part-0.parquet")
     return root
@@ -89,14 +93,14 @@ def test_spike_event_and_inspect_run_name_the_planted_random_document_first(tmp_
         assert all(0 <= a < b <= 121 for a, b in worst["token_ranges"])
         assert len(event["documents"]) == event["num_documents"]
 
-    cli.app(["inspect", "run", str(tmp_path / "run"), "--spikes", "--json"], standalone_mode=False)
+    assert cli.main(["inspect", "run", str(tmp_path / "run"), "--spikes", "--json", "--top", "1000"]) == 0
     samples = json.loads(capsys.readouterr().out)["samples"]
     for event in planted:
         first = next(s for s in samples if s["step"] == event["step"] and s["rank"] == 1)
         assert first["id"] == PLANTED_ID and first["filter_values"]["gopher_symbol_word_ratio"] == 1.0
         assert first["text"].startswith("/////") and first["raw page"].startswith(f"dataflow inspect doc {PLANTED_ID} ")
 
-    cli.app(["inspect", "run", str(tmp_path / "run"), "--step", str(planted[0]["step"])], standalone_mode=False)
+    assert cli.main(["inspect", "run", str(tmp_path / "run"), "--step", str(planted[0]["step"])]) == 0
     text = capsys.readouterr().out
     assert f"id: {PLANTED_ID}" in text.split("--- sample 1 ---")[1].split("--- sample 2 ---")[0]
 
@@ -136,3 +140,23 @@ def test_step_to_documents_mapping_matches_what_the_loader_read_across_a_resume_
     for step, positions in last_read.items():  # and each step's last run is where step_window puts it
         start, stop = step_window(events, step)
         assert positions == list(range(start, stop))
+
+
+def gather_stream_positions(config, out):
+    """On each rank: per-position 'losses' that hold the stream position of their row; rank 0 saves the gather."""
+    trainer = Trainer(config)
+    per_micro_batch = config.data.batch_size * trainer.env.world_size
+    mine = [torch.tensor([[float(p)] * 3 for p in trainer.loader.rank_positions(m * per_micro_batch)])
+            for m in range(config.data.grad_accum_steps)]
+    gathered = trainer._batch_losses(mine)
+    if trainer.env.is_main:
+        np.save(out, gathered)
+    trainer.close()
+    dist.destroy_process_group()
+
+
+def test_spiking_batch_losses_gathered_from_two_ranks_come_in_stream_order(tmp_path, planted_mixture):
+    config = tiny_run(tmp_path / "run", planted_mixture, data={"mixture": str(planted_mixture), "batch_size": 2,
+                                                               "grad_accum_steps": 2})
+    run_ranks(gather_stream_positions, 2, config, tmp_path / "gathered.npy")
+    assert np.array_equal(np.load(tmp_path / "gathered.npy"), np.repeat(np.arange(8.0)[:, None], 3, axis=1))

@@ -15,11 +15,14 @@ import os
 import sys
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.extract import langid
+from dataflow.extract.cascade import REUSED
 from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_files
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
+from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
@@ -61,6 +64,14 @@ def _extract_partition(batches, config: ExtractConfig, model_name: str):
     return extract_files(batches, config, SparkFiles.get(model_name))
 
 
+def cascade_stats(annotated: DataFrame) -> dict:
+    """stats.json's `extra.cascade`: pages the cascade spared trafilatura (dataflow/extract/cascade.py)."""
+    reason, value = F.col(REJECT_REASON), F.col(REJECT_VALUE)
+    row = annotated.agg(F.count_if(reason == "language_prefilter").alias("language_prefilter"),
+                        F.count_if(reason.isNull() & (value == REUSED)).alias(REUSED)).first()
+    return {"cascade": row.asDict()}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, ExtractConfig)
@@ -69,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                            s3_anonymous=config.s3_anonymous)
     spark = get_spark("dataflow-extract")
     stage = Stage(STAGE, args.output, config, [local_file_identity(path) for path in paths], force=args.force)
-    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS)
+    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS,
+              extra_stats=cascade_stats)
     return 0
 
 

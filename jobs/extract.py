@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.extract import langid
+from dataflow.extract.cascade import REUSED
 from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_files
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
@@ -72,6 +73,14 @@ def _extract_partition(batches, config: ExtractConfig, model_name: str):
     return extract_files(batches, config, SparkFiles.get(model_name))
 
 
+def cascade_stats(annotated: DataFrame) -> dict:
+    """stats.json's `extra.cascade`: pages the cascade spared trafilatura (dataflow/extract/cascade.py)."""
+    reason, value = F.col(REJECT_REASON), F.col(REJECT_VALUE)
+    row = annotated.agg(F.count_if(reason == "language_prefilter").alias("language_prefilter"),
+                        F.count_if(reason.isNull() & (value == REUSED)).alias(REUSED)).first()
+    return {"cascade": row.asDict()}
+
+
 def text_fix_stats(annotated: DataFrame) -> dict:
     """extra_stats: kept documents per kind of text repair (dataflow/extract/repair.py)."""
     kinds = annotated.where(F.col(REJECT_REASON).isNull()).select(F.explode("text_fixes").alias("kind"))
@@ -79,8 +88,8 @@ def text_fix_stats(annotated: DataFrame) -> dict:
 
 
 def extract_stats(annotated: DataFrame) -> dict:
-    """stats.json's extract figures: the unreadable files and the text repairs."""
-    return {**unreadable_files(annotated), **text_fix_stats(annotated)}
+    """stats.json's extract figures: the unreadable files, the text repairs and the cascade."""
+    return {**unreadable_files(annotated), **text_fix_stats(annotated), **cascade_stats(annotated)}
 
 
 def main(argv: list[str] | None = None) -> int:

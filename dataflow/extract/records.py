@@ -19,7 +19,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from dataflow.extract import html_text, langid, resiliparse_text
-from dataflow.extract.charset import decode_html
+from dataflow.extract.cascade import Cascade
 from dataflow.extract.repair import TextRepairConfig, repair_text
 from dataflow.config import StrictModel
 from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema, doc_schema, record_doc_id
@@ -56,6 +56,9 @@ class ExtractConfig(StrictModel):
     """Reject documents whose top language has a lower probability than this."""
     language_min_scores: dict[str, float] = {}
     """Per-language overrides of min_language_score, e.g. {en: 0.65, zh: 0.5}."""
+    language_prefilter_min_score: float | None = Field(0.9, gt=0, le=1)
+    """With keep_languages and trafilatura: reject before trafilatura a page whose cheap language guess is another
+    language with at least this score (dataflow/extract/cascade.py); null turns the pre-filter off."""
     s3_anonymous: bool = False
     """Read s3:// inputs without credentials (public buckets)."""
     read_retries: int = Field(8, ge=0)
@@ -76,22 +79,25 @@ class FileFailed(Exception):
 
 def extract_files(batches: Iterable[pa.RecordBatch], config: ExtractConfig, lid_model_path: str) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: input batches with a `path` column, output EXTRACT_OUTPUT_SCHEMA batches."""
+    cascade = _cascade(config, lid_model_path)  # one per task: digest reuse spans the task's files
     for batch in batches:
         for path in batch.column("path").to_pylist():
             try:
-                yield from extract_file(path, config, lid_model_path)
+                yield from extract_file(path, config, lid_model_path, cascade)
             except Exception as err:
                 raise FileFailed(f"while reading {path}: {type(err).__name__}: {err}") from err
 
 
-def extract_file(path: str, config: ExtractConfig, lid_model_path: str) -> Iterator[pa.RecordBatch]:
+def extract_file(path: str, config: ExtractConfig, lid_model_path: str,
+                 cascade: Cascade | None = None) -> Iterator[pa.RecordBatch]:
     """All rows of one WARC file, in batches of at most `config.batch_rows`."""
+    cascade = cascade or _cascade(config, lid_model_path)
     rows: list[dict] = []
     crawl = config.crawl_name or crawl_name(path)
     for item in read_archive(path, max_payload_bytes=config.max_html_bytes, s3_anonymous=config.s3_anonymous,
                              read_retries=config.read_retries, retry_backoff_seconds=config.read_backoff_seconds):
         failed = isinstance(item, ReadFailure)
-        rows.append(_failure_row(item, path) if failed else _guarded_row(item, path, crawl, config))
+        rows.append(_failure_row(item, path) if failed else _guarded_row(item, path, crawl, config, cascade))
         if len(rows) >= config.batch_rows:
             yield _finish_batch(rows, config, lid_model_path)
             rows = []
@@ -99,17 +105,21 @@ def extract_file(path: str, config: ExtractConfig, lid_model_path: str) -> Itera
         yield _finish_batch(rows, config, lid_model_path)
 
 
-def _guarded_row(record: Record, path: str, crawl: str | None, config: ExtractConfig) -> dict:
+def _cascade(config: ExtractConfig, lid_model_path: str) -> Cascade:
+    return Cascade(config.keep_languages, config.language_prefilter_min_score, config.extractor, lid_model_path)
+
+
+def _guarded_row(record: Record, path: str, crawl: str | None, config: ExtractConfig, cascade: Cascade) -> dict:
     """The per-record guard: whatever one record does, it ends as a row, `record_error` at worst."""
     try:
-        return _record_row(record, path, crawl, config)
+        return _record_row(record, path, crawl, config, cascade)
     except Exception as err:
         return {"id": record_doc_id(record.record_id, path, record.offset), "url": record.url, "warc_path": path,
                 "warc_offset": record.offset, "source": config.source,
                 REJECT_REASON: "record_error", REJECT_VALUE: f"{type(err).__name__}: {err}"[:200]}
 
 
-def _record_row(record: Record, path: str, crawl: str | None, config: ExtractConfig) -> dict:
+def _record_row(record: Record, path: str, crawl: str | None, config: ExtractConfig, cascade: Cascade) -> dict:
     row = {
         "id": record_doc_id(record.record_id, path, record.offset),
         "url": record.url,
@@ -122,7 +132,8 @@ def _record_row(record: Record, path: str, crawl: str | None, config: ExtractCon
     }
     reason, value = _cheap_rejection(record, config)
     if reason is None:
-        reason, value = _extract_into(row, record, config)
+        reason, value = cascade.extract(row, record.payload or b"", record.header_charset, record.payload_digest,
+                                        lambda row, html: _extract_into(row, html, config))
     return {**row, REJECT_REASON: reason, REJECT_VALUE: value}
 
 
@@ -146,8 +157,7 @@ def _cheap_rejection(record: Record, config: ExtractConfig) -> tuple[str | None,
     return None, None
 
 
-def _extract_into(row: dict, record: Record, config: ExtractConfig) -> tuple[str | None, str | None]:
-    html, row["charset"] = decode_html(record.payload or b"", record.header_charset)
+def _extract_into(row: dict, html: str, config: ExtractConfig) -> tuple[str | None, str | None]:
     try:
         with html_text.cpu_time_limit(config.extract_timeout_seconds):  # the title's regex too
             row["title"] = html_text.html_title(html)

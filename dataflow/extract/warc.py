@@ -44,6 +44,7 @@ class Record:
     truncated: bool = False
     payload_problem: tuple[str, str] | None = None
     """(reason, value) when the body could not be decoded within limits: `too_large` or `bad_content_encoding`."""
+    payload_digest: str | None = None
 
     def is_html(self) -> bool:
         """Declared HTML, or an undeclared payload that starts like HTML."""
@@ -59,6 +60,12 @@ class ReadFailure:
     cause: str
     offset: int | None
     message: str
+
+
+def worth_reading(record: Record) -> bool:
+    """Whether a response's body can matter: status 200 and a declared type that is HTML or vague
+    (sniffed later). Others are rejected from their headers, body unread (dataflow/extract/cascade.py)."""
+    return record.http_status == 200 and (record.content_type in HTML_TYPES or record.content_type in VAGUE_TYPES)
 
 
 def looks_like_html(payload: bytes) -> bool:
@@ -136,7 +143,8 @@ def _read_warc(stream, max_payload_bytes: int) -> Iterator[Record | ReadFailure]
                 record.content_type = _media_type(declared)
                 record.header_charset = rec.http_charset
                 record.content_length = rec.content_length
-                if rec.content_length <= max_payload_bytes:
+                record.payload_digest = rec.headers.get("WARC-Payload-Digest")
+                if rec.content_length <= max_payload_bytes and worth_reading(record):
                     raw = rec.reader.read()
                     record.truncated = len(raw) < rec.content_length
                     try:

@@ -10,18 +10,7 @@ from dataflow.extract.langid import default_model_path
 from dataflow.extract.repair import TextRepairConfig, repair_text
 from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, ExtractConfig, extract_file
 from dataflow.extract.resiliparse_text import extract_main_text
-from tests.warc_builder import Page, real_pages, write_warc
-
-
-@pytest.fixture(scope="module")
-def pages(shared_data):
-    return real_pages(shared_data, 40)
-
-
-@pytest.fixture(scope="module")
-def warc(pages, tmp_path_factory):
-    path = tmp_path_factory.mktemp("warc") / "real.warc.gz"
-    return write_warc(path, [Page(f"http://real.example/{i}", body) for i, (_, body) in enumerate(pages)])
+from tests.dataflow.test_extract import pages, warc  # noqa: F401 (fixtures: the same 40 real pages in one WARC)
 
 
 def extracted(path, **settings) -> pa.Table:

@@ -347,6 +347,9 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
     """Fit the search's regression on any results table; rank other mixtures; optimise under constraints."""
     from trainer.search.table_fit import describe_fit, fit_table, rank_other, read_table
 
+    if optimize is not None and config is None:
+        raise UserError("--optimize needs --config SEARCH.yaml: its sources, max_epochs and final_run budget "
+                        "are the constraints")
     columns = weights.split(",") if weights else None
     table = read_table(results, target, weights_prefix, columns)
     fit = fit_table(table)
@@ -355,9 +358,6 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
         typer.echo("\n".join(rank_other(fit, read_table(predict, target, weights_prefix, columns, need_target=False),
                                         table.names)))
     if optimize is not None:
-        if config is None:
-            raise UserError("--optimize needs --config SEARCH.yaml: its sources, max_epochs and final_run budget "
-                            "are the constraints")
         from trainer.search.table_fit import optimise_to_file
 
         pick = optimise_to_file(fit, table.names, config, optimize)

@@ -26,13 +26,12 @@ def write_sources(root: Path) -> dict[str, Path]:
 
 
 def search_file(path: Path, sources: dict[str, Path], out_dir: Path, **overrides: Any) -> Path:
-    """A 6-candidate search on the local backend (2 workers), 8 proxy steps of 128 tokens."""
+    """A 6-candidate search on the local backend (2 workers), 8 proxy steps of 128 tokens; `overrides`
+    replace top-level keys."""
     config = {"name": "t", "out_dir": str(out_dir),
               "sources": {name: {"path": str(folder), "max_epochs": 3} for name, folder in sources.items()},
               "target": {"wiki": 0.5, "books": 0.5}, "final_run": {"total_tokens": 40_000},
               "proxy": {"preset": "tiny", "total_tokens": 1024, "confirm_seeds": 2, "train": PROXY_TRAIN},
               "candidates": 6, "backend": {"kind": "local", "workers": 2}, "fit": {"surface_samples": 5000}}
-    for key, value in overrides.items():
-        config[key] = {**config[key], **value} if isinstance(value, dict) and isinstance(config.get(key), dict) else value
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump({**config, **overrides}))
     return path

@@ -84,7 +84,7 @@ class SparkBackend(StrictModel):
     kind: Literal["spark"]
     gpus_per_task: float = Field(default=0, ge=0)
     """GPUs each run's task asks for (`spark.task.resource.gpu.amount` through a resource profile);
-    0 on CPU clusters. The executors need a GPU discovery script (deploy/spark/README.md)."""
+    0 on CPU clusters. The executors need a GPU discovery script (deploy/search/README.md)."""
     cpus_per_task: int = Field(default=1, gt=0)
     """Cores each run's task asks for; torch uses that many threads."""
 

@@ -28,7 +28,7 @@ import yaml
 from dataflow.config import deep_merge
 from dataflow.errors import ConfigError
 from trainer.search import backends, report
-from trainer.search.candidates import feasible, sample_feasible
+from trainer.search.candidates import Draws, feasible, sample_feasible
 from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs, check_feasible, prior_weights, read_inputs
 from trainer.search.regression import Regressor, fit_surface, search_surface
@@ -45,13 +45,9 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     store = RunStore(config.out_dir)
     _claim_folder(store, config, resume)
     names = list(config.sources)
-    rng = np.random.default_rng(config.seed)
-    prior, limits = _prior_and_limits(config, inputs)
-    draws = sample_feasible(prior, limits, config.candidates, config.concentrations, rng)
+    draws, candidates = plan_candidates(config, inputs)
     log.info("%d candidates sampled (%d infeasible draws rejected); share limits %s", config.candidates,
              draws.rejected, ", ".join(f"{name} {limit:.3g}" for name, limit in inputs.limits.items()))
-    candidates = [_spec(config, inputs, f"c{index:03d}", weights, seed, "candidate")
-                  for index, weights in enumerate(draws.weights) for seed in range(config.proxy.seeds)]
     _run(store, config, candidates, "candidates")
 
     table = store.write_table(config.target_weights).to_pylist()
@@ -62,7 +58,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     weights = np.array([[mixtures[mixture][name] for name in names] for mixture in scores])
     observed = np.array(list(scores.values()))
     fit = fit_surface(weights, observed)
-    pick, predicted_score = optimise(config, inputs, fit.model, rng)
+    pick, predicted_score = optimise(config, inputs, fit.model, np.random.default_rng([config.seed, 1]))
     write_best(config, inputs, pick, Path(config.out_dir) / "best")
     best_sampled = min(scores, key=scores.get)
 
@@ -78,6 +74,14 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     return summary
 
 
+def plan_candidates(config: SearchConfig, inputs: SearchInputs) -> tuple[Draws, list[RunSpec]]:
+    """The candidates (fixed by `seed`) and their runs, `proxy.seeds` per candidate."""
+    prior, limits = _prior_and_limits(config, inputs)
+    draws = sample_feasible(prior, limits, config.candidates, config.concentrations, np.random.default_rng(config.seed))
+    return draws, [run_spec(config, inputs, f"c{index:03d}", weights, seed, "candidate")
+                   for index, weights in enumerate(draws.weights) for seed in range(config.proxy.seeds)]
+
+
 def _confirmations(config: SearchConfig, inputs: SearchInputs, baselines: dict[str, dict[str, float]],
                    best_sampled: str) -> tuple[list[RunSpec], dict[str, str]]:
     """`confirm_seeds` runs of each baseline, and the baselines left out (infeasible) with the reason."""
@@ -89,7 +93,7 @@ def _confirmations(config: SearchConfig, inputs: SearchInputs, baselines: dict[s
             skipped[label] = "infeasible at the final run's budget (a source would exceed max_epochs)"
             continue
         name = best_sampled if label == "best-sampled" else label
-        specs += [_spec(config, inputs, name, weights, seed, label) for seed in range(config.proxy.confirm_seeds)]
+        specs += [run_spec(config, inputs, name, weights, seed, label) for seed in range(config.proxy.confirm_seeds)]
     return specs, skipped
 
 
@@ -106,7 +110,7 @@ def _claim_folder(store: RunStore, config: SearchConfig, resume: bool) -> None:
     write_text(copy, resolved)
 
 
-def _spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
+def run_spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
           label: str) -> RunSpec:
     shares = {name: float(weight) for name, weight in zip(config.sources, weights)}
     return RunSpec(run_id=f"{mixture}-s{seed}", mixture=mixture, weights=shares, seed=seed,

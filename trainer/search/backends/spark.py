@@ -7,7 +7,7 @@ final status string comes back to the driver; results are read from the folders.
 On GPU clusters the tasks ask for a GPU through Spark's resource scheduling: a resource profile
 with `gpus_per_task` GPUs per task (the cluster-wide equivalent is
 `spark.task.resource.gpu.amount`), executors started with `spark.executor.resource.gpu.amount`
-and a discovery script (deploy/spark/search-gpu.md). A task sees its GPU addresses in
+and a discovery script (deploy/search/README.md). A task sees its GPU addresses in
 `TaskContext.resources()` and runs on them. Spark retries a task whose executor is lost
 (`spark.task.maxFailures`); the retried task resumes the run from its checkpoint.
 """

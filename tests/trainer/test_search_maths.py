@@ -1,0 +1,112 @@
+"""The data constraint, candidate sampling, the fitted surface, and bad input refused before any run."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import yaml
+
+from dataflow.errors import ConfigError, UserError
+from dataflow.mix.mixture import epochs_at, share_limits
+from trainer.search.candidates import feasible, sample_feasible
+from trainer.search.config import FitConfig, load_search_config
+from trainer.search.mixture_search import run_mixture_search
+from trainer.search.regression import fit_surface, search_surface
+
+from conftest import write_source
+from search_sources import PROXY_TRAIN, search_file, write_sources
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    return write_sources(tmp_path_factory.mktemp("search-maths"))
+
+
+def test_share_limits_are_max_epochs_times_tokens_over_budget():
+    # 20B final tokens: a 1B source at 4 epochs may take 20%; a 30B source at 1 epoch is capped at 100%
+    limits = share_limits({"wiki": 10**9, "web": 3 * 10**10}, {"wiki": 4, "web": 1}, 2 * 10**10)
+    assert limits == {"wiki": pytest.approx(0.2), "web": 1.0}
+    assert epochs_at({"wiki": 0.2, "web": 0.8}, {"wiki": 10**9, "web": 3 * 10**10}, 2 * 10**10) == {
+        "wiki": pytest.approx(4.0), "web": pytest.approx(16 / 30)}
+
+
+def test_candidates_stay_in_the_feasible_region_and_rejections_are_counted():
+    limits = np.array([0.2, 1.0, 0.5])
+    draws = sample_feasible(np.array([0.1, 0.6, 0.3]), limits, 200, [0.3, 1, 3, 10], np.random.default_rng(0))
+    assert draws.weights.shape == (200, 3) and feasible(draws.weights, limits).all()
+    assert np.allclose(draws.weights.sum(1), 1) and draws.rejected > 0
+    again = sample_feasible(np.array([0.1, 0.6, 0.3]), limits, 200, [0.3, 1, 3, 10], np.random.default_rng(0))
+    assert np.array_equal(draws.weights, again.weights)  # fixed by the seed: --resume plans the same runs
+    # both near-prior and extreme mixtures: the largest share of some candidates is above 0.9
+    assert draws.weights[:, 1].max() > 0.9 and draws.weights.min() < 0.01
+
+
+def test_fitted_surface_recovers_a_planted_optimum():
+    rng = np.random.default_rng(0)
+    optimum = np.array([0.2, 0.5, 0.3])
+    weights = rng.dirichlet([1, 1, 1], size=32)
+    scores = 1 + 3 * ((weights - optimum) ** 2).sum(1) + rng.normal(0, 0.005, 32)
+    fit = fit_surface(weights, scores)
+    assert fit.quality[fit.chosen].loo_spearman > 0.8
+    best, predicted = search_surface(fit.model, np.full(3, 1 / 3), np.ones(3), [0.3, 1, 3, 10], FitConfig(), rng)
+    assert np.abs(best - optimum).max() < 0.08
+    assert predicted < scores.min() + 0.02
+
+
+def test_surface_search_respects_the_limits():
+    rng = np.random.default_rng(1)
+    weights = rng.dirichlet([1, 1, 1], size=24)
+    fit = fit_surface(weights, 1 - weights[:, 0])  # more of source 0 is always better
+    limits = np.array([0.3, 1.0, 1.0])
+    best, _ = search_surface(fit.model, np.full(3, 1 / 3), limits, [1.0], FitConfig(surface_samples=5000), rng)
+    assert feasible(best, limits) and best[0] == pytest.approx(0.3, abs=0.05)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"prior": {"web": 0.05, "wiki": 0.9, "books": 0.05}},
+     "prior: source 'wiki' at weight 0.9 would be read 4.33 times at final_run.total_tokens 40,000"),
+    ({"target": {"wiki": 0.5, "nowhere": 0.5}}, "target.nowhere: not a source (books, web, wiki)"),
+    ({"backend": {"kind": "slurm"}}, "backend.kind is slurm but `sbatch` is not on PATH"),
+    ({"proxy": {"preset": "gpt-0", "train": PROXY_TRAIN}}, "proxy.preset: unknown preset 'gpt-0'"),
+    ({"final_run": {"total_tokens": 10**6}}, "no mixture of the sources is feasible"),
+])
+def test_bad_search_file_is_one_line_naming_the_field_before_any_run(sources, tmp_path, change, message):
+    config = load_search_config(search_file(tmp_path / "s.yaml", sources, tmp_path / "out", **change))
+    with pytest.raises(UserError, match=re.escape(message)) as err:
+        run_mixture_search(config)
+    assert "\n" not in str(err.value) and not (tmp_path / "out" / "runs").exists()
+
+
+def test_source_that_is_not_a_token_source_is_refused(sources, tmp_path):
+    (tmp_path / "docs").mkdir()
+    config = load_search_config(search_file(tmp_path / "s.yaml", {**sources, "web": tmp_path / "docs"},
+                                            tmp_path / "out"))
+    with pytest.raises(ConfigError, match=r"sources\.web\.path: .*docs has no train split .* not a token source"):
+        run_mixture_search(config)
+
+
+def test_target_naming_a_source_without_validation_split_is_refused(sources, tmp_path):
+    books = write_source(tmp_path / "books", "books", seed=5)
+    for file in (books / "validation").iterdir():
+        file.unlink()
+    (books / "validation").rmdir()
+    config = load_search_config(search_file(tmp_path / "s.yaml", {**sources, "books": books}, tmp_path / "out"))
+    with pytest.raises(ConfigError, match=r"target\.books: .* has no validation split"):
+        run_mixture_search(config)
+
+
+def test_sources_made_with_different_tokenizers_are_refused(sources, tmp_path):
+    other = write_source(tmp_path / "books", "books", seed=5, tokenizer_text="another tokenizer")
+    config = load_search_config(search_file(tmp_path / "s.yaml", {**sources, "books": other}, tmp_path / "out",
+                                            target={"wiki": 1.0}))
+    with pytest.raises(ConfigError, match=r"sources\.books was tokenised with .* token ids of different tokenizers"):
+        run_mixture_search(config)
+
+
+def test_unknown_key_in_search_file_names_it(sources, tmp_path):
+    path = search_file(tmp_path / "s.yaml", sources, tmp_path / "out")
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "candiates": 3}))
+    with pytest.raises(ConfigError, match="unknown key 'candiates'"):
+        load_search_config(path)

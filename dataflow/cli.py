@@ -314,6 +314,35 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
     typer.echo(f"pick: {search.out_dir}/best/mixture.yaml; report: dataflow inspect {search.out_dir}")
 
 
+def _search_logging() -> None:
+    """INFO lines of the search itself; each run keeps its own logs in its folder."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("trainer", "trainer.metrics", "py4j"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@search_app.command("scaling")
+def search_scaling(config: Annotated[Path, typer.Option(help="scaling search file (YAML, trainer/search/scaling_search.py)")],
+                   resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run")] = False) -> None:
+    """Train a grid of model sizes x token budgets, fit L(N, D) with intervals, predict held-out runs."""
+    from trainer.search.scaling_search import load_scaling_config, run_scaling_search
+
+    search = load_scaling_config(config)
+    _search_logging()
+    summary = run_scaling_search(search, resume=resume)
+    law = summary["law"]
+    typer.echo(f"L(N, D) = {law['E']:.4g} + {law['A']:.4g}/N^{law['alpha']:.4g} + {law['B']:.4g}/D^{law['beta']:.4g}")
+    for entry in summary["compute_optimal"]:
+        typer.echo(f"at {entry['compute']:.3g} FLOPs: N {entry['params']:.4g}, D {entry['tokens']:.4g}, "
+                   f"{entry['tokens_per_param']:.1f} tokens per parameter")
+    for held in summary["holdout"]:
+        typer.echo(f"held out {held['point']}: observed {held['observed']:.4f}, predicted {held['predicted']:.4f} "
+                   f"({held['relative_error']:+.2%})")
+    typer.echo(f"report: dataflow inspect {search.out_dir}")
+
+
 @search_app.command("status")
 def search_status(path: Annotated[Path, typer.Argument(help="search folder (its out_dir)")]) -> None:
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""

@@ -1,0 +1,46 @@
+"""The tables of the scaling, variant and hyper-parameter searches (`dataflow inspect SEARCH`).
+
+Called by `inspect/search.py` when a search folder's summary.json names one of these kinds;
+read from the summary only, like the mixture search's view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dataflow.inspect.report import Report, Table
+
+
+def scaling_view(report: Report, summary: dict, plots: Path) -> None:
+    law, intervals = summary["law"], summary["intervals"]
+    report.summary.update({"search": summary["name"], "kind": "scaling", "runs": summary["runs"],
+                           "mixture": summary["mixture"], "target": summary["target"], "plots": str(plots)})
+    level = f"{summary['interval_level']:.0%} bootstrap interval"
+    report.tables["scaling law"] = Table(
+        ["constant", "value", level], [[name, law[name], f"{intervals[name][0]:.4g} .. {intervals[name][1]:.4g}"]
+                                       for name in law],
+        note="L(N, D) = E + A/N^alpha + B/D^beta (Hoffmann et al. 2022, approach 3), target in bits/byte")
+    report.tables["grid"] = Table(
+        ["point", "params N", "tokens D", "compute 6ND", "target", "std", "seeds", "held out"],
+        [[g["point"], g["params"], g["tokens"], f"{g['compute']:.3g}", g["loss"], g["std"], g["seeds"], g["held_out"]]
+         for g in summary["grid"]])
+    c = summary["compute_law"]
+    report.summary["loss vs compute"] = (f"L(C) = {c['E']:.4g} + {c['K']:.4g}/C^{c['gamma']:.4g} on the frontier "
+                                         f"({', '.join(c['frontier'])})")
+    report.tables["compute-optimal"] = Table(
+        ["compute (FLOPs)", "params N", "tokens D", "tokens per param", "predicted target"],
+        [[f"{o['compute']:.3g}", f"{o['params']:.4g}", f"{o['tokens']:.4g}", round(o["tokens_per_param"], 2), o["loss"]]
+         for o in summary["compute_optimal"]], note="for this data; Chinchilla's ~20 tokens per parameter was MassiveText's")
+    report.tables["held-out prediction"] = Table(
+        ["point", "observed", "predicted", "error", "relative error"],
+        [[h["point"], h["observed"], h["predicted"], h["error"], f"{h['relative_error']:+.2%}"] for h in summary["holdout"]],
+        note=None if summary["holdout"] else "no point held out (holdout: [SIZE@TOKENS] in the search file)")
+    _failures(report, summary)
+
+
+def _failures(report: Report, summary: dict) -> None:
+    if summary["failures"]:
+        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run, why in summary["failures"].items()])
+
+
+LAW_VIEWS = {"scaling": scaling_view}

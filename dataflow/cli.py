@@ -343,6 +343,20 @@ def search_scaling(config: Annotated[Path, typer.Option(help="scaling search fil
     typer.echo(f"report: dataflow inspect {search.out_dir}")
 
 
+@search_app.command("variants")
+def search_variants(config: Annotated[Path, typer.Option(help="variant search file (YAML, trainer/search/variant_search.py)")],
+                    resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run")] = False) -> None:
+    """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
+    from trainer.search.variant_search import load_variant_config, run_variant_search
+
+    search = load_variant_config(config)
+    _search_logging()
+    summary = run_variant_search(search, resume=resume)
+    for entry in summary["variants"]:
+        typer.echo(f"{entry['variant']}: {entry['verdict'] or 'control'}")
+    typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect {search.out_dir}")
+
+
 @search_app.command("status")
 def search_status(path: Annotated[Path, typer.Argument(help="search folder (its out_dir)")]) -> None:
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""

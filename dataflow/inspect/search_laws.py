@@ -38,9 +38,32 @@ def scaling_view(report: Report, summary: dict, plots: Path) -> None:
     _failures(report, summary)
 
 
+def variants_view(report: Report, summary: dict, plots: Path) -> None:
+    report.summary.update({
+        "search": summary["name"], "kind": "variants", "runs": summary["runs"], "mixture": summary["mixture"],
+        "target": summary["target"], "plots": str(plots),
+        "compute shared": f"{summary['shared_compute']:.1%} of each branch's tokens come from the base run "
+                          f"({summary['base_tokens']:,} base + {summary['branch_tokens']:,} branch tokens)",
+        "compute used": f"{summary['compute_vs_separate_runs']:.1%} of training every branch from scratch"})
+    transfer = summary.get("rank_transfer")
+    if transfer:
+        report.summary["rank transfer"] = (f"Spearman {transfer['spearman']:.3f} (p {transfer['p_value']:.3g}) between "
+                                           f"{transfer['small']} and {transfer['large']}")
+    report.tables["variants"] = Table(
+        ["size", "variant", "seeds", "target", "change vs control", "noise", "verdict"],
+        [[e["size"], e["name"], e["seeds"], _pm(e["target"]), e["delta"], e["delta_std"], e["verdict"] or "-"]
+         for e in summary["variants"]],
+        note="target: mean ± std over seeds; noise: standard error of the difference; beyond noise = over 2 of it")
+    _failures(report, summary)
+
+
+def _pm(mean_std: list[float] | None) -> str:
+    return f"{mean_std[0]:.4f} ± {mean_std[1]:.4f}" if mean_std else "-"
+
+
 def _failures(report: Report, summary: dict) -> None:
     if summary["failures"]:
         report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run, why in summary["failures"].items()])
 
 
-LAW_VIEWS = {"scaling": scaling_view}
+LAW_VIEWS = {"scaling": scaling_view, "variants": variants_view}

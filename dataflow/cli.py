@@ -357,6 +357,51 @@ def search_variants(config: Annotated[Path, typer.Option(help="variant search fi
     typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect {search.out_dir}")
 
 
+@search_app.command("hparams")
+def search_hparams(config: Annotated[Path, typer.Option(help="hyper-parameter search file (YAML, trainer/search/hparam_search.py)")],
+                   resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run")] = False) -> None:
+    """Learning-rate sweeps at several sizes (grid, or Optuna with pruning); the optimum as a power law of size."""
+    from trainer.search.hparam_search import load_hparam_config, run_hparam_search
+
+    search = load_hparam_config(config)
+    _search_logging()
+    summary = run_hparam_search(search, resume=resume)
+    for size, entry in summary["sizes"].items():
+        typer.echo(f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g}"
+                   + (" (at the sweep's edge: widen it)" if entry["at_edge"] else ""))
+    if "law" in summary:
+        typer.echo(f"lr_opt = {summary['law']['coefficient']:.4g} * N^-{summary['law']['exponent']:.4g}")
+    if "prediction" in summary:
+        typer.echo(f"{summary['prediction']['preset']}: lr {summary['prediction']['lr']:.3g}")
+    typer.echo(f"report: dataflow inspect {search.out_dir}")
+
+
+@search_app.command("plan")
+def search_plan(compute: Annotated[float, typer.Option(help="training compute in FLOPs (C = 6ND), e.g. 1e19")],
+                scaling: Annotated[Path, typer.Option(help="out_dir of a finished `dataflow search scaling`")],
+                hparams: Annotated[Optional[Path], typer.Option(help="out_dir of a finished `dataflow search hparams` "
+                                                                     "(for the learning rate)")] = None,
+                mixture: Annotated[Optional[Path], typer.Option(help="mixture file of the planned run [default: the "
+                                                                     "scaling search's]")] = None) -> None:
+    """Parameters, tokens, preset and learning rate for a budget; repeated tokens valued by Muennighoff et al."""
+    from dataflow.inspect.render import render_table
+    from dataflow.inspect.report import Table
+    from trainer.search.compute_plan import plan_compute
+
+    plan = plan_compute(compute, scaling, hparams, str(mixture) if mixture else None)
+    sources = list(plan["unique_tokens"])
+    rows = [[label, f"{p['params']:.4g}", f"{p['tokens']:.4g}", round(p["tokens_per_param"], 2),
+             f"{p['effective_tokens']:.4g}", round(p["predicted_target"], 4), f"{p['preset']} ({p['preset_params']:,})",
+             f"{p['lr']:.3g}" if p["lr"] else "-", *[round(p["epochs"][name], 2) for name in sources]]
+            for label, p in plan["plans"].items()]
+    typer.echo(f"compute {compute:.3g} FLOPs, mixture {plan['mixture']} ("
+               + ", ".join(f"{name} {plan['unique_tokens'][name]:,} tokens" for name in sources) + ")")
+    typer.echo("\n".join(render_table(Table(
+        ["plan", "params N", "tokens D", "D/N", "effective D", "predicted target", "nearest preset", "lr",
+         *[f"epochs {name}" for name in sources]], rows,
+        note="predicted targets value repeated tokens as Muennighoff et al. 2023 (R* = 15.4) in both rows"))))
+
+
 @search_app.command("status")
 def search_status(path: Annotated[Path, typer.Argument(help="search folder (its out_dir)")]) -> None:
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""

@@ -57,6 +57,29 @@ def variants_view(report: Report, summary: dict, plots: Path) -> None:
     _failures(report, summary)
 
 
+def hparams_view(report: Report, summary: dict, plots: Path) -> None:
+    report.summary.update({"search": summary["name"], "kind": "hparams", "runs": summary["runs"],
+                           "sampler": summary["sampler"], "tokens per run": summary["tokens"],
+                           "target": summary["target"], "plots": str(plots)})
+    law = summary.get("law")
+    if law:
+        report.summary["learning-rate law"] = f"lr_opt = {law['coefficient']:.4g} * N^-{law['exponent']:.4g}"
+    if "prediction" in summary:
+        p = summary["prediction"]
+        report.summary["prediction"] = (f"{p['preset']} ({p['params']:,} params): lr {p['lr']:.3g} "
+                                        f"(its preset has {p['preset_lr']:.3g})")
+    report.tables["optimum per size"] = Table(
+        ["size", "params", "optimum lr", "law lr", "best target", "at sweep edge", "pruned trials"],
+        [[size, e["params"], e["optimum_lr"], e.get("law_lr"), e["best_loss"], e["at_edge"], e["pruned"]]
+         for size, e in summary["sizes"].items()],
+        note="at sweep edge: the best rate is the smallest or largest tried; widen the sweep")
+    report.tables["trials"] = Table(
+        ["size", "run", "lr", "batch size", "target", "pruned"],
+        [[t["size"], t["run"], t["lr"], t["batch_size"], t["loss"], t["pruned"]]
+         for e in summary["sizes"].values() for t in e["trials"]])
+    _failures(report, summary)
+
+
 def _pm(mean_std: list[float] | None) -> str:
     return f"{mean_std[0]:.4f} ± {mean_std[1]:.4f}" if mean_std else "-"
 
@@ -66,4 +89,4 @@ def _failures(report: Report, summary: dict) -> None:
         report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run, why in summary["failures"].items()])
 
 
-LAW_VIEWS = {"scaling": scaling_view, "variants": variants_view}
+LAW_VIEWS = {"scaling": scaling_view, "variants": variants_view, "hparams": hparams_view}

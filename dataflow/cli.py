@@ -408,15 +408,16 @@ def search_status(path: Annotated[Path, typer.Argument(help="search folder (its 
     from dataflow.inspect.render import render_table
     from dataflow.inspect.report import Table
     from trainer.search.config import load_search_config
-    from trainer.search.store import RunStore
+    from trainer.search.store import RunStore, live_status
 
     store = RunStore(path)
     if not (path / "search.yaml").is_file():
         raise UserError(f"{path} is not a search folder (no search.yaml); give the out_dir of a search")
-    rows = store.rows(load_search_config(path / "search.yaml").target_weights)
+    rows = [{**row, "status": live_status(path / "runs" / row["run"])}
+            for row in store.rows(load_search_config(path / "search.yaml").target_weights)]
     counts = Counter(row["status"] for row in rows)
     typer.echo(f"{path}: {len(rows)} runs; " + ", ".join(f"{counts[s]} {s}" for s in ("done", "running", "queued",
-                                                                                        "failed")))
+                                                                                        "interrupted", "failed")))
     columns = ["run", "status", "attempts", "target", "wall_seconds", "failure"]
     typer.echo("\n".join(render_table(Table(columns, [[row[c] for c in columns] for row in rows]))))
 

@@ -38,7 +38,7 @@ def test_run_that_raises_is_retried_then_recorded_failed_with_reason_and_no_scor
 
     good, bad = (read_state(folder) for folder in folders)
     assert (good.status, good.attempts, good.failure) == ("done", 1, None)
-    assert (bad.status, bad.attempts) == ("failed", 3)
+    assert (bad.status, bad.attempts, bad.failures) == ("failed", 3, 3)
     assert "no-such-source does not exist" in bad.failure and len(bad.history) == 3
     assert not (folders[1] / "result.json").exists()
     rows = {row["run"]: row for row in store.write_table(search[0].target_weights).to_pylist()}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from dataflow.cli import main
 from dataflow.inspect import inspect_path
 from dataflow.mix.mixture import load_mixture, plan_mixture
 from dataflow.shards import open_split
@@ -64,7 +65,7 @@ def test_six_proxy_search_writes_table_pick_baselines_and_plots(sources, tmp_pat
                                                                           "predicted"]
 
 
-def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(sources, tmp_path):
+def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(sources, tmp_path, capsys):
     # Longer proxies (100 steps, a checkpoint every 10) on one worker, so the kill lands inside a run.
     path = search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1", backend={"kind": "local", "workers": 1},
                        proxy={"preset": "tiny", "total_tokens": 100 * 128, "confirm_seeds": 2,
@@ -78,6 +79,9 @@ def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(source
     done_before = {folder.name: (folder / "result.json").stat().st_mtime_ns for folder in runs.iterdir()
                    if (folder / "status.json").is_file() and read_state(folder).status == "done"}
     assert killed not in done_before and read_state(runs / killed).status == "running"
+    assert main(["search", "status", str(tmp_path / "mix1")]) == 0
+    status = capsys.readouterr().out  # the killed run shows as interrupted, not running
+    assert f"{len(done_before)} done, 0 running, " in status and ", 1 interrupted, 0 failed" in status
 
     run_mixture_search(load_search_config(path), resume=True)
 
@@ -85,7 +89,8 @@ def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(source
         assert (runs / name / "result.json").stat().st_mtime_ns == mtime
         assert read_state(runs / name).attempts == 1
     state = read_state(runs / killed)
-    assert state.status == "done" and state.attempts == 2
+    assert (state.status, state.attempts, state.failures) == ("done", 2, 0)
+    assert state.history == ["try 1: interrupted", "try 2: done"]
     starts = [event["message"] for event in read_jsonl(runs / killed / "events.jsonl") if event["event"] == "start"]
     assert starts[0].startswith("training from scratch") and starts[1].startswith("training resumed from")
 

@@ -66,7 +66,3 @@ def sample_many(prior: np.ndarray, limits: np.ndarray, count: int, concentration
 def floored(weights: np.ndarray) -> np.ndarray:
     weights = np.maximum(weights, MIN_WEIGHT)
     return weights / weights.sum(axis=-1, keepdims=True)
-
-
-def uniform_weights(num_sources: int) -> np.ndarray:
-    return np.full(num_sources, 1.0 / num_sources)

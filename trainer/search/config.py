@@ -14,8 +14,8 @@
     prior: natural
     backend: {kind: local, workers: 2}
 
-`examples`-style documentation of every field is below; `dataflow search mixture --dry-run`
-prints the resolved file.
+Every field is documented below (its docstring); `dataflow search mixture --dry-run` prints
+the resolved file with every default.
 """
 
 from __future__ import annotations

@@ -142,14 +142,16 @@ def _pick_vs_baselines(plt, summary: dict, path: Path) -> None:
     if not entries:
         return
     datasets = ["target", *sorted({name for entry in entries.values() for name in entry["bits_per_byte"]})]
-    fig, ax = plt.subplots(figsize=(1.6 * len(datasets) * len(entries) / 2 + 2, 4))
+    fig, ax = plt.subplots(figsize=(2 + 1.5 * len(datasets), 4))
     width = 0.8 / len(entries)
+    means = []
     for index, (label, entry) in enumerate(entries.items()):
         values = [entry["target"] if name == "target" else entry["bits_per_byte"][name] for name in datasets]
+        means += [v[0] for v in values]
         ax.bar(np.arange(len(datasets)) + index * width, [v[0] for v in values], width,
                yerr=[v[1] for v in values], label=f"{label} ({entry['seeds']} seeds)", capsize=2)
-    lows = [entry["target"][0] for entry in entries.values()]
-    ax.set_ylim(bottom=max(0.0, 0.9 * min(lows)) if all(map(math.isfinite, lows)) else 0)
+    if all(map(math.isfinite, means)):  # differences are small next to the values: start the axis near them
+        ax.set_ylim(bottom=0.95 * min(means))
     ax.set_xticks(np.arange(len(datasets)) + 0.4 - width / 2, datasets)
     ax.set(ylabel="bits per byte (mean ± std)")
     ax.legend(fontsize=8)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -53,7 +54,9 @@ class RunSpec:
 class RunState:
     status: Status = "queued"
     attempts: int = 0
-    """Tries started so far."""
+    """Tries started so far, interrupted ones (a killed search, a preempted job) included."""
+    failures: int = 0
+    """Tries that raised or diverged; the run is failed when they reach max_attempts."""
     failure: str | None = None
     """Reason of the last failed try (kept when a retry succeeds, cleared only by success)."""
     wall_seconds: float = 0.0
@@ -125,6 +128,17 @@ def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
             **{f"bpb_{name}": value for name, value in bpb.items()},
             "tokens": result.get("tokens"), "wall_seconds": state.wall_seconds,
             "device_seconds": state.device_seconds, "failure": state.failure if state.status == "failed" else None}
+
+
+def live_status(folder: Path) -> str:
+    """The run's status, with `interrupted` for a run marked running whose process on this host is gone."""
+    state = read_state(folder)
+    if state.status == "running" and state.host == socket.gethostname() and state.pid is not None:
+        try:
+            os.kill(state.pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return "interrupted"
+    return state.status
 
 
 def read_spec(folder: Path) -> RunSpec:

@@ -3,8 +3,9 @@
 A try loads `run.yaml`, calls `trainer.train.train` (resuming from the run's newest complete
 checkpoint when it has one, so a killed or preempted run loses at most `checkpoint.every_steps`
 steps), and records `result.json`. A try that raises, or ends with a non-finite
-bits-per-byte (a diverged run), is recorded with its reason; the run is tried again up to
-`max_attempts` and then marked failed. Failures are never scores: `result.json` is written
+bits-per-byte (a diverged run), is recorded with its reason; the run is tried again until
+`max_attempts` tries have failed and then marked failed. A try cut short by a killed search or
+a preempted job is recorded as interrupted and does not count as a failure. Failures are never scores: `result.json` is written
 only by a try that succeeded.
 """
 
@@ -27,6 +28,8 @@ def execute_run(folder: str | Path, max_attempts: int) -> str:
     """Bring the run at `folder` to done or failed; return its final status."""
     folder = Path(folder)
     state = read_state(folder)
+    if state.status == "running":  # the previous try never ended: the search or its worker was stopped
+        state.history.append(f"try {state.attempts}: interrupted")
     while state.status not in ("done", "failed"):
         state.status, state.attempts = "running", state.attempts + 1
         state.host, state.pid = socket.gethostname(), os.getpid()
@@ -44,8 +47,8 @@ def execute_run(folder: str | Path, max_attempts: int) -> str:
         if outcome is None:
             state.status, state.failure = "done", None
         else:
-            state.failure = outcome
-            state.status = "failed" if state.attempts >= max_attempts else "queued"
+            state.failure, state.failures = outcome, state.failures + 1
+            state.status = "failed" if state.failures >= max_attempts else "queued"
         write_state(folder, state)
     return state.status
 

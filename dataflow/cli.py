@@ -323,15 +323,23 @@ def _search_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _law_search(config: Path, resume: bool, kind: str):
+    """Load a search file of `kind` (one-line errors), then run it with the search's log lines."""
+    from trainer.search.search_files import load_search_as, run_search
+
+    search = load_search_as(config, kind)
+    _search_logging()
+    return search, run_search(search, resume)
+
+
+RESUME_HELP = "finish a killed search: only unfinished runs run (a half-done run resumes from its checkpoint)"
+
+
 @search_app.command("scaling")
 def search_scaling(config: Annotated[Path, typer.Option(help="scaling search file (YAML, trainer/search/scaling_search.py)")],
-                   resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run")] = False) -> None:
+                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """Train a grid of model sizes x token budgets, fit L(N, D) with intervals, predict held-out runs."""
-    from trainer.search.scaling_search import load_scaling_config, run_scaling_search
-
-    search = load_scaling_config(config)
-    _search_logging()
-    summary = run_scaling_search(search, resume=resume)
+    search, summary = _law_search(config, resume, "scaling")
     law = summary["law"]
     typer.echo(f"L(N, D) = {law['E']:.4g} + {law['A']:.4g}/N^{law['alpha']:.4g} + {law['B']:.4g}/D^{law['beta']:.4g}")
     for entry in summary["compute_optimal"]:
@@ -345,13 +353,9 @@ def search_scaling(config: Annotated[Path, typer.Option(help="scaling search fil
 
 @search_app.command("variants")
 def search_variants(config: Annotated[Path, typer.Option(help="variant search file (YAML, trainer/search/variant_search.py)")],
-                    resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run")] = False) -> None:
+                    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
-    from trainer.search.variant_search import load_variant_config, run_variant_search
-
-    search = load_variant_config(config)
-    _search_logging()
-    summary = run_variant_search(search, resume=resume)
+    search, summary = _law_search(config, resume, "variants")
     for entry in summary["variants"]:
         typer.echo(f"{entry['variant']}: {entry['verdict'] or 'control'}")
     typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect {search.out_dir}")
@@ -359,13 +363,9 @@ def search_variants(config: Annotated[Path, typer.Option(help="variant search fi
 
 @search_app.command("hparams")
 def search_hparams(config: Annotated[Path, typer.Option(help="hyper-parameter search file (YAML, trainer/search/hparam_search.py)")],
-                   resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run")] = False) -> None:
+                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """Learning-rate sweeps at several sizes (grid, or Optuna with pruning); the optimum as a power law of size."""
-    from trainer.search.hparam_search import load_hparam_config, run_hparam_search
-
-    search = load_hparam_config(config)
-    _search_logging()
-    summary = run_hparam_search(search, resume=resume)
+    search, summary = _law_search(config, resume, "hparams")
     for size, entry in summary["sizes"].items():
         typer.echo(f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g}"
                    + (" (at the sweep's edge: widen it)" if entry["at_edge"] else ""))
@@ -407,14 +407,14 @@ def search_status(path: Annotated[Path, typer.Argument(help="search folder (its 
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""
     from dataflow.inspect.render import render_table
     from dataflow.inspect.report import Table
-    from trainer.search.config import load_search_config
+    from trainer.search.search_files import load_any_search
     from trainer.search.store import RunStore, live_status
 
     store = RunStore(path)
     if not (path / "search.yaml").is_file():
         raise UserError(f"{path} is not a search folder (no search.yaml); give the out_dir of a search")
     rows = [{**row, "status": live_status(path / "runs" / row["run"])}
-            for row in store.rows(load_search_config(path / "search.yaml").target_weights)]
+            for row in store.rows(load_any_search(path / "search.yaml").target_weights)]
     counts = Counter(row["status"] for row in rows)
     typer.echo(f"{path}: {len(rows)} runs; " + ", ".join(f"{counts[s]} {s}" for s in ("done", "running", "queued",
                                                                                         "interrupted", "failed")))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from typer.testing import CliRunner
 
+from dataflow.cli import app
 from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
 from trainer.search.scaling_search import load_scaling_config, run_scaling_search
@@ -20,7 +22,7 @@ def mixture(tmp_path_factory):
     return mixture_file(root / "mix.yaml", write_sources(root))
 
 
-def test_scaling_grid_is_fitted_with_intervals_and_predicts_the_held_out_run(mixture, tmp_path):
+def test_scaling_grid_is_fitted_with_intervals_predicts_the_held_out_run_and_resumes_without_rerunning(mixture, tmp_path):
     config = load_scaling_config(sweep_file(tmp_path / "scaling.yaml", mixture, tmp_path / "scaling",
                                             tokens=[512, 1024, 2048, 4096], holdout=["s32@4096"],
                                             bootstrap_samples=20, compute=[1e12]))
@@ -40,6 +42,13 @@ def test_scaling_grid_is_fitted_with_intervals_and_predicts_the_held_out_run(mix
     for plot in ("scaling_fit", "compute_frontier"):
         assert (tmp_path / "scaling" / "plots" / f"{plot}.png").stat().st_size > 1000
 
+    finished = {path: path.stat().st_mtime_ns for path in (tmp_path / "scaling" / "runs").glob("*/result.json")}
+    assert run_scaling_search(config, resume=True)["law"] == summary["law"]  # nothing left to run: same fit
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished
+    with pytest.raises(ConfigError, match="pass --resume"):
+        run_scaling_search(config)
+    status = CliRunner().invoke(app, ["search", "status", str(tmp_path / "scaling")])
+    assert status.exit_code == 0 and "8 runs; 8 done" in status.output, status.output
     report = inspect_path(tmp_path / "scaling")
     assert report.kind == "search"
     assert set(report.tables) >= {"runs", "scaling law", "compute-optimal", "held-out prediction"}

@@ -34,6 +34,8 @@ SUMMARY = "summary.json"
 class HparamConfig(SweepConfig):
     """Learning-rate sweeps at several sizes on one mixture and token budget."""
 
+    kind: Literal["hparams"] = "hparams"
+    """Which search this file is for; `dataflow search status` reads it back from the folder's search.yaml."""
     tokens: int = Field(gt=0)
     """Training tokens of every full run."""
     sampler: Literal["grid", "optuna"] = "grid"

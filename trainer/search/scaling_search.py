@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -34,6 +34,8 @@ SUMMARY = "summary.json"
 class ScalingConfig(SweepConfig):
     """A grid of model sizes and token budgets on one mixture, fitted to L(N, D) = E + A/N^α + B/D^β."""
 
+    kind: Literal["scaling"] = "scaling"
+    """Which search this file is for; `dataflow search status` reads it back from the folder's search.yaml."""
     tokens: list[int] = Field(min_length=1)
     """Training-token budgets; every size is trained at each (rounded up to whole steps)."""
     holdout: list[str] = []

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -70,6 +70,8 @@ class Variant(StrictModel):
 class VariantConfig(SweepConfig):
     """One WSD base run per size, and decay-phase branches per data variant plus a control."""
 
+    kind: Literal["variants"] = "variants"
+    """Which search this file is for; `dataflow search status` reads it back from the folder's search.yaml."""
     base_tokens: int = Field(gt=0)
     """Training tokens of the base run's stable phase (shared by every branch)."""
     branch_tokens: int = Field(gt=0)

@@ -96,7 +96,7 @@ def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(source
 
 
 def _kill_when_one_done_and_one_checkpointed(search: subprocess.Popen, runs: Path) -> str:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a safety net on a loaded machine, not a timing assertion
     while time.monotonic() < deadline:
         if search.poll() is not None:
             pytest.fail(f"the search ended before it could be killed: {search.stderr.read().decode()[-2000:]}")
@@ -110,4 +110,4 @@ def _kill_when_one_done_and_one_checkpointed(search: subprocess.Popen, runs: Pat
             return running[0].name
         time.sleep(0.02)
     os.killpg(search.pid, signal.SIGKILL)
-    pytest.fail("no run reached a checkpoint within 120 s")
+    pytest.fail("no run reached a checkpoint within 600 s")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
@@ -134,9 +135,10 @@ def live_status(folder: Path) -> str:
     """The run's status, with `interrupted` for a run marked running whose process on this host is gone."""
     state = read_state(folder)
     if state.status == "running" and state.host == socket.gethostname() and state.pid is not None:
-        try:
-            os.kill(state.pid, 0)  # signal 0: only asks whether the process exists
-        except ProcessLookupError:
+        try:  # a killed worker may linger as a zombie until someone reaps it: that is gone too
+            if psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE:
+                return "interrupted"
+        except psutil.NoSuchProcess:
             return "interrupted"
     return state.status
 

@@ -375,19 +375,107 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
     typer.echo(f"pick: {search.out_dir}/best/mixture.yaml; report: dataflow inspect {search.out_dir}")
 
 
+def _search_logging() -> None:
+    """INFO lines of the search itself; each run keeps its own logs in its folder."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("trainer", "trainer.metrics", "py4j"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _law_search(config: Path, resume: bool, kind: str):
+    """Load a search file of `kind` (one-line errors), then run it with the search's log lines."""
+    from trainer.search.search_files import load_search_as, run_search
+
+    search = load_search_as(config, kind)
+    _search_logging()
+    return search, run_search(search, resume)
+
+
+RESUME_HELP = "finish a killed search: only unfinished runs run (a half-done run resumes from its checkpoint)"
+
+
+@search_app.command("scaling")
+def search_scaling(config: Annotated[Path, typer.Option(help="scaling search file (YAML, trainer/search/scaling_search.py)")],
+                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
+    """Train a grid of model sizes x token budgets, fit L(N, D) with intervals, predict held-out runs."""
+    search, summary = _law_search(config, resume, "scaling")
+    law = summary["law"]
+    typer.echo(f"L(N, D) = {law['E']:.4g} + {law['A']:.4g}/N^{law['alpha']:.4g} + {law['B']:.4g}/D^{law['beta']:.4g}")
+    for entry in summary["compute_optimal"]:
+        typer.echo(f"at {entry['compute']:.3g} FLOPs: N {entry['params']:.4g}, D {entry['tokens']:.4g}, "
+                   f"{entry['tokens_per_param']:.1f} tokens per parameter")
+    for held in summary["holdout"]:
+        typer.echo(f"held out {held['point']}: observed {held['observed']:.4f}, predicted {held['predicted']:.4f} "
+                   f"({held['relative_error']:+.2%})")
+    typer.echo(f"report: dataflow inspect {search.out_dir}")
+
+
+@search_app.command("variants")
+def search_variants(config: Annotated[Path, typer.Option(help="variant search file (YAML, trainer/search/variant_search.py)")],
+                    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
+    """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
+    search, summary = _law_search(config, resume, "variants")
+    for entry in summary["variants"]:
+        typer.echo(f"{entry['variant']}: {entry['verdict'] or 'control'}")
+    typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect {search.out_dir}")
+
+
+@search_app.command("hparams")
+def search_hparams(config: Annotated[Path, typer.Option(help="hyper-parameter search file (YAML, trainer/search/hparam_search.py)")],
+                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
+    """Learning-rate sweeps at several sizes (grid, or Optuna with pruning); the optimum as a power law of size."""
+    search, summary = _law_search(config, resume, "hparams")
+    for size, entry in summary["sizes"].items():
+        typer.echo(f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g}"
+                   + (" (at the sweep's edge: widen it)" if entry["at_edge"] else ""))
+    if "law" in summary:
+        typer.echo(f"lr_opt = {summary['law']['coefficient']:.4g} * N^-{summary['law']['exponent']:.4g}")
+    if "prediction" in summary:
+        typer.echo(f"{summary['prediction']['preset']}: lr {summary['prediction']['lr']:.3g}")
+    typer.echo(f"report: dataflow inspect {search.out_dir}")
+
+
+@search_app.command("plan")
+def search_plan(compute: Annotated[float, typer.Option(help="training compute in FLOPs (C = 6ND), e.g. 1e19")],
+                scaling: Annotated[Path, typer.Option(help="out_dir of a finished `dataflow search scaling`")],
+                hparams: Annotated[Optional[Path], typer.Option(help="out_dir of a finished `dataflow search hparams` "
+                                                                     "(for the learning rate)")] = None,
+                mixture: Annotated[Optional[Path], typer.Option(help="mixture file of the planned run [default: the "
+                                                                     "scaling search's]")] = None) -> None:
+    """Parameters, tokens, preset and learning rate for a budget; repeated tokens valued by Muennighoff et al."""
+    from dataflow.inspect.render import render_table
+    from dataflow.inspect.report import Table
+    from trainer.search.compute_plan import plan_compute
+
+    plan = plan_compute(compute, scaling, hparams, str(mixture) if mixture else None)
+    sources = list(plan["unique_tokens"])
+    rows = [[label, f"{p['params']:.4g}", f"{p['tokens']:.4g}", round(p["tokens_per_param"], 2),
+             f"{p['effective_tokens']:.4g}", round(p["predicted_target"], 4), f"{p['preset']} ({p['preset_params']:,})",
+             f"{p['lr']:.3g}" if p["lr"] else "-", *[round(p["epochs"][name], 2) for name in sources]]
+            for label, p in plan["plans"].items()]
+    typer.echo(f"compute {compute:.3g} FLOPs, mixture {plan['mixture']} ("
+               + ", ".join(f"{name} {plan['unique_tokens'][name]:,} tokens" for name in sources) + ")")
+    typer.echo("\n".join(render_table(Table(
+        ["plan", "params N", "tokens D", "D/N", "effective D", "predicted target", "nearest preset", "lr",
+         *[f"epochs {name}" for name in sources]], rows,
+        note="predicted targets value repeated tokens as Muennighoff et al. 2023 (R* = 15.4) in both rows"))))
+
+
 @search_app.command("status")
 def search_status(path: Annotated[Path, typer.Argument(help="search folder (its out_dir)")]) -> None:
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""
     from dataflow.inspect.render import render_table
     from dataflow.inspect.report import Table
-    from trainer.search.config import load_search_config
+    from trainer.search.search_files import load_any_search
     from trainer.search.store import RunStore, live_status
 
     store = RunStore(path)
     if not (path / "search.yaml").is_file():
         raise UserError(f"{path} is not a search folder (no search.yaml); give the out_dir of a search")
     rows = [{**row, "status": live_status(path / "runs" / row["run"])}
-            for row in store.rows(load_search_config(path / "search.yaml").target_weights)]
+            for row in store.rows(load_any_search(path / "search.yaml").target_weights)]
     counts = Counter(row["status"] for row in rows)
     typer.echo(f"{path}: {len(rows)} runs; " + ", ".join(f"{counts[s]} {s}" for s in ("done", "running", "queued",
                                                                                         "interrupted", "failed")))

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from dataflow.errors import InputError
 from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.report import Report, Table
+from dataflow.inspect.search_laws import LAW_VIEWS
 
 SEARCH_FILE, SUMMARY, TABLE, PLOTS = "search.yaml", "summary.json", "results.parquet", "plots"
 
@@ -36,6 +37,9 @@ def search_report(path: Path, options: InspectOptions) -> Report:
         summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise InputError(f"{path / SUMMARY} is not JSON ({err}); rerun the search with --resume to rewrite it") from None
+    if summary.get("kind") in LAW_VIEWS:  # scaling, variants, hparams searches (issue 12)
+        LAW_VIEWS[summary["kind"]](report, summary, path / PLOTS)
+        return report
     fit = summary["fit"]
     report.summary.update({
         "search": summary["name"], "runs": summary["runs"],

@@ -1,0 +1,78 @@
+"""Learning-rate searches at several sizes (grid and Optuna with pruning), and the compute plan."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from dataflow.cli import app
+from dataflow.inspect import inspect_path
+from trainer.search.hparam_search import load_hparam_config, run_hparam_search
+from trainer.search.scaling_law import ScalingLaw
+from trainer.search.store import write_json
+
+from search_sources import write_sources
+from sweep_files import mixture_file, sweep_file
+
+THREE_SIZES = {"s16": {"model": {"d_model": 16}}, "s32": {"model": {"d_model": 32}}, "s64": {"model": {"d_model": 64}}}
+
+
+@pytest.fixture(scope="module")
+def mixture(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hparam-sources")
+    return mixture_file(root / "mix.yaml", write_sources(root))
+
+
+def test_grid_at_three_sizes_fits_a_rate_law_and_predicts_a_preset(mixture, tmp_path):
+    config = load_hparam_config(sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", sizes=THREE_SIZES,
+                                           tokens=512, lrs=[1e-3, 1e-2, 1e-1], predict_for="gpt-1m"))
+    summary = run_hparam_search(config)
+
+    assert summary["runs"] == {"done": 9, "failed": 0, "queued": 0, "running": 0}
+    assert list(summary["sizes"]) == ["s16", "s32", "s64"]
+    params = [entry["params"] for entry in summary["sizes"].values()]
+    assert params == sorted(params) and len(set(params)) == 3
+    for entry in summary["sizes"].values():
+        assert len(entry["trials"]) == 3 and 1e-3 <= entry["optimum_lr"] <= 1e-1
+    prediction = summary["prediction"]
+    assert prediction["preset"] == "gpt-1m" and prediction["params"] > params[-1]
+    law = summary["law"]
+    assert prediction["lr"] == pytest.approx(law["coefficient"] * prediction["params"] ** -law["exponent"])
+    assert (tmp_path / "lr" / "plots" / "lr_sweep.png").stat().st_size > 1000
+    report = inspect_path(tmp_path / "lr")
+    assert len(report.tables["optimum per size"].rows) == 3 and len(report.tables["trials"].rows) == 9
+
+
+def test_optuna_trials_beyond_the_median_rung_are_pruned_and_never_trained_in_full(mixture, tmp_path):
+    config = load_hparam_config(sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", sampler="optuna",
+                                           sizes={"s16": {"model": {"d_model": 16}}, "s32": {"model": {"d_model": 32}}},
+                                           tokens=512, trials=3, lr_range=[1e-4, 3e-1], rung_fraction=0.5,
+                                           backend={"kind": "local", "workers": 1}))
+    summary = run_hparam_search(config)
+
+    runs = {folder.name for folder in (tmp_path / "lr" / "runs").iterdir()}
+    for size, entry in summary["sizes"].items():
+        assert len(entry["trials"]) == 3 and all(f"{size}-t{n:02d}-rung" in runs for n in range(3))
+        for trial in entry["trials"]:
+            assert (trial["run"] in runs) and trial["pruned"] == trial["run"].endswith("-rung")
+            assert (trial["run"].replace("-rung", "") in runs) != trial["pruned"]
+        assert 1e-4 <= entry["optimum_lr"] <= 3e-1
+    assert any(t["pruned"] for entry in summary["sizes"].values() for t in entry["trials"])
+    assert summary["runs"]["done"] == len(runs)
+
+
+def test_plan_values_repeats_and_recommends_preset_and_rate(mixture, tmp_path):
+    law = ScalingLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # a finished search's fit: Chinchilla's
+    (tmp_path / "scaling").mkdir()
+    (tmp_path / "lr").mkdir()
+    write_json(tmp_path / "scaling" / "summary.json", {"kind": "scaling", "mixture": str(mixture), "law": law.as_dict()})
+    write_json(tmp_path / "lr" / "summary.json", {"kind": "hparams", "law": {"coefficient": 0.1, "exponent": 0.2}})
+    # The sources hold ~8k tokens each: at 1e12 FLOPs the fresh optimum would read them for many epochs.
+    result = CliRunner().invoke(app, ["search", "plan", "--compute", "1e12", "--scaling", str(tmp_path / "scaling"),
+                                      "--hparams", str(tmp_path / "lr")])
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    fresh = next(line for line in lines if line.startswith("fresh tokens"))
+    constrained = next(line for line in lines if line.startswith("data-constrained"))
+    assert "epochs web" in result.output and "tiny" in fresh and "gpt-1m" in constrained
+    assert float(constrained.split()[1]) > float(fresh.split()[2])  # more parameters once repeats are discounted

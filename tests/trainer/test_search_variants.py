@@ -1,0 +1,57 @@
+"""Variant search by branching: one WSD base run per size, decay branches per variant and a control."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataflow.errors import ConfigError
+from dataflow.inspect import inspect_path
+from trainer.config import load_train_config
+from trainer.metrics import read_jsonl
+from trainer.search.variant_search import load_variant_config, run_variant_search
+
+from search_sources import write_sources
+from sweep_files import mixture_file, sweep_file
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    return write_sources(tmp_path_factory.mktemp("variant-sources"))
+
+
+def test_branches_from_one_base_report_gains_noise_shared_compute_and_rank_transfer(sources, tmp_path):
+    mixture = mixture_file(tmp_path / "mix.yaml", sources)
+    config = load_variant_config(sweep_file(
+        tmp_path / "variants.yaml", mixture, tmp_path / "variants", base_tokens=1024, branch_tokens=256,
+        variants={"wiki-heavy": {"weights": {"wiki": 0.8, "web": 0.1, "books": 0.1}},
+                  "no-books": {"mixture": str(mixture_file(tmp_path / "nobooks.yaml", sources,
+                                                           {"web": 0.6, "wiki": 0.2, "books": 0.2}))}}))
+    summary = run_variant_search(config)
+
+    # per size: 1 base, then (control + 2 variants) x 2 seeds
+    assert summary["runs"] == {"done": 14, "failed": 0, "queued": 0, "running": 0}
+    assert summary["shared_compute"] == pytest.approx(1024 / (1024 + 256))
+    branch = tmp_path / "variants" / "runs" / "s16-wiki-heavy-s1"
+    train = load_train_config(branch / "run.yaml")
+    assert train.checkpoint.init_from.endswith("runs/s16-base") and train.optim.decay_frac == 1.0
+    assert any("branched from" in event.get("message", "") for event in read_jsonl(branch / "events.jsonl"))
+    assert load_train_config(tmp_path / "variants" / "runs" / "s16-base" / "run.yaml").optim.decay_frac == 0.0
+    entries = {e["variant"]: e for e in summary["variants"]}
+    assert set(entries) == {f"{size}/{name}" for size in ("s16", "s32") for name in ("control", "wiki-heavy", "no-books")}
+    for entry in entries.values():
+        assert entry["seeds"] == 2
+        if entry["name"] != "control":
+            assert entry["delta"] == pytest.approx(entry["target"][0] - entries[f"{entry['size']}/control"]["target"][0])
+            assert entry["delta_std"] >= 0 and entry["verdict"]
+    assert -1 <= summary["rank_transfer"]["spearman"] <= 1
+    assert (tmp_path / "variants" / "plots" / "variant_gains.png").stat().st_size > 1000
+    report = inspect_path(tmp_path / "variants")
+    assert len(report.tables["variants"].rows) == 6 and "compute shared" in report.summary
+
+
+def test_variant_naming_an_unknown_source_is_refused(sources, tmp_path):
+    mixture = mixture_file(tmp_path / "mix.yaml", sources)
+    config = load_variant_config(sweep_file(tmp_path / "v.yaml", mixture, tmp_path / "v", base_tokens=512,
+                                            branch_tokens=128, variants={"x": {"weights": {"news": 0.5}}}))
+    with pytest.raises(ConfigError, match=r"variants.x: news not a source of .*mix.yaml \(books, web, wiki\)"):
+        run_variant_search(config)

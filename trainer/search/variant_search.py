@@ -1,0 +1,178 @@
+"""Data variants compared by branching from one checkpoint: most of the compute is shared.
+
+    dataflow search variants --config search/variants.yaml [--resume]
+
+With the warmup-stable-decay schedule (WSD; Hu et al. 2024, MiniCPM; Hägele et al. 2024) the
+stable phase does not depend on where training ends, so one base run trained to the end of
+its stable phase can be continued by several short decay phases, each on other data
+(the multi-stage recipe of Feng et al. 2024 and OLMo 2's mid-training anneals compare data
+this way). Per model size:
+
+1. base: `base_tokens` at the peak learning rate (WSD with no decay), checkpointed at its end;
+2. branches: for each variant and for a control on the base mixture unchanged, `seeds` decay
+   runs of `branch_tokens` from the base checkpoint (`checkpoint.init_from`: weights and
+   optimizer moments carry over, the learning rate decays linearly from the peak to the
+   floor, the data stream starts afresh with the branch's seed);
+3. each variant's target change against the control, with the seed noise (standard error of
+   the difference of the means), and the share of each branch's compute that came from the base.
+
+A variant is what a user changes: another mixture file, other weights, or another token
+source for a named source (one tokenised from a stage output under a stricter filter
+threshold, with dedup off, or the classifier's top-k%: kept rows carry their measured
+values, so such a source is a `where` on an existing output, tokenised with `dataflow run
+tokenize`). With two sizes, the rank correlation of the variants between the sizes says
+whether the smaller one is big enough to trust (`rank_transfer.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import Field, model_validator
+
+from dataflow.config import StrictModel, load_config
+from dataflow.errors import ConfigError
+from dataflow.mix.mixture import load_mixture
+from trainer.search import law_plots
+from trainer.search.rank_transfer import rank_transfer
+from trainer.search.report import mean_std
+from trainer.search.store import write_json, write_text
+from trainer.search.sweep import Point, SweepConfig, failures, mean_over_seeds, point, run, scores, start, statuses
+
+SUMMARY = "summary.json"
+CONTROL = "control"
+
+
+class Variant(StrictModel):
+    """What a branch changes in the base mixture; give `mixture`, or `weights` and/or `sources`."""
+
+    mixture: str | None = None
+    """Another mixture file for the decay phase (replaces the base mixture entirely)."""
+    weights: dict[str, float] = {}
+    """New weights of named sources of the base mixture (normalised with the others)."""
+    sources: dict[str, str] = {}
+    """Another token source folder for named sources, e.g. the web source re-tokenised from a stricter filter
+    threshold, with dedup off, or from the classifier's top-k%."""
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Variant:
+        if self.mixture is None and not self.weights and not self.sources:
+            raise ValueError("a variant needs mixture, weights or sources (the control is added by the search)")
+        if self.mixture is not None and (self.weights or self.sources):
+            raise ValueError("give either mixture or weights/sources, not both")
+        return self
+
+
+class VariantConfig(SweepConfig):
+    """One WSD base run per size, and decay-phase branches per data variant plus a control."""
+
+    kind: Literal["variants"] = "variants"
+    """Which search this file is for; `dataflow search status` reads it back from the folder's search.yaml."""
+    base_tokens: int = Field(gt=0)
+    """Training tokens of the base run's stable phase (shared by every branch)."""
+    branch_tokens: int = Field(gt=0)
+    """Training tokens of each decay-phase branch; base_tokens / (base + branch) is the compute each branch shares
+    (80-90% in the multi-stage recipe)."""
+    variants: dict[str, Variant] = Field(min_length=1)
+    """Variants by name; `control` (the base mixture unchanged) is added by the search."""
+    seeds: int = Field(default=2, ge=2)
+    """Branches per variant and for the control, with different data-order seeds: 2 or more to measure noise."""
+
+    @model_validator(mode="after")
+    def _no_control_variant(self) -> VariantConfig:
+        if CONTROL in self.variants:
+            raise ValueError(f"variants: '{CONTROL}' is the search's own branch on the base mixture; rename yours")
+        return self
+
+
+def load_variant_config(path: str | Path) -> VariantConfig:
+    return load_config(VariantConfig, path)
+
+
+def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: Path) -> str:
+    """The variant's mixture file: its own, or the base mixture with its weights and sources changed."""
+    if variant.mixture is not None:
+        return variant.mixture
+    base = load_mixture(config.mixture)
+    unknown = (set(variant.weights) | set(variant.sources)) - set(base.sources)
+    if unknown:
+        raise ConfigError(f"variants.{name}: {', '.join(sorted(unknown))} not a source of {config.mixture} "
+                          f"({', '.join(base.sources)})")
+    data = base.model_dump(mode="json")
+    data["name"] = f"{base.name}-{name}"
+    for source, weight in variant.weights.items():
+        data["sources"][source]["weight"] = weight
+    for source, path in variant.sources.items():
+        if not Path(path).is_dir():
+            raise ConfigError(f"variants.{name}.sources.{source}: {path} does not exist; give a token source folder "
+                              "(`dataflow run tokenize`)")
+        data["sources"][source]["path"] = str(Path(path).resolve())
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / f"{name}.yaml", yaml.safe_dump(data, sort_keys=False))
+    return str(folder / f"{name}.yaml")
+
+
+def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str, Any]:
+    store = start(config, resume)
+    folder = Path(config.out_dir) / "variants"
+    mixtures = {CONTROL: config.mixture, **{name: variant_mixture(config, name, variant, folder)
+                                            for name, variant in config.variants.items()}}
+    bases = [point(config, size, config.base_tokens, 0, f"{size}-base", labels=("base",),
+                   overrides={"optim": {"schedule": "wsd", "decay_frac": 0.0}}) for size in config.sizes]
+    run(store, config, bases, "base runs (stable phase)")
+    branches = [point(config, size, config.branch_tokens, seed, f"{size}-{name}-s{seed}", labels=(name,),
+                      mixture_path=path, overrides={
+                          "optim": {"schedule": "wsd", "warmup_steps": 0, "decay_frac": 1.0},
+                          "checkpoint": {"init_from": str((store.runs / f"{size}-base").resolve())}})
+                for size in config.sizes for name, path in mixtures.items() for seed in range(1, config.seeds + 1)]
+    run(store, config, branches, "decay-phase branches")
+    rows = scores(store, config)
+    summary = summarise(config, bases, branches, rows)
+    write_json(Path(config.out_dir) / SUMMARY, summary)
+    law_plots.variants(Path(config.out_dir), summary)
+    return summary
+
+
+def summarise(config: VariantConfig, bases: list[Point], branches: list[Point], rows: dict[str, dict]) -> dict:
+    grouped = mean_over_seeds(branches, rows, lambda p: (p.size, p.spec.labels[0]))
+    entries = []
+    for size in config.sizes:
+        control = grouped.get((size, CONTROL))
+        for name in (CONTROL, *config.variants):
+            values = grouped.get((size, name))
+            entry = {"size": size, "variant": f"{size}/{name}", "name": name, "seeds": len(values or []),
+                     "target": mean_std(values) if values else None, "delta": None, "delta_std": None, "verdict": None}
+            if values and control and name != CONTROL:
+                entry["delta"] = entry["target"][0] - float(np.mean(control))
+                entry["delta_std"] = math.sqrt(np.var(values, ddof=1) / len(values)
+                                               + np.var(control, ddof=1) / len(control)) if min(len(values), len(control)) > 1 else None
+                entry["verdict"] = _verdict(entry["delta"], entry["delta_std"])
+            entries.append(entry)
+    base_tokens, branch_tokens = bases[0].tokens, branches[0].tokens
+    count = len(branches) // len(config.sizes)
+    summary = {"kind": "variants", "name": config.name, "mixture": config.mixture, "target": config.target_weights,
+               "runs": statuses(rows), "failures": failures(rows), "variants": entries,
+               "base_tokens": base_tokens, "branch_tokens": branch_tokens, "branches_per_size": count,
+               "shared_compute": base_tokens / (base_tokens + branch_tokens),
+               "compute_vs_separate_runs": (base_tokens + count * branch_tokens) / (count * (base_tokens + branch_tokens))}
+    sizes = list(config.sizes)
+    if len(sizes) >= 2:
+        small, large = ({e["name"]: e["target"][0] for e in entries if e["size"] == size and e["target"]}
+                        for size in sizes[:2])
+        transfer = rank_transfer(small, large) if len(set(small) & set(large)) >= 3 else None
+        summary["rank_transfer"] = ({"small": sizes[0], "large": sizes[1], "spearman": transfer.spearman,
+                                     "p_value": transfer.p_value, "order_at_small": transfer.mixtures}
+                                    if transfer else None)
+    return summary
+
+
+def _verdict(delta: float, noise: float | None) -> str:
+    if noise is None:
+        return "seed noise unknown (a branch failed)"
+    if abs(delta) <= 2 * noise:
+        return f"within seed noise ({delta:+.4f} ± {noise:.4f} bits/byte)"
+    return f"{'better' if delta < 0 else 'worse'} than control beyond seed noise ({delta:+.4f} ± {noise:.4f})"

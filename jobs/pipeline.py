@@ -104,9 +104,21 @@ def main(argv: list[str] | None = None) -> int:
     if first > last:
         raise UserError(f"--from {args.first} comes after --until {args.last}; stages run in the order "
                         f"{' -> '.join(STAGE_ORDER)}")
-    logging.getLogger().setLevel(logging.ERROR if args.quiet else logging.WARNING)
     spark = get_spark("dataflow-pipeline", progress=not args.quiet and sys.stderr.isatty())
-    spark.sparkContext.setLogLevel("ERROR" if args.quiet else "WARN")
+    if not args.quiet:
+        return run(args, config, first, last)
+    spark.sparkContext.setLogLevel("ERROR")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        return run(args, config, first, last)
+    finally:
+        root.setLevel(level)
+
+
+def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int) -> int:
+    """Every stage from index `first` to `last` of STAGE_ORDER, then the funnel."""
     out = config.output.rstrip("/")
     common = [*(["--config", args.config] if args.config else []), *(["--force"] if args.force else [])]
 

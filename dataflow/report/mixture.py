@@ -7,7 +7,7 @@ import json
 
 from dataflow.inspect.report import Table
 from dataflow.report import html, plots
-from dataflow.report.stages import RunStages
+from dataflow.report.stages import RunStages, absent
 from dataflow.shards import MANIFEST
 
 
@@ -15,7 +15,7 @@ def mixture_section(run: RunStages) -> html.Section:
     section = html.Section("mixture", "Mixture")
     mixes = run.all("mix")
     if not mixes:
-        return section.add(html.text("no mix stage in this run", "empty"))
+        return absent(section, "mix")
     for folder, stats in mixes:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         sources = manifest["sources"]

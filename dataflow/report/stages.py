@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataflow.inspect.funnel import pipeline_order
+from dataflow.report import html
 
 #: Stages whose data/ holds documents, last first: the run's final documents are the first found.
 DOCUMENT_STAGES = ("decontaminate", "classify", "dedup", "filter", "extract")
@@ -30,3 +31,8 @@ class RunStages:
     def final_documents(self) -> tuple[Path, dict] | None:
         """The last document stage of the run (clean/ in a full pipeline)."""
         return next((found for stage in DOCUMENT_STAGES if (found := self.first(stage))), None)
+
+
+def absent(section: html.Section, stage: str) -> html.Section:
+    """The section of a stage the run did not have, saying so."""
+    return section.add(html.text(f"no {stage} stage in this run", "empty"))

@@ -6,16 +6,15 @@ from __future__ import annotations
 from dataflow.decontaminate.report import read_report
 from dataflow.inspect.report import Table
 from dataflow.report import html, plots
-from dataflow.report.stages import RunStages, absent
+from dataflow.report.stages import RunStages, stage_section
 
 LEAKED_SHOWN = 5
 
 
 def contamination_section(run: RunStages) -> html.Section:
-    section = html.Section("contamination", "Benchmark contamination")
-    found = run.first("decontaminate")
+    section, found = stage_section(run, "decontaminate", "contamination", "Benchmark contamination")
     if found is None:
-        return absent(section, "decontaminate")
+        return section
     folder, stats = found
     report = read_report(str(folder))
     removed = ", ".join(f"{reason} {count:,}" for reason, count in (stats.get("rejected_by_reason") or {}).items())

@@ -33,6 +33,10 @@ class RunStages:
         return next((found for stage in DOCUMENT_STAGES if (found := self.first(stage))), None)
 
 
-def absent(section: html.Section, stage: str) -> html.Section:
-    """The section of a stage the run did not have, saying so."""
-    return section.add(html.text(f"no {stage} stage in this run", "empty"))
+def stage_section(run: RunStages, stage: str, section_id: str, title: str) -> tuple[html.Section, tuple | None]:
+    """A new section about `stage` and the stage's first (folder, stats); a run without the stage
+    gets a section that says so, and None."""
+    section, found = html.Section(section_id, title), run.first(stage)
+    if found is None:
+        section.add(html.text(f"no {stage} stage in this run", "empty"))
+    return section, found

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from importlib import resources
 import logging
 import os
 import sys
@@ -183,7 +184,21 @@ def benchmarks(args: argparse.Namespace, config: PipelineConfig) -> list[str]:
         return args.benchmark
     if config.decontaminate.benchmarks:
         return []  # the config's, read by the stage itself
-    return [f"sample={benchmark_path()}:question,answer"]
+    return [f"sample={sample_benchmark(config.output)}:question,answer"]
+
+
+def sample_benchmark(out: str) -> Path:
+    """The sample benchmark's file; when the code runs from a zip (`spark-submit --py-files`) it is
+    no file, and is written into the run folder first (only when it changes: reruns stay current)."""
+    path = benchmark_path()
+    if path.is_file():
+        return path
+    copy = Path(out.removeprefix("file://").rstrip("/")) / path.name
+    text = resources.files("dataflow.samples").joinpath(path.name).read_text(encoding="utf-8")
+    if not copy.is_file() or copy.read_text(encoding="utf-8") != text:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(text, encoding="utf-8")
+    return copy
 
 
 def mixture_name(config: PipelineConfig) -> str:

@@ -1,5 +1,6 @@
 # The two set-up commands of the README, and what CI runs.
-#   make demo   install, make sample WARCs, run the pipeline on them in Spark local mode, train a tiny model
+#   make demo   install, make sample WARCs, run the pipeline on them in Spark local mode, write the HTML
+#               report, train a tiny model
 #   make test   install with test extras, run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,6 +24,7 @@ demo: install
 	$(BIN)/dataflow sample-warcs $(OUT)/warc --pages 2000
 	$(BIN)/dataflow run pipeline --input '$(OUT)/warc/*.warc.gz' --output $(OUT)
 	$(BIN)/dataflow inspect $(OUT)
+	$(BIN)/dataflow report $(OUT) --output $(OUT)/report.html
 	$(BIN)/dataflow train --config runs/demo-tiny.yaml --out-dir $(OUT)/runs/demo-tiny --data.mixture $(OUT)/mixture.yaml --resume
 
 test: install

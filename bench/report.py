@@ -79,11 +79,14 @@ def write_stage(folder: Path, rows: int, seed: int = 0) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--keep", help="write the stage here and keep it [default: a temporary folder]")
+    parser.add_argument("--keep", help="write the stage here and keep it, or reuse the one there "
+                                       "[default: a temporary folder]")
     args = parser.parse_args(argv)
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-report-"))
     try:
-        stats = write_stage(root / "run" / "docs", args.rows)
+        stage = root / "run" / "docs"
+        kept = (stage / "_SUCCESS").exists() and json.loads((stage / "stats.json").read_text())["rows_out"] == args.rows
+        stats = json.loads((stage / "stats.json").read_text()) if kept else write_stage(stage, args.rows)
         on_disk = sum(path.stat().st_size for path in (root / "run" / "docs").rglob("*.parquet"))
         print(f"stage: {args.rows:,} rows, {stats['bytes_out'] / 1e6:,.0f} MB of text, {on_disk / 1e6:,.0f} MB of Parquet")
         ours = run_measured([sys.executable, "-m", "dataflow", "report", str(root / "run"),

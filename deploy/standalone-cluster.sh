@@ -4,6 +4,8 @@
 # spark-class (which execs java: $! is the JVM, stopped by PID at exit).
 #
 #   deploy/standalone-cluster.sh extract --input 'out/warc/*.warc.gz' --output out/docs-cluster
+#   deploy/standalone-cluster.sh pipeline --config examples/pipeline.yaml --output out/cluster-run
+# tests/jobs/test_cluster.py runs the whole pipeline this way and compares it with local mode.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then

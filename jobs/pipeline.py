@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from importlib import resources
 import logging
 import os
 import sys
@@ -104,13 +105,31 @@ def main(argv: list[str] | None = None) -> int:
     if first > last:
         raise UserError(f"--from {args.first} comes after --until {args.last}; stages run in the order "
                         f"{' -> '.join(STAGE_ORDER)}")
-    out = config.output.rstrip("/")
-    for folder in ("docs", "filtered", "deduped", "scored", "clean", "tokenizer", *(f"tokens/{source}" for source in config.sources),
-                   f"shards/{mixture_name(config)}"):
-        check_output(f"{out}/{folder}", config.input)  # before any stage starts Spark
-    logging.getLogger().setLevel(logging.ERROR if args.quiet else logging.WARNING)
+    check_stage_outputs(config)  # before any stage starts Spark
     spark = get_spark("dataflow-pipeline", progress=not args.quiet and sys.stderr.isatty())
-    spark.sparkContext.setLogLevel("ERROR" if args.quiet else "WARN")
+    if not args.quiet:
+        return run(args, config, first, last)
+    spark.sparkContext.setLogLevel("ERROR")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        return run(args, config, first, last)
+    finally:
+        root.setLevel(level)
+
+
+def check_stage_outputs(config: PipelineConfig) -> None:
+    """Refuse the run folder when a stage folder in it is, holds or lies in an input (dataflow/stage.py)."""
+    out = config.output.rstrip("/")
+    for folder in ("docs", "filtered", "deduped", "scored", "clean", "tokenizer",
+                   *(f"tokens/{source}" for source in config.sources), f"shards/{mixture_name(config)}"):
+        check_output(f"{out}/{folder}", config.input)
+
+
+def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int) -> int:
+    """Every stage from index `first` to `last` of STAGE_ORDER, then the funnel."""
+    out = config.output.rstrip("/")
     common = [*(["--config", args.config] if args.config else []), *(["--force"] if args.force else [])]
 
     def stage(name: str, job: Callable[[list[str]], int], output: str, *stage_args: str) -> None:
@@ -174,7 +193,21 @@ def benchmarks(args: argparse.Namespace, config: PipelineConfig) -> list[str]:
         return args.benchmark
     if config.decontaminate.benchmarks:
         return []  # the config's, read by the stage itself
-    return [f"sample={benchmark_path()}:question,answer"]
+    return [f"sample={sample_benchmark(config.output)}:question,answer"]
+
+
+def sample_benchmark(out: str) -> Path:
+    """The sample benchmark's file; when the code runs from a zip (`spark-submit --py-files`) it is
+    no file, and is written into the run folder first (only when it changes: reruns stay current)."""
+    path = benchmark_path()
+    if path.is_file():
+        return path
+    copy = Path(out.removeprefix("file://").rstrip("/")) / path.name
+    text = resources.files("dataflow.samples").joinpath(path.name).read_text(encoding="utf-8")
+    if not copy.is_file() or copy.read_text(encoding="utf-8") != text:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(text, encoding="utf-8")
+    return copy
 
 
 def mixture_name(config: PipelineConfig) -> str:

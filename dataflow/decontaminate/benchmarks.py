@@ -27,18 +27,21 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import fsspec
 import pyarrow.parquet as pq
+import yaml
 from pydantic import ValidationError
 
 from dataflow.config import StrictModel, load_yaml
 from dataflow.errors import ConfigError, InputError
 from dataflow.remote import fsspec_url, is_remote, open_binary
 
-BUILTIN_REGISTRY = Path(__file__).with_name("benchmarks.yaml")
+#: Read as package data, so that it is found inside a --py-files zip too.
+BUILTIN_REGISTRY = resources.files(__package__).joinpath("benchmarks.yaml")
 #: Extensions (after any .gz) and the reader for each.
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 ALL = "all"
@@ -73,14 +76,14 @@ class BenchmarkItem:
 def load_registry(registries: list[str], benchmarks_dir: str) -> dict[str, BenchmarkSpec]:
     """The built-in registry (files relative to `benchmarks_dir`), then each user registry
     (files relative to its own folder); a later entry with the same name replaces an earlier one."""
-    specs = _registry_file(str(BUILTIN_REGISTRY), benchmarks_dir)
+    specs = _registry_specs(yaml.safe_load(BUILTIN_REGISTRY.read_text(encoding="utf-8")), "built-in", benchmarks_dir)
     for path in registries:
-        specs.update(_registry_file(path, str(Path(path).parent)))
+        specs.update(_registry_specs(load_yaml(path), path, str(Path(path).parent)))
     return specs
 
 
-def _registry_file(path: str, base: str) -> dict[str, BenchmarkSpec]:
-    data = load_yaml(path) or {}
+def _registry_specs(data, path: str, base: str) -> dict[str, BenchmarkSpec]:
+    data = data or {}
     if not isinstance(data, dict):
         raise ConfigError(f"benchmark registry {path} must map names to entries, not hold a {type(data).__name__}")
     specs = {}

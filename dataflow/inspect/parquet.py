@@ -143,7 +143,11 @@ def _scan(dataset: ds.Dataset, where, options: InspectOptions, report: Report, w
         columns[TEXT_CHARS] = pc.utf8_length(ds.field("text"))
     tops = {name: TopValues() for name in categorical}
     measures = {name: NumericColumn(options.seed) for name in numeric + ([TEXT_CHARS] if "text" in names else [])}
-    for batch in dataset.scanner(columns=columns, filter=where, batch_size=BATCH_ROWS).to_batches():
+    # one batch in flight: pyarrow's default read-ahead (16 batches, 4 files) would hold
+    # hundreds of MB of `text` for a length histogram (bench/report.py measures it)
+    scanner = dataset.scanner(columns=columns, filter=where, batch_size=BATCH_ROWS, batch_readahead=1,
+                              fragment_readahead=1)
+    for batch in scanner.to_batches():
         weights = batch.column(weight).to_pylist() if weight else None
         for name, top in tops.items():
             top.add(batch.column(name).to_pylist(), weights)

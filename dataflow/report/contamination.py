@@ -6,24 +6,20 @@ from __future__ import annotations
 from dataflow.decontaminate.report import read_report
 from dataflow.inspect.report import Table
 from dataflow.report import html, plots
-from dataflow.report.stages import RunStages
+from dataflow.report.stages import RunStages, stage_section
 
 LEAKED_SHOWN = 5
 
 
 def contamination_section(run: RunStages) -> html.Section:
-    section = html.Section("contamination", "Benchmark contamination")
-    found = run.first("decontaminate")
+    section, found = stage_section(run, "decontaminate", "contamination", "Benchmark contamination")
     if found is None:
-        return section.add(html.text("no decontaminate stage in this run", "empty"))
+        return section
     folder, stats = found
     report = read_report(str(folder))
-    action = report["settings"]["action"]
-    removed = stats.get("rejected_by_reason") or {}
-    section.add(html.text(f"action: {action}; {', '.join(f'{r} {n:,}' for r, n in removed.items()) or 'nothing removed'}"
-                          f"; {stats.get('rows_split', 0):,} documents cut into pieces" if action == "excise" else
-                          f"action: {action}; documents: "
-                          + (", ".join(f"{r} {n:,}" for r, n in removed.items()) or "none removed")))
+    removed = ", ".join(f"{reason} {count:,}" for reason, count in (stats.get("rejected_by_reason") or {}).items())
+    split = f"; {stats['rows_split']:,} documents cut into pieces" if stats.get("rows_split") else ""
+    section.add(html.text(f"action: {report['settings']['action']}; rows removed: {removed or 'none'}{split}"))
     benchmarks = report["benchmarks"]
     rows = [[name, figures.get("items", 0), figures["items_found"],
              round(figures["items_found"] / figures["items"], 4) if figures.get("items") else None,

@@ -11,7 +11,7 @@ from dataflow.dedup.report import largest_clusters
 from dataflow.inspect.parquet import SNIPPET_CHARS, open_parquet
 from dataflow.inspect.report import Table
 from dataflow.report import html, plots
-from dataflow.report.stages import RunStages
+from dataflow.report.stages import RunStages, stage_section
 from dataflow.stage import DATA_DIR
 
 LARGEST = 5
@@ -19,10 +19,9 @@ CLUSTER_SIZE = "dup_cluster_size"
 
 
 def duplicates_section(run: RunStages) -> html.Section:
-    section = html.Section("duplicates", "Duplicate clusters")
-    found = run.first("dedup")
+    section, found = stage_section(run, "dedup", "duplicates", "Duplicate clusters")
     if found is None:
-        return section.add(html.text("no dedup stage in this run", "empty"))
+        return section
     folder, stats = found
     reasons = {reason: count for reason, count in (stats.get("rejected_by_reason") or {}).items()}
     section.add(html.text(f"{stats.get('rows_in', 0):,} rows in, {stats.get('rows_out', 0):,} kept; removed: "

@@ -25,7 +25,7 @@ h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ccc; margin-top: 2em
 nav a { margin-right: 1em; } .note { color: #666; } .empty { color: #a60; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; } td, th { border: 1px solid #ddd; padding: 2px 8px; }
 th { background: #f3f3f3; text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.snippet { font-family: ui-monospace, monospace; font-size: 12px; max-width: 700px; white-space: pre-wrap; }
+td.snippet { font-family: ui-monospace, monospace; font-size: 12px; max-width: 700px; white-space: pre-wrap; overflow-wrap: anywhere; }
 figure { margin: 0.5em 0; } figure svg, figure img { max-width: 100%; height: auto; }
 .row { display: flex; flex-wrap: wrap; gap: 1em; } .row > figure { flex: 1 1 480px; }
 """
@@ -45,7 +45,7 @@ class Section:
 
 
 def text(value: str, css: str | None = None) -> str:
-    return f'<p{f" class={css!r}" if css else ""}>{html.escape(value)}</p>'
+    return f"<p{_class(css)}>{html.escape(value)}</p>"
 
 
 def heading(value: str) -> str:
@@ -60,7 +60,7 @@ def table(data: Table, snippets: tuple[str, ...] = ()) -> str:
         cells = []
         for column, value in zip(data.columns, row):
             css = "snippet" if column in snippets else "num" if isinstance(value, (int, float)) else None
-            cells.append(f'<td{f" class={css!r}" if css else ""}>{html.escape(_cell(value))}</td>')
+            cells.append(f"<td{_class(css)}>{html.escape(_cell(value))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     note = text(data.note, "note") if data.note else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
@@ -80,6 +80,10 @@ def png_figure(path: Path, caption: str) -> str:
 
 def row(*parts: str) -> str:
     return f'<div class="row">{"".join(parts)}</div>'
+
+
+def _class(css: str | None) -> str:
+    return f' class="{css}"' if css else ""
 
 
 def _cell(value: Any) -> str:

@@ -7,16 +7,13 @@ import json
 
 from dataflow.inspect.report import Table
 from dataflow.report import html, plots
-from dataflow.report.stages import RunStages
+from dataflow.report.stages import RunStages, stage_section
 from dataflow.shards import MANIFEST
 
 
 def mixture_section(run: RunStages) -> html.Section:
-    section = html.Section("mixture", "Mixture")
-    mixes = run.all("mix")
-    if not mixes:
-        return section.add(html.text("no mix stage in this run", "empty"))
-    for folder, stats in mixes:
+    section, found = stage_section(run, "mix", "mixture", "Mixture")
+    for folder, _ in run.all("mix") if found else []:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         sources = manifest["sources"]
         section.add(html.heading(f"{manifest['name']}: {manifest['num_sequences']:,} sequences of "

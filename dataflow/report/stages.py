@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataflow.inspect.funnel import pipeline_order
+from dataflow.report import html
 
 #: Stages whose data/ holds documents, last first: the run's final documents are the first found.
 DOCUMENT_STAGES = ("decontaminate", "classify", "dedup", "filter", "extract")
@@ -30,3 +31,12 @@ class RunStages:
     def final_documents(self) -> tuple[Path, dict] | None:
         """The last document stage of the run (clean/ in a full pipeline)."""
         return next((found for stage in DOCUMENT_STAGES if (found := self.first(stage))), None)
+
+
+def stage_section(run: RunStages, stage: str, section_id: str, title: str) -> tuple[html.Section, tuple | None]:
+    """A new section about `stage` and the stage's first (folder, stats); a run without the stage
+    gets a section that says so, and None."""
+    section, found = html.Section(section_id, title), run.first(stage)
+    if found is None:
+        section.add(html.text(f"no {stage} stage in this run", "empty"))
+    return section, found

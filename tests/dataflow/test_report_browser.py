@@ -39,7 +39,7 @@ def test_console_lines_are_caught_on_a_page_that_fetches_from_the_network(tmp_pa
     page = tmp_path / "bad.html"
     page.write_text('<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
                     "content=\"default-src 'none'\"></head><body><img src=\"https://example.com/x.png\"></body></html>")
-    _, console = open_in_chromium(page, tmp_path / "profile")
+    _, console = open_in_chromium(page, tmp_path / "profile", "--dump-dom")
     assert any("example.com" in line for line in console)
 
 
@@ -58,6 +58,6 @@ def test_report_renders_every_section_without_console_errors_and_saves_a_screens
     SCREENSHOT_DIR.mkdir(exist_ok=True)
     screenshot = SCREENSHOT_DIR / "report.png"
     screenshot.unlink(missing_ok=True)
-    _, console = open_in_chromium(page, tmp_path / "profile-2", "--window-size=1200,5000", "--hide-scrollbars",
+    _, console = open_in_chromium(page, tmp_path / "profile-2", "--window-size=1200,12000", "--hide-scrollbars",
                                   f"--screenshot={screenshot}")
     assert console == [] and screenshot.stat().st_size > 50_000

@@ -84,7 +84,9 @@ class Trainer:
         self.mixture = load_mixture(config.data.mixture)
         train_sets, validation_sets = open_sources(self.mixture, "train"), open_sources(self.mixture, "validation")
         sources = [str(spec.path) for spec in self.mixture.sources.values()]
-        check_apart(config.out_dir, [config.data.mixture, *sources], "out_dir")  # before anything is written
+        # Before anything is written. The mixture file may live in out_dir (a search writes each run's
+        # there); the trainer only adds files to out_dir and never deletes beside its checkpoints.
+        check_apart(config.out_dir, sources, "out_dir")
         validation_sets |= open_eval_datasets(config.eval.datasets, set(validation_sets))
         for dataset in (*train_sets.values(), *validation_sets.values()):
             dataset.verify(cached=True)  # same-size corruption: an error naming the shard, not a device assert

@@ -26,16 +26,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from dataflow.config import load_yaml, validate_config
+from dataflow.extract.charset import decode_html
+from dataflow.extract.html_text import extract_main_text
+from dataflow.filters.apply import evaluate
+from dataflow.filters.config import FilterConfig, RuleSet
+from dataflow.samples.captures import build_captures
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from dataflow.config import load_yaml, validate_config  # noqa: E402
-from dataflow.extract.charset import decode_html  # noqa: E402
-from dataflow.extract.html_text import extract_main_text  # noqa: E402
-from dataflow.filters.apply import evaluate  # noqa: E402
-from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
-from dataflow.samples.captures import build_captures  # noqa: E402
-
 SHARED_DATA = REPO.parent / "shared" / "data"
 JUNK_KINDS = ("degenerate", "spam", "boilerplate")
 #: Long zh/ja pages that are not clean articles, read by eye (id prefixes).

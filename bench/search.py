@@ -40,12 +40,10 @@ from pathlib import Path
 
 import yaml
 
+from bench.extract import build_warcs
+from tests.real_pages import write_documents
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.extract import build_warcs  # noqa: E402
-from tests.real_documents import write_documents  # noqa: E402
-
 SHARED = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))
 BOOK_CHUNK_CHARS = 3000
 

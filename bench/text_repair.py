@@ -26,15 +26,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.datatrove_formatters import run_formatter
+from dataflow.extract.charset import decode_html
+from dataflow.extract.html_text import extract_main_text
+from dataflow.extract.repair import TextRepairConfig, repair_text
+from tests.real_pages import real_texts
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.datatrove_formatters import run_formatter  # noqa: E402
-from dataflow.extract.charset import decode_html  # noqa: E402
-from dataflow.extract.html_text import extract_main_text  # noqa: E402
-from dataflow.extract.repair import TextRepairConfig, repair_text  # noqa: E402
-from tests.real_pages import real_texts  # noqa: E402
-
 SHARED_DATA = REPO.parent / "shared" / "data"
 CONFIG = TextRepairConfig()
 

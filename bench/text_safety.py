@@ -33,22 +33,20 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
+
+from bench.datatrove_formatters import run_formatter
+from bench.text_repair import wikitext_articles
+from dataflow.filters.apply import filter_batch
+from dataflow.filters.config import FilterConfig, RuleSet
+from dataflow.filters.lists import read_list
+from dataflow.filters.pii import KINDS, PLACEHOLDERS, PiiConfig, find_and_mask, iban_valid, luhn_valid
+from dataflow.filters.toxicity import ENGLISH_MODEL, WORDS, ToxicityConfig, score_documents, toxic_value
+from dataflow.schema import doc_schema
+from tests.planting import plant
+from tests.real_pages import real_texts
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import pyarrow as pa  # noqa: E402
-
-from bench.datatrove_formatters import run_formatter  # noqa: E402
-from bench.text_repair import wikitext_articles  # noqa: E402
-from dataflow.filters.apply import filter_batch  # noqa: E402
-from dataflow.filters.config import FilterConfig, RuleSet  # noqa: E402
-from dataflow.filters.lists import read_list  # noqa: E402
-from dataflow.filters.pii import KINDS, PLACEHOLDERS, PiiConfig, find_and_mask, iban_valid, luhn_valid  # noqa: E402
-from dataflow.filters.toxicity import ENGLISH_MODEL, WORDS, ToxicityConfig, score_documents, toxic_value  # noqa: E402
-from dataflow.schema import doc_schema  # noqa: E402
-from tests.planting import plant  # noqa: E402
-from tests.real_pages import real_texts  # noqa: E402
-
 SHARED_DATA = REPO.parent / "shared" / "data"
 WORD_LIST = SHARED_DATA / "text" / "lists" / "naughty_words_en.txt"
 ARTICLE_SOURCES = ("article-extraction-benchmark", "magic-html-article")

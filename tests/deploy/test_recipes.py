@@ -23,8 +23,18 @@ OPERATOR_FIELDS = ("type", "mode", "image", "mainApplicationFile", "sparkVersion
 def test_every_deploy_file_has_a_check():
     kinds = {path.relative_to(DEPLOY).as_posix(): path.suffix for path in DEPLOY.rglob("*") if path.is_file()}
     unchecked = [name for name, suffix in kinds.items()
-                 if suffix not in SCRIPT_SUFFIXES | {".yaml"} and Path(name).name != "Dockerfile"]
+                 if suffix not in SCRIPT_SUFFIXES | {".yaml", ".md"} and Path(name).name != "Dockerfile"]
     assert unchecked == []
+
+
+@pytest.mark.parametrize("guide", sorted(p.relative_to(REPO).as_posix() for p in DEPLOY.rglob("*.md")), ids=str)
+def test_guide_commands_parse_and_name_existing_files(guide):
+    text = (REPO / guide).read_text()
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        done = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True)
+        assert done.returncode == 0, f"{guide}: {done.stderr}"
+    named = set(re.findall(r"\bdeploy/[\w./-]+\.(?:sh|sbatch|yaml)", text))
+    assert [path for path in sorted(named) if not (REPO / path).is_file()] == []
 
 
 @pytest.mark.parametrize("script", sorted(p.relative_to(REPO).as_posix() for p in DEPLOY.rglob("*")

@@ -26,7 +26,7 @@ PAGES = [{"id": f"doc-{n}", "text": f"Page {n} has a few plain sentences about g
 @pytest.fixture
 def run_folder(tmp_path):
     """out/docs: a documents folder inside a run folder that holds other work too."""
-    write_documents(PAGES, tmp_path / "out" / "docs")
+    write_documents(tmp_path / "out" / "docs", PAGES)
     (tmp_path / "out" / "notes.txt").write_text("the user's own notes")
     return tmp_path / "out"
 
@@ -34,13 +34,13 @@ def run_folder(tmp_path):
 def test_output_containing_the_input_is_refused_and_nothing_is_deleted(run_folder):
     with pytest.raises(UserError, match=r"--output .*out contains the input .*out/docs"):
         filter_job.main(["--input", str(run_folder / "docs"), "--output", str(run_folder)])
-    assert (run_folder / "docs" / "part-0.parquet").exists() and (run_folder / "notes.txt").exists()
+    assert (run_folder / "docs" / "part-00000.parquet").exists() and (run_folder / "notes.txt").exists()
 
 
 def test_output_equal_to_the_input_is_refused(run_folder):
     with pytest.raises(UserError, match="is the input"):
         dedup_job.main(["--input", str(run_folder / "docs"), "--output", str(run_folder / "docs") + "/"])
-    assert (run_folder / "docs" / "part-0.parquet").exists()
+    assert (run_folder / "docs" / "part-00000.parquet").exists()
 
 
 def test_output_inside_the_input_is_refused(run_folder):

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from dataflow import cli
-from dataflow.pipeline import load_pipeline_config
+from dataflow.pipeline import STAGE_ORDER, load_pipeline_config
 from tests.pipeline_config_run import SOURCES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,3 +91,16 @@ def test_from_a_later_stage_refuses_a_missing_earlier_output(pipeline_from_confi
 def test_pipeline_without_input_names_the_key_and_the_flag(tmp_path, capsys):
     assert cli.main(["run", "pipeline", "--output", str(tmp_path / "out")]) == 2
     assert "give --input PATH or `input:` in the config file" in capsys.readouterr().err
+
+
+def test_each_stage_prints_a_progress_line_and_quiet_mode_prints_none(pipeline_from_config, tmp_path, capsys):
+    shutil.copytree(pipeline_from_config.parent / "out", tmp_path / "out")
+    args = ["run", "pipeline", "--config", str(pipeline_from_config), "--output", str(tmp_path / "out"),
+            "--from", "filter", "--until", "filter"]
+    position = f"[{STAGE_ORDER.index('filter') + 1}/{len(STAGE_ORDER)}] filter"
+    assert cli.main(args) == 0
+    rows = _stats(tmp_path / "out" / "filtered")["rows_in"]
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(position))
+    assert f": {rows:,} rows in," in line and "(reused: complete and current)" in line
+    assert cli.main([*args, "--quiet"]) == 0
+    assert position not in capsys.readouterr().out

@@ -28,7 +28,7 @@ DOCUMENT_STAGES = {
     "filtered": (157, 95, {"c4_lorem_ipsum": 1, "c4_min_sentences": 29, "degenerate_char_run": 1,
                            "degenerate_long_word": 1, "degenerate_non_printable": 1, "degenerate_symbol_share": 1,
                            "dup_5gram_char_frac": 3, "dup_line_frac": 6, "fineweb_dup_line_chars": 1,
-                           "gopher_alpha_words": 7, "gopher_bullet_lines": 2, "gopher_stop_words": 3,
+                           "gopher_alpha_words": 6, "gopher_bullet_lines": 2, "gopher_stop_words": 4,
                            "gopher_word_count": 6}),
     "deduped": (95, 78, {"exact_duplicate": 8, "near_duplicate": 9}),
     "clean": (78, 77, {"contaminated": 1}),

@@ -179,8 +179,10 @@ def progress_line(name: str, output: str, started: float) -> str:
         return f"{position}: done -> {output}"
     folder = output.removeprefix("file://")
     stats = read_stats(folder)
-    rows = stats.get("rows_in", stats.get("documents", 0))
+    rows = stats.get("rows_in", stats.get("documents"))
     seconds = stats.get("seconds") or 0.0
+    if rows is None:  # mix: no document rows, only tokens
+        return f"{position}: {stats.get('tokens', 0):,} tokens in {seconds:.1f}s -> {output}"
     rate = f"{rows / seconds:,.1f} rows/s" if seconds else "-"
     reused = " (reused: complete and current)" if os.stat(Path(folder) / STATS_FILE).st_mtime < started else ""
     return (f"{position}: {rows:,} rows in, {stats.get('rows_out', stats.get('documents', rows)):,} out, {rate} "

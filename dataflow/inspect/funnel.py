@@ -42,8 +42,10 @@ def chain_to(folder: Path) -> list[tuple[Path, dict]]:
     """The stages that led to `folder`, first stage first, `folder` last.
 
     Upstream stages are looked for next to each stage, and next to the input path a stage
-    recorded (`input` in stats.json: token sources usually live apart from documents).
+    recorded (`input` in stats.json: token sources usually live apart from documents). Paths are
+    resolved, so a stage reached both ways is one stage.
     """
+    folder = folder.resolve()
     known = stages_in(folder.parent)
     stats = stage_stats(folder)
     chain = [(folder, stats)] if stats else []
@@ -61,6 +63,7 @@ def chain_to(folder: Path) -> list[tuple[Path, dict]]:
 def pipeline_order(folder: Path) -> list[tuple[Path, dict]]:
     """Every stage folder under `folder`, and one level further down in folders that are not
     stages (`tokens/<source>`, `shards/<mixture>`), each after the stages it read."""
+    folder = folder.resolve()
     found = dict(stages_in(folder))
     for child in sorted(folder.iterdir()) if folder.is_dir() else []:
         if child.is_dir() and stage_stats(child) is None:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from dataflow import cli
+from dataflow.inspect.funnel import pipeline_order
 from dataflow.pipeline import STAGE_ORDER, load_pipeline_config
 from tests.pipeline_config_run import SOURCES
 
@@ -104,3 +105,9 @@ def test_each_stage_prints_a_progress_line_and_quiet_mode_prints_none(pipeline_f
     assert f": {rows:,} rows in," in line and "(reused: complete and current)" in line
     assert cli.main([*args, "--quiet"]) == 0
     assert position not in capsys.readouterr().out
+
+
+def test_funnel_of_a_relative_run_folder_lists_each_stage_once(pipeline_from_config, monkeypatch):
+    monkeypatch.chdir(pipeline_from_config.parent)
+    assert [stats["stage"] for _, stats in pipeline_order(Path("out"))] == [
+        "extract", "filter", "dedup", "decontaminate", "tokenizer", "tokenize", "tokenize", "mix"]

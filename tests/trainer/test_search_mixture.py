@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,16 +9,14 @@ from dataflow.cli import main
 from dataflow.inspect import inspect_path
 from dataflow.mix.mixture import load_mixture, plan_mixture
 from dataflow.shards import open_split
-from trainer.checkpoint import step_folders
 from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
 from trainer.search.config import load_search_config
 from trainer.search.mixture_search import run_mixture_search
 from trainer.search.store import read_state
 
+from killed_search import kill_when_one_done_and_one_checkpointed, start_search
 from search_sources import PROXY_TRAIN, search_file, write_sources
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +62,8 @@ def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(source
                        proxy={"preset": "tiny", "total_tokens": 100 * 128, "confirm_seeds": 2,
                               "train": {**PROXY_TRAIN, "checkpoint": {"every_steps": 10}}})
     runs = tmp_path / "mix1" / "runs"
-    search = subprocess.Popen(
-        [sys.executable, "-c", "from dataflow.cli import main; raise SystemExit(main())", "search", "mixture",
-         "--config", str(path)], cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)})
-    killed = _kill_when_one_done_and_one_checkpointed(search, runs)
+    search = start_search("mixture", "--config", str(path))
+    killed = kill_when_one_done_and_one_checkpointed(search, runs)
     done_before = {folder.name: (folder / "result.json").stat().st_mtime_ns for folder in runs.iterdir()
                    if (folder / "status.json").is_file() and read_state(folder).status == "done"}
     assert killed not in done_before and read_state(runs / killed).status == "running"
@@ -93,21 +81,3 @@ def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(source
     assert state.history == ["try 1: interrupted", "try 2: done"]
     starts = [event["message"] for event in read_jsonl(runs / killed / "events.jsonl") if event["event"] == "start"]
     assert starts[0].startswith("training from scratch") and starts[1].startswith("training resumed from")
-
-
-def _kill_when_one_done_and_one_checkpointed(search: subprocess.Popen, runs: Path) -> str:
-    deadline = time.monotonic() + 600  # a safety net on a loaded machine, not a timing assertion
-    while time.monotonic() < deadline:
-        if search.poll() is not None:
-            pytest.fail(f"the search ended before it could be killed: {search.stderr.read().decode()[-2000:]}")
-        folders = [folder for folder in runs.glob("*") if (folder / "status.json").is_file()] if runs.is_dir() else []
-        states = {folder.name: read_state(folder) for folder in folders}
-        running = [folder for folder in folders if states[folder.name].status == "running"
-                   and step_folders(folder / "checkpoints")]
-        if running and any(state.status == "done" for state in states.values()):
-            os.killpg(search.pid, signal.SIGKILL)  # the search, its pool and the run in flight
-            search.wait()
-            return running[0].name
-        time.sleep(0.02)
-    os.killpg(search.pid, signal.SIGKILL)
-    pytest.fail("no run reached a checkpoint within 600 s")

@@ -1,0 +1,44 @@
+"""Start a `dataflow search` in its own process group and kill it mid-run, for the resume tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trainer.checkpoint import step_folders
+from trainer.search.store import read_state
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_search(*args: str) -> subprocess.Popen:
+    """`dataflow search ARGS` as a child process group, so one kill takes its worker pool and run too."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from dataflow.cli import main; raise SystemExit(main())", "search", *args],
+        cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def kill_when_one_done_and_one_checkpointed(search: subprocess.Popen, runs: Path) -> str:
+    """SIGKILL the search once a run is done and another has a checkpoint; the name of that running run."""
+    deadline = time.monotonic() + 600  # a safety net on a loaded machine, not a timing assertion
+    while time.monotonic() < deadline:
+        if search.poll() is not None:
+            pytest.fail(f"the search ended before it could be killed: {search.stderr.read().decode()[-2000:]}")
+        folders = [folder for folder in runs.glob("*") if (folder / "status.json").is_file()] if runs.is_dir() else []
+        states = {folder.name: read_state(folder) for folder in folders}
+        running = [folder for folder in folders if states[folder.name].status == "running"
+                   and step_folders(folder / "checkpoints")]
+        if running and any(state.status == "done" for state in states.values()):
+            os.killpg(search.pid, signal.SIGKILL)  # the search, its pool and the run in flight
+            search.wait()
+            return running[0].name
+        time.sleep(0.02)
+    os.killpg(search.pid, signal.SIGKILL)
+    pytest.fail("no run reached a checkpoint within 600 s")

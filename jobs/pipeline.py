@@ -39,6 +39,7 @@ from dataflow.pipeline import STAGE_ORDER, PipelineConfig, SourceSelection, load
 from dataflow.samples.benchmark import benchmark_path
 from dataflow.shards import TokenDataset, split_path
 from dataflow.stage import STATS_FILE, check_output, read_stats
+from dataflow.tokenize.tokenizer import TOKENIZER_FILE
 from jobs import classify
 from jobs import decontaminate
 from jobs import dedup
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int)
     stage("decontaminate", decontaminate.main, f"{out}/clean", "--input", documents,
           *[flag for name in benchmarks(args, config) for flag in ("--benchmark", name)],
           *(["--benchmarks-dir", args.benchmarks_dir] if args.benchmarks_dir else []))
-    tokenizer = args.tokenizer or f"{out}/tokenizer/{train_tokenizer.TOKENIZER_FILE}"
+    tokenizer = args.tokenizer or f"{out}/tokenizer/{TOKENIZER_FILE}"
     if args.tokenizer is None:
         stage("tokenizer", train_tokenizer.main, f"{out}/tokenizer", "--input", f"{out}/clean")
     for source, selection in config.sources.items():

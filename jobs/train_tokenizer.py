@@ -27,13 +27,12 @@ from pyspark.sql import functions as F
 
 from dataflow.errors import InputError, UserError
 from dataflow.stage import check_apart
-from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
+from dataflow.tokenize.tokenizer import TOKENIZER_FILE, TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
 
 STAGE = "tokenizer"
-TOKENIZER_FILE = "tokenizer.json"  # inside a tokenizer stage folder
 HASH_UNITS = 1 << 40  # hash mod this, over this: a uniform key in [0, 1)
 OVERSAMPLE = 1.25  # pre-select a quarter more than the budget, so that the budget is reached
 

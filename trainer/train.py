@@ -87,7 +87,11 @@ class Trainer:
         # Before anything is written. The mixture file may live in out_dir (a search writes each run's
         # there); the trainer only adds files to out_dir and never deletes beside its checkpoints.
         check_apart(config.out_dir, sources, "out_dir")
-        validation_sets |= open_eval_datasets(config.eval.datasets, set(validation_sets))
+        validation_sets = _held_out(validation_sets) | open_eval_datasets(config.eval.datasets, set(validation_sets))
+        if not validation_sets:
+            raise ConfigError("nothing to evaluate: no source holds out validation documents (tokenized with "
+                              "--validation-frac 0) and eval.datasets is empty; give eval.datasets or re-tokenize "
+                              "a source with --validation-frac above 0")
         for dataset in (*train_sets.values(), *validation_sets.values()):
             dataset.verify(cached=True)  # same-size corruption: an error naming the shard, not a device assert
         vocab_size = _shared_vocab_size({**train_sets, **{f"{n} (validation)": d for n, d in validation_sets.items()}})
@@ -351,6 +355,16 @@ def _check_schedule(saved: dict | None, config: TrainConfig, path: Path, allowed
         raise ConfigError(f"resuming from {path} with changed settings ({described}); restore them, "
                           "or pass --allow-config-change to continue under the new ones")
     log.warning("resuming from %s with changed settings (--allow-config-change): %s", path, described)
+
+
+def _held_out(validation_sets: dict[str, TokenDataset]) -> dict[str, TokenDataset]:
+    """The validation splits that hold documents: a source tokenized with --validation-frac 0
+    held none out on purpose (all of it to training), so it is trained on and not scored."""
+    for name, dataset in validation_sets.items():
+        if dataset.num_documents == 0:
+            log.warning("source %s holds out no validation documents (%s): it is trained on, not scored",
+                        name, dataset.path)
+    return {name: dataset for name, dataset in validation_sets.items() if dataset.num_documents}
 
 
 def _shared_vocab_size(datasets: dict[str, TokenDataset]) -> int:

@@ -9,7 +9,7 @@ The kind of output is recognised from what the folder holds, and each kind has i
 | token-source  | train/ and validation/ token datasets           | inspect/tokens.py             |
 | stage         | data/ (and rejected/, stats.json, _SUCCESS)     | inspect/parquet.py            |
 | parquet       | Parquet files (rejected/, documents/, any)      | inspect/parquet.py            |
-| tokenizer     | a Hugging Face tokenizer.json                   | inspect/tokenizer_file.py     |
+| tokenizer     | a Hugging Face tokenizer.json, or a folder of one (`tokenizer train`) | inspect/tokenizer_file.py |
 | pipeline      | a folder of stage outputs (`out/`)              | inspect/funnel.py             |
 | search        | search.yaml and runs/ (`dataflow search`)       | inspect/search.py             |
 
@@ -36,6 +36,7 @@ from dataflow.inspect.tokens import token_dataset_report, token_source_report
 from dataflow.mix.sequences import is_mixture
 from dataflow.shards import MANIFEST, SPLITS, split_path
 from dataflow.stage import DATA_DIR
+from dataflow.tokenize.tokenizer import TOKENIZER_FILE
 
 __all__ = ["InspectOptions", "detect", "inspect_path", "render_text"]
 
@@ -76,6 +77,8 @@ def detect(path: Path) -> str:
         raise InputError(f"{path} is neither a tokenizer.json nor a Parquet file; inspect the folder it is in")
     if (path / MANIFEST).is_file():
         return "mixture" if is_mixture(path) else "token-dataset"
+    if is_tokenizer_file(path / TOKENIZER_FILE):
+        return "tokenizer"
     if is_search(path):
         return "search"
     if any((split_path(path, split) / MANIFEST).is_file() for split in SPLITS):

@@ -8,7 +8,8 @@ from pathlib import Path
 from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.report import Report, Table
 from dataflow.shards import TokenizerInfo, token_dtype
-from dataflow.tokenize.tokenizer import EOS_CANDIDATES, find_eos, id_space, read_tokenizer
+from dataflow.stage import read_stats
+from dataflow.tokenize.tokenizer import EOS_CANDIDATES, TOKENIZER_FILE, find_eos, id_space, read_tokenizer
 
 
 def is_tokenizer_file(path: Path) -> bool:
@@ -22,6 +23,9 @@ def is_tokenizer_file(path: Path) -> bool:
 
 
 def tokenizer_report(path: Path, options: InspectOptions) -> Report:
+    """A tokenizer.json; for a stage folder, also what it was trained on (its stats.json)."""
+    trained = read_stats(str(path)) if path.is_dir() else {}
+    path = path / TOKENIZER_FILE if path.is_dir() else path
     tokenizer, data = read_tokenizer(path), json.loads(path.read_text(encoding="utf-8"))
     vocab_size = id_space(tokenizer)
     eos = find_eos(tokenizer)
@@ -33,6 +37,9 @@ def tokenizer_report(path: Path, options: InspectOptions) -> Report:
         "normalizer": (data.get("normalizer") or {}).get("type"),
         "pre-tokenizer": (data.get("pre_tokenizer") or {}).get("type"),
         "decoder": (data.get("decoder") or {}).get("type")})
+    if trained:
+        report.summary |= {"trained on": f"{trained['documents']:,} documents, {trained['bytes']:,} bytes of {trained['input']}",
+                           "asked vocab size": trained["config"]["vocab_size"]}
     specials = data["added_tokens"][:options.top]
     report.tables["added tokens"] = Table(["id", "token"], [[token["id"], token["content"]] for token in specials])
     return report

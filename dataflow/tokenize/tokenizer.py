@@ -29,6 +29,8 @@ from dataflow.shards import TokenizerInfo
 #: End-of-document tokens of common tokenizers, tried in order when none is named:
 #: GPT-2/Qwen, Llama 3, Llama 2/Mistral/T5, Gemma.
 EOS_CANDIDATES = ("<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>")
+#: The file a tokenizer stage folder (`dataflow tokenizer train --output FOLDER`) holds.
+TOKENIZER_FILE = "tokenizer.json"
 
 
 class TokenizerTrainConfig(StrictModel):

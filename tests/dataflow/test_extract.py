@@ -9,7 +9,8 @@ import pytest
 import trafilatura
 
 from dataflow.extract.charset import decode_html
-from dataflow.extract.records import ExtractConfig, extract_file
+from dataflow.extract.records import ExtractConfig, _cascade, _guarded_row, extract_file
+from dataflow.extract.warc import Record
 from dataflow.extract.langid import default_model_path
 from tests.warc_builder import Page, real_pages, write_warc
 
@@ -85,3 +86,13 @@ def test_non_html_and_error_statuses_are_rejected_cheaply(tmp_path):
     assert reasons == Counter({("record_warcinfo", "warcinfo"): 1, ("record_request", "request"): 3,
                                ("non_html", "image/png"): 1, ("http_status", "404"): 1,
                                ("non_html", "application/json"): 1})
+
+
+def test_a_record_that_breaks_extraction_ends_as_a_record_error_row_naming_the_error():
+    """The per-record guard: a bug on one record costs that record (counted), never the task."""
+    config = ExtractConfig()
+    record = Record("response", 123, record_id="<urn:uuid:x>", url="http://example.com/a", http_status=200,
+                    content_type="text/html", content_length=22, payload="<html>not bytes</html>")  # str, not bytes
+    row = _guarded_row(record, "file.warc.gz", None, config, _cascade(config, default_model_path()))
+    assert (row["url"], row["warc_offset"], row["reject_reason"]) == ("http://example.com/a", 123, "record_error")
+    assert row["reject_value"].startswith("TypeError: ")

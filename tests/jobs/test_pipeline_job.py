@@ -94,3 +94,12 @@ def test_the_trainer_trains_on_the_pipelines_mixture(pipeline_run, tmp_path):
     # bits per UTF-8 byte of the held-out page before training and after 3 and 6 steps (seeded), falling
     assert evals == {0: pytest.approx(5.1198, abs=1e-3), 3: pytest.approx(5.1179, abs=1e-3),
                      6: pytest.approx(5.1114, abs=1e-3)}
+
+
+def test_inspect_recognises_the_tokenizer_stage_folder(pipeline_run, capsys):
+    root, _ = pipeline_run
+    assert cli.main(["inspect", str(root / "out" / "tokenizer"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"] == "tokenizer" and report["path"].endswith("tokenizer.json")
+    assert report["summary"]["trained on"].startswith("77 documents,")
+    assert report["summary"]["asked vocab size"] == 2000

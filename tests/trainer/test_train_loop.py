@@ -3,10 +3,11 @@
 import pytest
 
 from dataflow.errors import ConfigError
+from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
 from trainer.metrics import read_jsonl
 from trainer.train import Trainer, main, train
 
-from conftest import tiny_config
+from conftest import EOS, VOCAB_SIZE, tiny_config, write_mixture, write_source
 
 
 def train_rows(out_dir):
@@ -56,3 +57,17 @@ def test_run_folder_with_checkpoints_needs_resume(tmp_path, mixture_file):
     train(config)
     with pytest.raises(ConfigError, match=r"already holds checkpoints \(newest step-000004\); pass --resume"):
         Trainer(config)
+
+
+def test_a_source_with_no_validation_documents_is_trained_on_and_not_scored(tmp_path, sources):
+    """`dataflow run tokenize --validation-frac 0` writes an empty validation split on purpose."""
+    held_none = write_source(tmp_path / "all-train", "all-train", seed=3)
+    write_token_dataset(split_path(held_none, "validation"), [], source="all-train", split="validation",
+                        tokenizer=TokenizerInfo.from_file(held_none / "tokenizer.json"), vocab_size=VOCAB_SIZE,
+                        eos_id=EOS)
+    mixture = write_mixture(tmp_path / "mix.yaml", {"web": (sources["web"], 0.5), "all-train": (held_none, 0.5)})
+    results = train(tiny_config(tmp_path / "run", mixture, max_steps=4))
+    assert set(results) == {"web"}
+    alone = write_mixture(tmp_path / "alone.yaml", {"all-train": (held_none, 1.0)})
+    with pytest.raises(ConfigError, match=r"nothing to evaluate: no source holds out validation documents"):
+        train(tiny_config(tmp_path / "run-alone", alone))

@@ -417,6 +417,8 @@ def search_variants(config: Annotated[Path, typer.Option(help="variant search fi
                     resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
     search, summary = _law_search(config, resume, "variants")
+    for row in summary["derived"]:
+        typer.echo(f"derived {row['variant']}/{row['source']}: {row['rows']:,} rows, {row['tokens']:,} tokens")
     for entry in summary["variants"]:
         typer.echo(f"{entry['variant']}: {entry['verdict'] or 'control'}")
     typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect {search.out_dir}")

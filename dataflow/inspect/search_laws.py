@@ -54,6 +54,12 @@ def variants_view(report: Report, summary: dict, plots: Path) -> None:
         [[e["size"], e["name"], e["seeds"], _pm(e["target"]), e["delta"], e["delta_std"], e["verdict"] or "-"]
          for e in summary["variants"]],
         note="target: mean ± std over seeds; noise: standard error of the difference; beyond noise = over 2 of it")
+    if summary.get("derived"):
+        report.tables["derived sources"] = Table(
+            ["variant", "source", "stage", "where", "top fraction", "rows", "documents", "tokens", "train tokens"],
+            [[d["variant"], d["source"], d["stage"], d["where"] or "-", d["top_fraction"] or "-", d["rows"],
+              d["documents"], d["tokens"], d["train_tokens"]] for d in summary["derived"]],
+            note="selected from a stage output and tokenised by the search with the base source's tokenizer")
     _failures(report, summary)
 
 

@@ -75,10 +75,15 @@ def hparams_view(report: Report, summary: dict, plots: Path) -> None:
         report.summary["prediction"] = (f"{p['preset']} ({p['params']:,} params): lr {p['lr']:.3g} "
                                         f"(its preset has {p['preset_lr']:.3g})")
     report.tables["optimum per size"] = Table(
-        ["size", "params", "optimum lr", "law lr", "best target", "at sweep edge", "pruned trials"],
-        [[size, e["params"], e["optimum_lr"], e.get("law_lr"), e["best_loss"], e["at_edge"], e["pruned"]]
+        ["size", "params", "batch size", "optimum lr", "law lr", "best target", "at sweep edge", "pruned trials"],
+        [[size, e["params"], e["batch_size"], e["optimum_lr"], e.get("law_lr"), e["best_loss"], e["at_edge"], e["pruned"]]
          for size, e in summary["sizes"].items()],
-        note="at sweep edge: the best rate is the smallest or largest tried; widen the sweep")
+        note="at sweep edge: the best rate is the smallest or largest tried; widen the sweep. batch size: the "
+             "size's best, where its optimum rate is taken")
+    report.tables["optimum per batch size"] = Table(
+        ["size", "batch size", "optimum lr", "best target", "at sweep edge"],
+        [[size, batch, b["optimum_lr"], b["best_loss"], b["at_edge"]]
+         for size, e in summary["sizes"].items() for batch, b in e["per_batch_size"].items()])
     report.tables["trials"] = Table(
         ["size", "run", "lr", "batch size", "target", "pruned"],
         [[t["size"], t["run"], t["lr"], t["batch_size"], t["loss"], t["pruned"]]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
 from dataflow.cli import app
 from dataflow.inspect import inspect_path
+from trainer.config import load_train_config
 from trainer.search.hparam_search import load_hparam_config, run_hparam_search
 from trainer.search.scaling_law import ScalingLaw
 from trainer.search.store import write_json
 
 from search_sources import write_sources
-from sweep_files import mixture_file, sweep_file
+from sweep_files import SIZES, mixture_file, sweep_file
 
 THREE_SIZES = {"s16": {"model": {"d_model": 16}}, "s32": {"model": {"d_model": 32}}, "s64": {"model": {"d_model": 64}}}
 
@@ -41,6 +44,35 @@ def test_grid_at_three_sizes_fits_a_rate_law_and_predicts_a_preset(mixture, tmp_
     assert (tmp_path / "lr" / "plots" / "lr_sweep.png").stat().st_size > 1000
     report = inspect_path(tmp_path / "lr")
     assert len(report.tables["optimum per size"].rows) == 3 and len(report.tables["trials"].rows) == 9
+
+
+def test_grid_over_rates_and_batch_sizes_trains_every_pair_and_names_the_best_per_size(mixture, tmp_path):
+    path = sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", kind="hparams", tokens=512,
+                      lrs=[1e-3, 1e-2, 1e-1], batch_sizes=[2, 4])
+    result = CliRunner().invoke(app, ["search", "hparams", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "lr" / "summary.json").read_text())
+
+    runs = tmp_path / "lr" / "runs"
+    expected = {f"{size}-lr{lr:g}-b{batch}": batch for size in SIZES for lr in (1e-3, 1e-2, 1e-1) for batch in (2, 4)}
+    assert {folder.name for folder in runs.iterdir()} == set(expected)
+    assert summary["runs"] == {"done": 12, "failed": 0, "queued": 0, "running": 0}
+    for run, batch in expected.items():  # same token budget: half the batch, twice the steps
+        train = load_train_config(runs / run / "run.yaml")
+        assert (train.data.batch_size, train.max_steps) == (batch, 512 // (batch * 32))
+    for size, entry in summary["sizes"].items():
+        trials = entry["trials"]
+        assert len(trials) == 6 and set(entry["per_batch_size"]) == {"2", "4"}
+        best_of = {b: min(t["loss"] for t in trials if t["batch_size"] == int(b)) for b in ("2", "4")}
+        assert {b: o["best_loss"] for b, o in entry["per_batch_size"].items()} == best_of
+        assert entry["batch_size"] == int(min(best_of, key=best_of.get)) == entry["best_run"]["batch_size"]
+        assert entry["best_run"]["loss"] == entry["best_loss"] == min(t["loss"] for t in trials)
+        assert entry["optimum_lr"] == entry["per_batch_size"][str(entry["batch_size"])]["optimum_lr"]
+        assert f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g} at batch size " \
+               f"{entry['batch_size']}" in result.output
+    report = inspect_path(tmp_path / "lr")
+    assert [row[2] for row in report.tables["optimum per size"].rows] == [e["batch_size"] for e in summary["sizes"].values()]
+    assert len(report.tables["optimum per batch size"].rows) == 4 and len(report.tables["trials"].rows) == 12
 
 
 def test_optuna_trials_beyond_the_median_rung_are_pruned_and_never_trained_in_full(mixture, tmp_path):

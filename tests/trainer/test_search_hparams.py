@@ -14,7 +14,9 @@ from trainer.search.hparam_search import load_hparam_config, run_hparam_search
 from trainer.search.scaling_law import ScalingLaw
 from trainer.search.store import write_json
 
-from search_sources import write_sources
+from killed_search import assert_resumed_only_unfinished, finished_results, kill_when_one_done_and_one_checkpointed, \
+    start_search
+from search_sources import PROXY_TRAIN, write_sources
 from sweep_files import SIZES, mixture_file, sweep_file
 
 THREE_SIZES = {"s16": {"model": {"d_model": 16}}, "s32": {"model": {"d_model": 32}}, "s64": {"model": {"d_model": 64}}}
@@ -73,6 +75,25 @@ def test_grid_over_rates_and_batch_sizes_trains_every_pair_and_names_the_best_pe
     report = inspect_path(tmp_path / "lr")
     assert [row[2] for row in report.tables["optimum per size"].rows] == [e["batch_size"] for e in summary["sizes"].values()]
     assert len(report.tables["optimum per batch size"].rows) == 4 and len(report.tables["trials"].rows) == 12
+
+
+def test_killed_rate_grid_resumes_only_unfinished_runs_and_writes_the_law(mixture, tmp_path):
+    # One worker and a checkpoint every 2 steps (128 tokens each), so the kill lands inside a run.
+    path = sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", kind="hparams", tokens=512,
+                      lrs=[1e-3, 1e-2, 1e-1], backend={"kind": "local", "workers": 1},
+                      train={**PROXY_TRAIN, "checkpoint": {"every_steps": 2}})
+    runs = tmp_path / "lr" / "runs"
+    killed = kill_when_one_done_and_one_checkpointed(start_search("hparams", "--config", str(path)), runs)
+    finished = finished_results(runs)
+    assert killed not in finished and not (tmp_path / "lr" / "summary.json").exists()
+
+    resumed = CliRunner().invoke(app, ["search", "hparams", "--config", str(path), "--resume"])
+
+    assert resumed.exit_code == 0 and "lr_opt = " in resumed.output, resumed.output
+    starts = assert_resumed_only_unfinished(runs, finished, killed, num_runs=6)
+    assert starts[0].startswith("training from scratch")
+    summary = json.loads((tmp_path / "lr" / "summary.json").read_text())
+    assert summary["runs"]["done"] == 6 and [len(e["trials"]) for e in summary["sizes"].values()] == [3, 3]
 
 
 def test_optuna_trials_beyond_the_median_rung_are_pruned_and_never_trained_in_full(mixture, tmp_path):

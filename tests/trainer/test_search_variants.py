@@ -63,6 +63,15 @@ def test_variant_naming_an_unknown_source_is_refused(sources, tmp_path):
         run_variant_search(config)
 
 
+def test_variant_replacing_a_source_the_target_scores_is_refused(sources, tmp_path):
+    mixture = mixture_file(tmp_path / "mix.yaml", sources)
+    config = load_variant_config(sweep_file(tmp_path / "v.yaml", mixture, tmp_path / "v", base_tokens=512,
+                                            branch_tokens=128, variants={"x": {"sources": {"wiki": str(sources["web"])}}}))
+    with pytest.raises(ConfigError, match=r"variants.x replaces wiki, which the target scores by its own validation"):
+        run_variant_search(config)
+    assert not (tmp_path / "v" / "runs").exists()
+
+
 def test_killed_variant_search_resumes_only_unfinished_branches_from_their_own_checkpoints(sources, tmp_path):
     # One size, one worker, a checkpoint every 2 steps: the base finishes, then the kill lands inside a branch.
     path = sweep_file(tmp_path / "variants.yaml", mixture_file(tmp_path / "mix.yaml", sources), tmp_path / "variants",

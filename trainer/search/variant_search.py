@@ -38,6 +38,7 @@ from dataflow.config import StrictModel, load_config
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import load_mixture
 from trainer.search import law_plots
+from trainer.search.config import TargetDataset
 from trainer.search.derived_sources import DerivedSource, plan_derived
 from trainer.search.rank_transfer import rank_transfer
 from trainer.search.report import mean_std
@@ -129,6 +130,7 @@ def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: 
 
 def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    _check_target_is_fixed(config)
     plans = plan_derived(config.out_dir, config.variants, load_mixture(config.mixture))
     derived = []
     if plans:  # Spark only when a variant derives a source
@@ -154,6 +156,18 @@ def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str,
     write_json(Path(config.out_dir) / SUMMARY, summary)
     law_plots.variants(Path(config.out_dir), summary)
     return summary
+
+
+def _check_target_is_fixed(config: VariantConfig) -> None:
+    """Refuse a target that scores a source's validation split which a variant replaces: each branch
+    would be scored on other documents, and the changes against the control would mean nothing."""
+    for name, variant in config.variants.items():
+        replaced = sorted((set(variant.sources) | set(variant.derive)) & {
+            target for target, entry in config.target.items() if not isinstance(entry, TargetDataset)})
+        if replaced:
+            raise ConfigError(f"variants.{name} replaces {', '.join(replaced)}, which the target scores by its own "
+                              f"validation split; give that target as {{path: {replaced[0]} source folder, weight: W}} "
+                              "under another name, so every branch is scored on the same documents")
 
 
 def summarise(config: VariantConfig, bases: list[Point], branches: list[Point], rows: dict[str, dict]) -> dict:

@@ -114,6 +114,27 @@ def test_optuna_trials_beyond_the_median_rung_are_pruned_and_never_trained_in_fu
     assert summary["runs"]["done"] == len(runs)
 
 
+def test_killed_optuna_search_replays_its_suggestions_and_runs_only_what_is_left(mixture, tmp_path):
+    path = sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", kind="hparams", sampler="optuna", tokens=1024,
+                      trials=3, lr_range=[1e-4, 3e-1], rung_fraction=0.5, backend={"kind": "local", "workers": 1},
+                      train={**PROXY_TRAIN, "checkpoint": {"every_steps": 2}})
+    runs = tmp_path / "lr" / "runs"
+    killed = kill_when_one_done_and_one_checkpointed(start_search("hparams", "--config", str(path)), runs)
+    finished = finished_results(runs)
+
+    resumed = CliRunner().invoke(app, ["search", "hparams", "--config", str(path), "--resume"])
+
+    assert resumed.exit_code == 0 and "lr_opt = " in resumed.output, resumed.output
+    summary = json.loads((tmp_path / "lr" / "summary.json").read_text())
+    trials = [t for entry in summary["sizes"].values() for t in entry["trials"]]
+    unpruned = [t for t in trials if not t["pruned"]]
+    assert len(trials) == 6 and summary["runs"]["done"] == 6 + len(unpruned)  # 6 rungs, a full run per survivor
+    assert_resumed_only_unfinished(runs, finished, killed, num_runs=6 + len(unpruned))
+    for trial in trials:  # the same suggestion as before the kill: the runs it reused were trained at that rate
+        for run in {trial["run"], trial["run"].removesuffix("-rung") + "-rung"}:
+            assert load_train_config(runs / run / "run.yaml").optim.lr == trial["lr"]
+
+
 def test_plan_values_repeats_and_recommends_preset_and_rate(mixture, tmp_path):
     law = ScalingLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # a finished search's fit: Chinchilla's
     (tmp_path / "scaling").mkdir()

@@ -37,13 +37,13 @@ def write_derived(plans: list[DerivedPlan]) -> list[dict[str, Any]]:
     if not plans:
         return []
     spark = get_spark("dataflow-search-derive")
+    selections = [select(spark, plan) for plan in plans]  # every selection checked before any is tokenised
     rows = []
-    for plan in plans:
+    for plan, docs in zip(plans, selections):
         tokenizer = load_tokenizer(plan.tokenize.tokenizer, plan.tokenize.eos_token)
         if tokenizer.info.sha256 != plan.tokenizer_sha256:
             raise ConfigError(f"{plan.field}: the tokenizer {tokenizer.info.path} changed since the base source was "
                               "written (sha256 differs); re-tokenise the base source first")
-        docs = select(spark, plan)
         stage = Stage(STAGE, local_output(str(plan.output)),
                       {"derive": plan.derive.model_dump(mode="json"), "tokenize": plan.tokenize.model_dump(mode="json")},
                       [stage_input_identity(spark, plan.derive.stage), tokenizer.info.sha256])

@@ -20,8 +20,9 @@ A variant is what a user changes: another mixture file, other weights, another t
 folder for a named source, or a source the search derives itself from a stage output under a
 stricter filter threshold, with dedup off, or the classifier's top-k% (`derive`: kept rows
 carry their measured values, so such a source is a `where` on an existing output,
-re-tokenised with the base source's tokenizer; derived_sources.py). With two sizes, the rank correlation of the variants between the sizes says
-whether the smaller one is big enough to trust (`rank_transfer.py`).
+re-tokenised with the base source's tokenizer; derived_sources.py). With two sizes, the rank
+correlation of the variants between the sizes says whether the smaller one is big enough to
+trust (`rank_transfer.py`).
 """
 
 from __future__ import annotations

@@ -417,6 +417,8 @@ def search_variants(config: Annotated[Path, typer.Option(help="variant search fi
                     resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
     search, summary = _law_search(config, resume, "variants")
+    for row in summary["derived"]:
+        typer.echo(f"derived {row['variant']}/{row['source']}: {row['rows']:,} rows, {row['tokens']:,} tokens")
     for entry in summary["variants"]:
         typer.echo(f"{entry['variant']}: {entry['verdict'] or 'control'}")
     typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect {search.out_dir}")
@@ -428,8 +430,8 @@ def search_hparams(config: Annotated[Path, typer.Option(help="hyper-parameter se
     """Learning-rate sweeps at several sizes (grid, or Optuna with pruning); the optimum as a power law of size."""
     search, summary = _law_search(config, resume, "hparams")
     for size, entry in summary["sizes"].items():
-        typer.echo(f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g}"
-                   + (" (at the sweep's edge: widen it)" if entry["at_edge"] else ""))
+        typer.echo(f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g} at batch size "
+                   f"{entry['batch_size']}" + (" (at the sweep's edge: widen it)" if entry["at_edge"] else ""))
     if "law" in summary:
         typer.echo(f"lr_opt = {summary['law']['coefficient']:.4g} * N^-{summary['law']['exponent']:.4g}")
     if "prediction" in summary:

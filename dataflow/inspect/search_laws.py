@@ -54,6 +54,12 @@ def variants_view(report: Report, summary: dict, plots: Path) -> None:
         [[e["size"], e["name"], e["seeds"], _pm(e["target"]), e["delta"], e["delta_std"], e["verdict"] or "-"]
          for e in summary["variants"]],
         note="target: mean ± std over seeds; noise: standard error of the difference; beyond noise = over 2 of it")
+    if summary.get("derived"):
+        report.tables["derived sources"] = Table(
+            ["variant", "source", "stage", "where", "top fraction", "rows", "documents", "tokens", "train tokens"],
+            [[d["variant"], d["source"], d["stage"], d["where"] or "-", d["top_fraction"] or "-", d["rows"],
+              d["documents"], d["tokens"], d["train_tokens"]] for d in summary["derived"]],
+            note="selected from a stage output and tokenised by the search with the base source's tokenizer")
     _failures(report, summary)
 
 
@@ -69,10 +75,15 @@ def hparams_view(report: Report, summary: dict, plots: Path) -> None:
         report.summary["prediction"] = (f"{p['preset']} ({p['params']:,} params): lr {p['lr']:.3g} "
                                         f"(its preset has {p['preset_lr']:.3g})")
     report.tables["optimum per size"] = Table(
-        ["size", "params", "optimum lr", "law lr", "best target", "at sweep edge", "pruned trials"],
-        [[size, e["params"], e["optimum_lr"], e.get("law_lr"), e["best_loss"], e["at_edge"], e["pruned"]]
+        ["size", "params", "batch size", "optimum lr", "law lr", "best target", "at sweep edge", "pruned trials"],
+        [[size, e["params"], e["batch_size"], e["optimum_lr"], e.get("law_lr"), e["best_loss"], e["at_edge"], e["pruned"]]
          for size, e in summary["sizes"].items()],
-        note="at sweep edge: the best rate is the smallest or largest tried; widen the sweep")
+        note="at sweep edge: the best rate is the smallest or largest tried; widen the sweep. batch size: the "
+             "size's best, where its optimum rate is taken")
+    report.tables["optimum per batch size"] = Table(
+        ["size", "batch size", "optimum lr", "best target", "at sweep edge"],
+        [[size, batch, b["optimum_lr"], b["best_loss"], b["at_edge"]]
+         for size, e in summary["sizes"].items() for batch, b in e["per_batch_size"].items()])
     report.tables["trials"] = Table(
         ["size", "run", "lr", "batch size", "target", "pruned"],
         [[t["size"], t["run"], t["lr"], t["batch_size"], t["loss"], t["pruned"]]

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 from dataflow.cli import app
 from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
-from trainer.metrics import read_jsonl
 from trainer.search.scaling_search import load_scaling_config, run_scaling_search
 from trainer.search.store import read_state
 
-from killed_search import kill_when_one_done_and_one_checkpointed, start_search
+from killed_search import (assert_resumed_only_unfinished, finished_results, kill_when_one_done_and_one_checkpointed,
+                           start_search)
 from search_sources import PROXY_TRAIN, write_sources
 from sweep_files import mixture_file, sweep_file
 
@@ -73,23 +73,15 @@ def test_killed_scaling_search_resumes_only_unfinished_runs_and_writes_the_fit(m
                       train={**PROXY_TRAIN, "checkpoint": {"every_steps": 2}})
     runs = tmp_path / "scaling" / "runs"
     killed = kill_when_one_done_and_one_checkpointed(start_search("scaling", "--config", str(path)), runs)
-    done_before = {folder.name: ((folder / "result.json").stat().st_mtime_ns, (folder / "result.json").read_bytes())
-                   for folder in runs.iterdir() if read_state(folder).status == "done"}
-    assert killed not in done_before and read_state(runs / killed).status == "running"
+    finished = finished_results(runs)
+    assert killed not in finished and read_state(runs / killed).status == "running"
     assert not (tmp_path / "scaling" / "summary.json").exists()
 
     resumed = CliRunner().invoke(app, ["search", "scaling", "--config", str(path), "--resume"])
 
     assert resumed.exit_code == 0 and "L(N, D) = " in resumed.output, resumed.output
-    for name, (mtime, result) in done_before.items():  # finished runs were not redone: same status, try, metrics
-        assert (read_state(runs / name).status, read_state(runs / name).attempts) == ("done", 1)
-        assert (runs / name / "result.json").stat().st_mtime_ns == mtime
-        assert (runs / name / "result.json").read_bytes() == result
-    state = read_state(runs / killed)
-    assert (state.status, state.attempts, state.history) == ("done", 2, ["try 1: interrupted", "try 2: done"])
-    starts = [event["message"] for event in read_jsonl(runs / killed / "events.jsonl") if event["event"] == "start"]
-    assert starts[0].startswith("training from scratch") and starts[1].startswith("training resumed from")
-    assert {read_state(folder).status for folder in runs.iterdir()} == {"done"} and len(list(runs.iterdir())) == 6
+    starts = assert_resumed_only_unfinished(runs, finished, killed, num_runs=6)
+    assert starts[0].startswith("training from scratch")
     summary = json.loads((tmp_path / "scaling" / "summary.json").read_text())  # the fit over all 6 runs
     assert summary["runs"]["done"] == 6 and all(math.isfinite(value) for value in summary["law"].values())
     assert set(inspect_path(tmp_path / "scaling").tables) >= {"runs", "scaling law"}

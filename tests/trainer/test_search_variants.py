@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from typer.testing import CliRunner
+
+from dataflow.cli import app
 from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
 from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
 from trainer.search.variant_search import load_variant_config, run_variant_search
 
-from search_sources import write_sources
+from killed_search import assert_resumed_only_unfinished, finished_results, kill_when_one_done_and_one_checkpointed, \
+    start_search
+from search_sources import PROXY_TRAIN, write_sources
 from sweep_files import mixture_file, sweep_file
 
 
@@ -55,3 +61,33 @@ def test_variant_naming_an_unknown_source_is_refused(sources, tmp_path):
                                             branch_tokens=128, variants={"x": {"weights": {"news": 0.5}}}))
     with pytest.raises(ConfigError, match=r"variants.x: news not a source of .*mix.yaml \(books, web, wiki\)"):
         run_variant_search(config)
+
+
+def test_variant_replacing_a_source_the_target_scores_is_refused(sources, tmp_path):
+    mixture = mixture_file(tmp_path / "mix.yaml", sources)
+    config = load_variant_config(sweep_file(tmp_path / "v.yaml", mixture, tmp_path / "v", base_tokens=512,
+                                            branch_tokens=128, variants={"x": {"sources": {"wiki": str(sources["web"])}}}))
+    with pytest.raises(ConfigError, match=r"variants.x replaces wiki, which the target scores by its own validation"):
+        run_variant_search(config)
+    assert not (tmp_path / "v" / "runs").exists()
+
+
+def test_killed_variant_search_resumes_only_unfinished_branches_from_their_own_checkpoints(sources, tmp_path):
+    # One size, one worker, a checkpoint every 2 steps: the base finishes, then the kill lands inside a branch.
+    path = sweep_file(tmp_path / "variants.yaml", mixture_file(tmp_path / "mix.yaml", sources), tmp_path / "variants",
+                      kind="variants", base_tokens=1024, branch_tokens=512, sizes={"s16": {"model": {"d_model": 16}}},
+                      variants={"wiki-heavy": {"weights": {"wiki": 0.8, "web": 0.1, "books": 0.1}}},
+                      backend={"kind": "local", "workers": 1}, train={**PROXY_TRAIN, "checkpoint": {"every_steps": 2}})
+    runs = tmp_path / "variants" / "runs"
+    killed = kill_when_one_done_and_one_checkpointed(start_search("variants", "--config", str(path)), runs)
+    finished = finished_results(runs)
+    assert "s16-base" in finished and killed != "s16-base"
+    assert not (tmp_path / "variants" / "summary.json").exists()
+
+    resumed = CliRunner().invoke(app, ["search", "variants", "--config", str(path), "--resume"])
+
+    assert resumed.exit_code == 0 and "compute shared with the base" in resumed.output, resumed.output
+    starts = assert_resumed_only_unfinished(runs, finished, killed, num_runs=5)  # base + (control + 1) x 2 seeds
+    assert starts[0].startswith("training branched from") and "runs/s16-base" in starts[0]
+    summary = json.loads((tmp_path / "variants" / "summary.json").read_text())
+    assert summary["runs"]["done"] == 5 and [e["seeds"] for e in summary["variants"]] == [2, 2]

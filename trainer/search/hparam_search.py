@@ -10,7 +10,9 @@ the earlier trials' rungs (`MedianPruner`) is never trained in full. Trials are 
 rounds as wide as the backend, for every size at once, and every run is a folder of part 1's store, so a resumed
 search replays the same suggestions from the finished results and runs only what is left.
 Per size the optimum is the vertex of loss against log(lr) (`lr_law.py`); across sizes it is
-fitted as a power law and predicted for `predict_for`.
+fitted as a power law and predicted for `predict_for`. With several batch sizes each size's
+optimum is taken at its best batch size (the token budget is the same for all, so a larger
+batch takes fewer steps), and the summary also gives the optimum rate at every batch size.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataflow.config import load_config
 from dataflow.mix.mixture import load_mixture
 from trainer.config import load_train_config
 from trainer.search import law_plots
-from trainer.search.lr_law import fit_lr_law, size_optimum
+from trainer.search.lr_law import SizeOptimum, fit_lr_law, size_optimum
 from trainer.search.store import RunStore, write_json
 from trainer.search.sweep import Point, SweepConfig, count_params, failures, point, run, scores, start, statuses
 
@@ -140,21 +142,26 @@ def _optuna(store: RunStore, config: HparamConfig) -> list[dict[str, Any]]:
 
 
 def summarise(config: HparamConfig, trials: list[dict[str, Any]], rows: dict[str, dict]) -> dict[str, Any]:
+    """Per size: the rate optimum at each batch size, and the size's optimum at its best batch size
+    (the one whose best run has the lowest target), which the rate law is fitted on."""
     sizes, optima = {}, []
     for size in config.sizes:
         mine = [{**t, "loss": rows[t["run"]]["target"] if rows[t["run"]]["status"] == "done" else None}
                 for t in trials if t["size"] == size]
-        best_per_lr: dict[float, float] = {}
-        for t in mine:
-            if t["loss"] is not None and not t["pruned"]:
-                best_per_lr[t["lr"]] = min(best_per_lr.get(t["lr"], float("inf")), t["loss"])
-        if not best_per_lr:
+        finished = [t for t in mine if t["loss"] is not None and not t["pruned"]]
+        if not finished:
             continue
-        lrs = sorted(best_per_lr)
-        optimum = size_optimum(mine[0]["params"], lrs, [best_per_lr[lr] for lr in lrs])
+        per_batch = {batch: _batch_optimum(mine[0]["params"], [t for t in finished if t["batch_size"] == batch])
+                     for batch in sorted({t["batch_size"] for t in finished})}
+        batch, optimum = min(per_batch.items(), key=lambda item: item[1].loss)
         optima.append(optimum)
+        best = min(finished, key=lambda t: t["loss"])
         sizes[size] = {"params": optimum.params, "optimum_lr": optimum.lr, "best_loss": optimum.loss,
-                       "at_edge": optimum.at_edge, "pruned": sum(t["pruned"] for t in mine), "trials": mine}
+                       "at_edge": optimum.at_edge, "batch_size": batch,
+                       "best_run": {key: best[key] for key in ("run", "lr", "batch_size", "loss")},
+                       "per_batch_size": {str(b): {"optimum_lr": o.lr, "best_loss": o.loss, "at_edge": o.at_edge}
+                                          for b, o in per_batch.items()},
+                       "pruned": sum(t["pruned"] for t in mine), "trials": mine}
     summary = {"kind": "hparams", "name": config.name, "mixture": config.mixture, "target": config.target_weights,
                "sampler": config.sampler, "tokens": config.tokens, "runs": statuses(rows), "failures": failures(rows),
                "sizes": sizes}
@@ -169,3 +176,12 @@ def summarise(config: HparamConfig, trials: list[dict[str, Any]], rows: dict[str
             summary["prediction"] = {"preset": config.predict_for, "params": params, "lr": law.lr(params),
                                      "preset_lr": probe.optim.lr}
     return summary
+
+
+def _batch_optimum(params: int, finished: list[dict[str, Any]]) -> SizeOptimum:
+    """The rate optimum of one size at one batch size, over the best target seen at each rate."""
+    best_per_lr: dict[float, float] = {}
+    for t in finished:
+        best_per_lr[t["lr"]] = min(best_per_lr.get(t["lr"], float("inf")), t["loss"])
+    lrs = sorted(best_per_lr)
+    return size_optimum(params, lrs, [best_per_lr[lr] for lr in lrs])

@@ -74,9 +74,12 @@ def learning_rates(root: Path, summary: dict) -> None:
     (root / PLOTS).mkdir(exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for size, entry in summary["sizes"].items():
-        trials = sorted((t for t in entry["trials"] if t["loss"] is not None), key=lambda t: t["lr"])
-        line = ax.plot([t["lr"] for t in trials], [t["loss"] for t in trials], marker="o", markersize=3,
-                       label=f"{size} ({entry['params']:,} params)")
+        batches = entry["per_batch_size"]
+        for batch in batches:  # one curve per batch size; the size's optimum is at its best batch size
+            trials = sorted((t for t in entry["trials"] if t["loss"] is not None and str(t["batch_size"]) == batch),
+                            key=lambda t: t["lr"])
+            line = ax.plot([t["lr"] for t in trials], [t["loss"] for t in trials], marker="o", markersize=3,
+                           label=f"{size} ({entry['params']:,} params)" + (f", batch {batch}" if len(batches) > 1 else ""))
         ax.axvline(entry["optimum_lr"], color=line[0].get_color(), linestyle=":", linewidth=1)
         if "law_lr" in entry:
             ax.axvline(entry["law_lr"], color=line[0].get_color(), linestyle="--", linewidth=1)

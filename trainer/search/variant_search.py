@@ -16,12 +16,13 @@ this way). Per model size:
 3. each variant's target change against the control, with the seed noise (standard error of
    the difference of the means), and the share of each branch's compute that came from the base.
 
-A variant is what a user changes: another mixture file, other weights, or another token
-source for a named source (one tokenised from a stage output under a stricter filter
-threshold, with dedup off, or the classifier's top-k%: kept rows carry their measured
-values, so such a source is a `where` on an existing output, tokenised with `dataflow run
-tokenize`). With two sizes, the rank correlation of the variants between the sizes says
-whether the smaller one is big enough to trust (`rank_transfer.py`).
+A variant is what a user changes: another mixture file, other weights, another token source
+folder for a named source, or a source the search derives itself from a stage output under a
+stricter filter threshold, with dedup off, or the classifier's top-k% (`derive`: kept rows
+carry their measured values, so such a source is a `where` on an existing output,
+re-tokenised with the base source's tokenizer; derived_sources.py). With two sizes, the rank
+correlation of the variants between the sizes says whether the smaller one is big enough to
+trust (`rank_transfer.py`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from dataflow.config import StrictModel, load_config
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import load_mixture
 from trainer.search import law_plots
+from trainer.search.config import TargetDataset
+from trainer.search.derived_sources import DerivedSource, plan_derived
 from trainer.search.rank_transfer import rank_transfer
 from trainer.search.report import mean_std
 from trainer.search.store import write_json, write_text
@@ -48,7 +51,7 @@ CONTROL = "control"
 
 
 class Variant(StrictModel):
-    """What a branch changes in the base mixture; give `mixture`, or `weights` and/or `sources`."""
+    """What a branch changes in the base mixture; give `mixture`, or any of `weights`, `sources` and `derive`."""
 
     mixture: str | None = None
     """Another mixture file for the decay phase (replaces the base mixture entirely)."""
@@ -57,13 +60,19 @@ class Variant(StrictModel):
     sources: dict[str, str] = {}
     """Another token source folder for named sources, e.g. the web source re-tokenised from a stricter filter
     threshold, with dedup off, or from the classifier's top-k%."""
+    derive: dict[str, DerivedSource] = {}
+    """Named sources the search makes itself from a stage output's rows (a `where`, a `top_fraction`, or another
+    stage's output), tokenised like the base source into <out_dir>/derived/<variant>/<source>."""
 
     @model_validator(mode="after")
     def _changes_something(self) -> Variant:
-        if self.mixture is None and not self.weights and not self.sources:
-            raise ValueError("a variant needs mixture, weights or sources (the control is added by the search)")
-        if self.mixture is not None and (self.weights or self.sources):
-            raise ValueError("give either mixture or weights/sources, not both")
+        if self.mixture is None and not self.weights and not self.sources and not self.derive:
+            raise ValueError("a variant needs mixture, weights, sources or derive (the control is added by the search)")
+        if self.mixture is not None and (self.weights or self.sources or self.derive):
+            raise ValueError("give either mixture or weights/sources/derive, not both")
+        if set(self.sources) & set(self.derive):
+            raise ValueError(f"{', '.join(sorted(set(self.sources) & set(self.derive)))}: give a source in sources "
+                             "or in derive, not both")
         return self
 
 
@@ -93,8 +102,10 @@ def load_variant_config(path: str | Path) -> VariantConfig:
     return load_config(VariantConfig, path)
 
 
-def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: Path) -> str:
-    """The variant's mixture file: its own, or the base mixture with its weights and sources changed."""
+def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: Path,
+                    derived: dict[str, str]) -> str:
+    """The variant's mixture file: its own, or the base mixture with its weights and sources changed
+    (`derived`: the folders of its derived sources by source name)."""
     if variant.mixture is not None:
         return variant.mixture
     base = load_mixture(config.mixture)
@@ -111,6 +122,8 @@ def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: 
             raise ConfigError(f"variants.{name}.sources.{source}: {path} does not exist; give a token source folder "
                               "(`dataflow run tokenize`)")
         data["sources"][source]["path"] = str(Path(path).resolve())
+    for source, path in derived.items():
+        data["sources"][source]["path"] = path
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / f"{name}.yaml", yaml.safe_dump(data, sort_keys=False))
     return str(folder / f"{name}.yaml")
@@ -118,9 +131,18 @@ def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: 
 
 def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    _check_target_is_fixed(config)
+    plans = plan_derived(config.out_dir, config.variants, load_mixture(config.mixture))
+    derived = []
+    if plans:  # Spark only when a variant derives a source
+        from trainer.search.derived_tokens import write_derived
+
+        derived = write_derived(plans)
     folder = Path(config.out_dir) / "variants"
-    mixtures = {CONTROL: config.mixture, **{name: variant_mixture(config, name, variant, folder)
-                                            for name, variant in config.variants.items()}}
+    mixtures = {CONTROL: config.mixture, **{
+        name: variant_mixture(config, name, variant, folder,
+                              {row["source"]: row["path"] for row in derived if row["variant"] == name})
+        for name, variant in config.variants.items()}}
     bases = [point(config, size, config.base_tokens, 0, f"{size}-base", labels=("base",),
                    overrides={"optim": {"schedule": "wsd", "decay_frac": 0.0}}) for size in config.sizes]
     run(store, config, bases, "base runs (stable phase)")
@@ -131,10 +153,22 @@ def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str,
                 for size in config.sizes for name, path in mixtures.items() for seed in range(1, config.seeds + 1)]
     run(store, config, branches, "decay-phase branches")
     rows = scores(store, config)
-    summary = summarise(config, bases, branches, rows)
+    summary = {**summarise(config, bases, branches, rows), "derived": derived}
     write_json(Path(config.out_dir) / SUMMARY, summary)
     law_plots.variants(Path(config.out_dir), summary)
     return summary
+
+
+def _check_target_is_fixed(config: VariantConfig) -> None:
+    """Refuse a target that scores a source's validation split which a variant replaces: each branch
+    would be scored on other documents, and the changes against the control would mean nothing."""
+    for name, variant in config.variants.items():
+        replaced = sorted((set(variant.sources) | set(variant.derive)) & {
+            target for target, entry in config.target.items() if not isinstance(entry, TargetDataset)})
+        if replaced:
+            raise ConfigError(f"variants.{name} replaces {', '.join(replaced)}, which the target scores by its own "
+                              f"validation split; give that target as {{path: {replaced[0]} source folder, weight: W}} "
+                              "under another name, so every branch is scored on the same documents")
 
 
 def summarise(config: VariantConfig, bases: list[Point], branches: list[Point], rows: dict[str, dict]) -> dict:

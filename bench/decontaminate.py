@@ -2,6 +2,7 @@
 
     python -m bench.decontaminate                       # all shared benchmarks, 1,695 real pages x 2 + planted passages
     python -m bench.decontaminate --copies 4 --spark    # also the Spark stage end to end (local[*])
+    python -m bench.decontaminate --before /tmp/dataflow-before --inflate 4   # an index over the broadcast limit: before/after
 
 Documents are the real pages of ../shared/data/html (trafilatura output) repeated `--copies`
 times, plus `--planted` pages each holding an excerpt (13-40 words) of a random benchmark
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import tempfile
 import time
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import psutil
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dataflow.decontaminate.benchmarks import load_items, load_registry, resolve_benchmarks
 from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema
@@ -50,6 +53,14 @@ def parse_args():
     parser.add_argument("--copies", type=int, default=2, help="times the real pages are repeated")
     parser.add_argument("--planted", type=int, default=300, help="pages with a planted benchmark passage")
     parser.add_argument("--spark", action="store_true", help="also run the Spark stage end to end")
+    scale = parser.add_argument_group("index over the broadcast limit (instead of the comparison with datatrove)")
+    scale.add_argument("--before", type=Path, help="a checkout of the code before the change "
+                                                   "(mkdir DIR && git archive c400212 | tar -x -C DIR)")
+    scale.add_argument("--inflate", type=int, default=4,
+                       help="copies of every benchmark item (copy k > 0: each word suffixed, so its n-grams are new)")
+    scale.add_argument("--max-broadcast-bytes", type=int, default=64 * 2**20, help="the stage's broadcast limit")
+    scale.add_argument("--repeats", type=int, default=3, help="runs of each version, alternating")
+    scale.add_argument("--driver-memory", default="4g", help="Spark driver memory (local mode: the executor too)")
     return parser.parse_args()
 
 
@@ -57,6 +68,8 @@ def main() -> None:
     args = parse_args()
     specs = resolve_benchmarks(["all"], load_registry([], str(args.shared_data / "benchmarks")))
     benchmarks = {spec.name: list(load_items(spec)) for spec in specs}
+    if args.before:
+        return over_the_limit(args, benchmarks)
     process = psutil.Process()
     rss, started = process.memory_info().rss, time.time()
     index = build_index(benchmarks)
@@ -140,8 +153,6 @@ def report(index, build: dict, ours: dict, peer: dict, docs: list[dict], planted
 
 
 def run_spark(args, docs: list[dict]) -> None:
-    import pyarrow.parquet as pq
-
     from jobs import decontaminate
     from jobs.common.spark import get_spark
 
@@ -161,6 +172,59 @@ def run_spark(args, docs: list[dict]) -> None:
     print(f"\nSpark stage (local, {cores} cores, index build and report included): {seconds:.1f} s, "
           f"{stats['rows_in'] / seconds:.0f} docs/s, {stats['rows_in'] / seconds / cores:.0f} docs/s per core; "
           f"rejected {stats['rejected_by_reason']}")
+
+
+def over_the_limit(args, benchmarks: dict) -> None:
+    """The Spark stage (action drop) from `--before` and from this checkout, in turns, with every
+    item of the shared benchmarks written `--inflate` times (`--inflate` JSONL files, one
+    benchmark), so that the index exceeds `--max-broadcast-bytes` and is joined, not broadcast."""
+    from bench.before_after import alternate, describe, run_job
+
+    cores = 2
+    with tempfile.TemporaryDirectory() as work:
+        for copy in range(args.inflate):
+            suffix = "" if copy == 0 else "q" + "".join(chr(ord("a") + int(d)) for d in str(copy))
+            with open(f"{work}/inflated-{copy:03d}.jsonl", "w", encoding="utf-8") as out:
+                for items in benchmarks.values():
+                    for item in items:
+                        text = "\n".join(item.texts)
+                        out.write(json.dumps({"text": re.sub(r"\w+", lambda m: m.group(0) + suffix, text)}) + "\n")
+        docs, planted = documents(args.shared_data, benchmarks, args.copies, args.planted)
+        os.makedirs(f"{work}/docs")
+        table = pa.Table.from_pylist(docs, schema=doc_schema())
+        for part in range(4 * cores):
+            first, end = part * len(docs) // (4 * cores), (part + 1) * len(docs) // (4 * cores)
+            pq.write_table(table.slice(first, end - first), f"{work}/docs/part-{part}.parquet")
+        items = sum(map(len, benchmarks.values())) * args.inflate
+        print(f"{items:,} benchmark items ({args.inflate} copies of the {len(benchmarks)} shared sets) in "
+              f"{args.inflate} files; {len(docs):,} documents ({len(planted)} planted); max-broadcast-bytes "
+              f"{args.max_broadcast_bytes:,}; local[{cores}], driver memory {args.driver_memory}; "
+              f"{args.repeats} runs each, alternating")
+        outputs: dict[str, dict] = {}
+
+        def run(label: str, code: Path):
+            output = Path(work) / label
+            measured = run_job(code, "decontaminate", [
+                "--input", f"{work}/docs", "--output", str(output), "--force", "--action", "drop",
+                "--benchmark", f"inflated={work}/inflated-*.jsonl:text",
+                "--max-broadcast-bytes", str(args.max_broadcast_bytes)], cores, args.driver_memory)
+            report = json.loads((output / "contamination.json").read_text())
+            index = report["index"]
+            outputs[label] = {"rejected": sorted(pq.read_table(output / "rejected", columns=["id"]).column("id").to_pylist()),
+                              "benchmarks": report["benchmarks"],
+                              "index": {k: v for k, v in index.items() if k != "build_seconds"}}
+            return measured, index["build_seconds"]
+
+        results = alternate(args.before, args.repeats, run)
+    index = outputs["after"]["index"]
+    print(f"index: {index['entries']:,} entries, {index['bytes'] / 2**20:.0f} MiB (over the limit: joined)")
+    for label, runs in results.items():
+        builds = sorted(seconds for _, seconds in runs)
+        print(f"{label:<7} ({args.before if label == 'before' else 'this checkout'}): {describe([r for r, _ in runs])}; "
+              f"index built in {builds[len(builds) // 2]:.1f} s")
+    same = outputs["before"] == outputs["after"]
+    print(f"same result: {'yes' if same else 'NO'} ({len(outputs['after']['rejected'])} documents dropped, "
+          f"identical contamination.json apart from build_seconds)")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     python -m bench.dedup speed                 # signatures/s per core: ours vs datasketch; whole stage; core-h/TB
     python -m bench.dedup accuracy              # precision/recall vs exact Jaccard; ours vs datasketch MinHashLSH
     python -m bench.dedup scale --docs 1000000  # synthetic corpus with planted families: time per step, peak memory
+    python -m bench.dedup clusters --before /tmp/dataflow-before   # huge clusters: verification before/after
 
 Per-core figures use CPU time of this process (`time.process_time`) for single-process code,
 so that other jobs on a shared machine do not skew the comparison; Spark figures are wall time
@@ -27,6 +28,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.before_after import PeakMemory, alternate, describe, gib, run_job
 from dataflow.dedup.batches import DedupConfig
 from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash, shingles
 from dataflow.schema import doc_schema
@@ -86,43 +88,6 @@ def run_stage(input_dir: Path, output_dir: Path, *flags: str) -> dict:
 
     assert dedup.main(["--input", str(input_dir), "--output", str(output_dir), "--force", *flags]) == 0
     return json.loads((output_dir / "stats.json").read_text())
-
-
-class PeakMemory:
-    """Samples the resident memory of this process and its descendants (JVM, Python workers)."""
-
-    def __init__(self, interval: float = 0.5):
-        self.interval, self.total, self.jvm, self.worker = interval, 0, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(self.interval):
-            total = me.memory_info().rss
-            for child in me.children(recursive=True):
-                try:
-                    rss, name = child.memory_info().rss, child.name()
-                except psutil.Error:
-                    continue
-                total += rss
-                if name == "java":
-                    self.jvm = max(self.jvm, rss)
-                elif "python" in name:
-                    self.worker = max(self.worker, rss)
-            self.total = max(self.total, total)
-
-
-def gib(value: int) -> str:
-    return f"{value / 2**30:.2f} GiB"
 
 
 # --- speed ------------------------------------------------------------------------------------
@@ -385,6 +350,52 @@ def scale(args) -> None:
           f"largest Python worker {gib(memory.worker)}")
 
 
+# --- large clusters: verification before and after the star-partitioned Jaccard ----------------
+
+
+def clusters(args) -> None:
+    """Real pages plus `--families` families of `--copies` near-copies (one edit of up to 1%)
+    of the longest English pages under 64,000 characters; the dedup stage from `--before` and
+    from this checkout in turns."""
+    pages = real_pages(args.data)
+    longest = sorted((page for page in pages if page["language"] == "en" and len(page["text"]) < 64_000),
+                     key=lambda page: -len(page["text"]))[:args.families]
+    rng = random.Random(5)
+    docs = [{"id": page["id"], "text": page["text"]} for page in pages if page not in longest]
+    for number, page in enumerate(longest):
+        docs += [{"id": f"family{number}/{copy:05d}", "text": near_duplicate(page["text"], rng, 0.01, 1)[0]}
+                 for copy in range(args.copies)]
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        write_parquet(docs, Path(tmp) / "docs")
+        text_bytes = sum(len(doc["text"].encode()) for doc in docs)
+        print(f"{len(docs):,} documents, {text_bytes / 2**20:.0f} MiB of text: {len(pages) - len(longest):,} real pages "
+              f"and {args.families} families of {args.copies:,} near-copies of pages of "
+              f"{', '.join(format(len(page['text']), ',') for page in longest)} characters; local[{CORES}], "
+              f"driver memory {args.driver_memory}, {args.repeats} runs each, alternating")
+        outputs: dict[str, dict] = {}
+
+        def run(label: str, code: Path):
+            output = Path(tmp) / label
+            measured = run_job(code, "dedup", ["--input", f"{tmp}/docs", "--output", str(output), "--force"],
+                               CORES, args.driver_memory)
+            stats = json.loads((output / "stats.json").read_text())
+            outputs[label] = {"rows_out": stats["rows_out"], "rejected": stats["rejected_by_reason"],
+                              "verified_pairs": stats["extra"]["verified_pairs"],
+                              "largest_cluster": stats["extra"]["largest_cluster"],
+                              "kept": sorted(pq.read_table(output / "data", columns=["id"]).column("id").to_pylist())}
+            return measured, stats["extra"]["seconds"]["lsh_and_verification"]
+
+        results = alternate(args.before, args.repeats, run)
+    for label, runs in results.items():
+        verification = sorted(seconds for _, seconds in runs)
+        print(f"{label:<7} ({args.before if label == 'before' else 'this checkout'}): {describe([r for r, _ in runs])}; "
+              f"LSH and verification step {verification[len(verification) // 2]:.1f} s")
+    same = outputs["before"] == outputs["after"]
+    print(f"same result: {'yes' if same else 'NO'} ({outputs['after']['rows_out']:,} kept, rejected "
+          f"{outputs['after']['rejected']}, {outputs['after']['verified_pairs']:,} verified pairs, "
+          f"largest cluster {outputs['after']['largest_cluster']:,})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder")
@@ -399,8 +410,14 @@ def main(argv: list[str] | None = None) -> int:
     accuracy_parser.add_argument("--variants", type=int, default=1200, help="edited copies of real pages")
     scale_parser = commands.add_parser("scale")
     scale_parser.add_argument("--docs", type=int, default=1_000_000)
+    clusters_parser = commands.add_parser("clusters")
+    clusters_parser.add_argument("--before", type=Path, required=True,
+                                 help="a checkout of the code before the change (mkdir DIR && git archive c400212 | tar -x -C DIR)")
+    clusters_parser.add_argument("--families", type=int, default=3, help="near-duplicate families (one per long page)")
+    clusters_parser.add_argument("--copies", type=int, default=2000, help="near-copies in each family")
+    clusters_parser.add_argument("--repeats", type=int, default=3, help="runs of each version, alternating")
     args = parser.parse_args(argv)
-    {"speed": speed, "accuracy": accuracy, "scale": scale}[args.command](args)
+    {"speed": speed, "accuracy": accuracy, "scale": scale, "clusters": clusters}[args.command](args)
     return 0
 
 

@@ -5,10 +5,11 @@
     dataflow run decontaminate --input out/docs --output out/clean --benchmark all --benchmarks-dir data/benchmarks
     spark-submit --master yarn --py-files dataflow.zip jobs/decontaminate.py --input s3a://b/docs --output s3a://b/clean --benchmark all
 
-Benchmarks are read and indexed on the driver (dataflow/decontaminate/benchmarks.py, dataflow/decontaminate/ngram_index.py).
-An index up to --max-broadcast-bytes is broadcast and every document is matched inside
-mapInArrow; a larger one becomes a DataFrame joined with every document's n-grams, and the
-hits are gathered per document before the same action runs (dataflow/decontaminate/batches.py). The
+Benchmarks are read and indexed by executors, a task per file (jobs/common/benchmark_index.py);
+the driver holds the index only when it is at most --max-broadcast-bytes: then it is collected,
+broadcast, and every document is matched inside mapInArrow. A larger one stays a DataFrame
+joined with every document's n-grams, and the hits are gathered per document before the same
+action runs (dataflow/decontaminate/batches.py). The
 output folder adds contamination.json and contamination/ (dataflow/decontaminate/report.py).
 """
 
@@ -23,14 +24,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from dataflow.decontaminate.benchmarks import BenchmarkSpec, benchmark_files, load_items, load_registry, resolve_benchmarks
+from dataflow.decontaminate.benchmarks import BenchmarkSpec, benchmark_files, load_registry, resolve_benchmarks
 from dataflow.config import with_overrides
 from dataflow.decontaminate.batches import (ADDED_FIELDS, HITS_COLUMN, NGRAM_SCHEMA, PARENT_COLUMN, DecontaminateConfig,
                                     decontaminate_batches, document_ngram_batches, joined_batches, output_schema)
-from dataflow.decontaminate.ngram_index import NgramIndex, build_index
+from dataflow.decontaminate.ngram_index import NgramIndex
 from dataflow.remote import open_binary
 from dataflow.stage import check_output, local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.benchmark_index import SparkIndex, benchmark_index
 from jobs.common.contamination_report import write_report
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
@@ -54,51 +56,49 @@ def benchmark_specs(config: DecontaminateConfig) -> list[BenchmarkSpec]:
     return resolve_benchmarks(config.benchmarks, load_registry(config.registries, config.benchmarks_dir))
 
 
-def load_index(config: DecontaminateConfig, specs: list[BenchmarkSpec]) -> NgramIndex:
-    """Read the benchmarks and build their n-gram index (on the driver)."""
+def common_phrases(config: DecontaminateConfig) -> list[str]:
+    """The lines of the common-phrases files (small: read on the driver)."""
     phrases = []
     for path in config.common_phrases:
         with open_binary(path) as handle:
             phrases += [line for line in handle.read().decode("utf-8").splitlines() if line.strip()]
-    index = build_index({spec.name: load_items(spec) for spec in specs}, ngram=config.ngram,
-                        min_ngram=config.min_ngram, max_items_per_ngram=config.max_items_per_ngram,
-                        common_phrases=phrases)
-    log.warning("%s: index of %d benchmarks: %d n-gram entries, %.1f MiB, built in %.1fs", STAGE, len(specs),
-                index.stats["entries"], index.stats["bytes"] / 2**20, index.stats["build_seconds"])
+    return phrases
+
+
+def load_index(spark: SparkSession, config: DecontaminateConfig, specs: list[BenchmarkSpec]) -> NgramIndex | SparkIndex:
+    """The benchmarks' n-gram index, built by executors (jobs/common/benchmark_index.py)."""
+    index = benchmark_index(spark, specs, config, common_phrases(config))
+    log.warning("%s: index of %d benchmarks: %d n-gram entries, %.1f MiB, built in %.1fs (%s)", STAGE, len(specs),
+                index.stats["entries"], index.stats["bytes"] / 2**20, index.stats["build_seconds"],
+                "broadcast" if isinstance(index, NgramIndex) else "joined with document n-grams")
     return index
 
 
-def build(spark: SparkSession, docs: DataFrame, index: NgramIndex, config: DecontaminateConfig) -> DataFrame:
+def build(spark: SparkSession, docs: DataFrame, index: NgramIndex | SparkIndex, config: DecontaminateConfig) -> DataFrame:
     """The annotated plan: every document once, or as its pieces when excised."""
     docs = docs.drop(*[field.name for field in ADDED_FIELDS])
     # Spark hands timestamps to Python in the session time zone.
     schema = output_schema(to_arrow_schema(docs.schema, timezone=spark.conf.get("spark.sql.session.timeZone")))
-    if index.nbytes <= config.max_broadcast_bytes:
+    if isinstance(index, NgramIndex):
         shared = spark.sparkContext.broadcast(index)  # unpickled once per Python worker
         work = functools.partial(_match, index=shared, config=config, schema=schema)
         return docs.mapInArrow(work, from_arrow_schema(schema))
-    return _join(spark, docs, index, config, schema)
+    return _join(docs, index, config, schema)
 
 
 def _match(batches, index, config: DecontaminateConfig, schema: pa.Schema):
     return decontaminate_batches(batches, index.value, config, schema)
 
 
-def _join(spark: SparkSession, docs: DataFrame, index: NgramIndex, config: DecontaminateConfig,
-          schema: pa.Schema) -> DataFrame:
-    """The large-index plan: document n-grams joined with the index, hits gathered per document."""
-    table = pa.table({"hash": pa.array(index.hashes.view("int64")), "item": pa.array(index.items.astype("int32"))})
+def _join(docs: DataFrame, index: SparkIndex, config: DecontaminateConfig, schema: pa.Schema) -> DataFrame:
+    """The large-index plan: document n-grams joined with the index, hits gathered per document
+    with their item's benchmark and id."""
     ngrams = docs.select("id", "text").mapInArrow(
-        functools.partial(document_ngram_batches, sizes=index.catalog.sizes), from_arrow_schema(NGRAM_SCHEMA))
-    hits = ngrams.join(spark.createDataFrame(table), "hash").groupBy("id").agg(
-        F.collect_list(F.struct("item", "start", "size")).alias(HITS_COLUMN))
-    catalog = spark.sparkContext.broadcast(index.catalog)
-    work = functools.partial(_apply_joined, catalog=catalog, config=config, schema=schema)
+        functools.partial(document_ngram_batches, sizes=index.sizes), from_arrow_schema(NGRAM_SCHEMA))
+    hits = ngrams.join(index.entries, "hash").join(index.catalog, "item").groupBy("id").agg(
+        F.collect_list(F.struct("item", "benchmark", "item_id", "start", "size")).alias(HITS_COLUMN))
+    work = functools.partial(joined_batches, benchmarks=index.benchmarks, sizes=index.sizes, config=config, schema=schema)
     return docs.join(hits, "id", "left").mapInArrow(work, from_arrow_schema(schema))
-
-
-def _apply_joined(batches, catalog, config: DecontaminateConfig, schema: pa.Schema):
-    return joined_batches(batches, catalog.value, config, schema)
 
 
 def benchmark_identity(specs: list[BenchmarkSpec], config: DecontaminateConfig) -> list:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     spark = get_spark("dataflow-decontaminate")
     inputs = [stage_input_identity(spark, args.input), benchmark_identity(specs, config)]
     stage = Stage(STAGE, args.output, config, inputs, force=args.force)
-    index = functools.cache(lambda: load_index(config, specs))  # not built when the stage is skipped
+    index = functools.cache(lambda: load_index(spark, config, specs))  # not built when the stage is skipped
     settings = config.model_dump(include={"action", "ngram", "min_ngram", "max_items_per_ngram", "window_chars"})
     run_stage(spark, stage, lambda: build(spark, read_stage_input(spark, args.input), index(), config),
               split_parent=PARENT_COLUMN,

@@ -10,6 +10,7 @@ The plan, every step a DataFrame (only counts reach the driver):
 3. LSH: each band bucket holding two or more exact survivors becomes a star around its
    smallest id (a star per bucket, not all pairs: edges grow linearly with bucket size);
 4. verification (optional): candidate edges with exact Jaccard below the threshold are dropped;
+   each star is verified in one partition, its centre's text read and shingled once;
 5. clusters: connected components of all edges (jobs/common/connected_components.py), labelled by
    their smallest id; per cluster the best row by the keep rules stays, the others are
    rejected naming the kept id.
@@ -29,7 +30,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from dataflow.dedup.batches import FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig, jaccard_batches, signature_batches, size_bucket
+from dataflow.dedup.batches import FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig, signature_batches, star_jaccard_batches, size_bucket
 from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import check_output
@@ -134,11 +135,14 @@ def _near_edges(docs: DataFrame, survivors: DataFrame, config: DedupConfig, figu
     figures["candidate_pairs"] = candidates.count()
     if not config.verify:
         return candidates
-    texts = docs.select("id", "text")
-    pairs = (candidates.join(texts.select(F.col("id").alias("src"), F.col("text").alias("src_text")), "src")
-             .join(texts.select(F.col("id").alias("dst"), F.col("text").alias("dst_text")), "dst")
-             .select("src", "dst", "src_text", "dst_text"))
-    scored = pairs.mapInArrow(functools.partial(jaccard_batches, ngram=config.ngram), from_arrow_schema(JACCARD_SCHEMA))
+    # Each star's rows (its centre's first) in one partition: every text moves once per star it
+    # belongs to, not once per edge, and the centre is shingled once (star_jaccard_batches).
+    members = candidates.select(F.col("dst").alias("centre"), F.col("src").alias("id")).unionByName(
+        candidates.select(F.col("dst").alias("centre"), F.col("dst").alias("id")).distinct())
+    stars = (members.join(docs.select("id", "text"), "id").select("centre", "id", "text").repartition("centre")
+             .sortWithinPartitions("centre", F.col("id") != F.col("centre")))
+    scored = stars.mapInArrow(functools.partial(star_jaccard_batches, ngram=config.ngram),
+                              from_arrow_schema(JACCARD_SCHEMA))
     # Checkpointed: verification shuffles texts and re-shingles them; counted, then clustered.
     verified = scored.where(F.col("jaccard") >= config.threshold).select("src", "dst").checkpoint(eager=True)
     figures["verified_pairs"] = verified.count()

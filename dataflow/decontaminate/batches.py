@@ -43,7 +43,7 @@ PARENT_COLUMN = "piece.parent_id"
 #: Document n-grams for the join path: one row per n-gram (hashes as Spark's signed longs).
 NGRAM_SCHEMA = pa.schema([("id", pa.string()), ("hash", pa.int64()), ("start", pa.int32()), ("size", pa.int8())])
 NGRAM_ROWS_PER_BATCH = 1 << 20
-#: Index hits per document for the join path, gathered by the job: list of {item, start, size}.
+#: Index hits per document for the join path, gathered by the job: list of {item, benchmark, item_id, start, size}.
 HITS_COLUMN = "_hits"
 
 
@@ -73,7 +73,8 @@ class DecontaminateConfig(StrictModel):
     registries: list[str] = []
     """User registry YAML files (same shape as dataflow/decontaminate/benchmarks.yaml); their entries add to or replace built-in ones."""
     max_broadcast_bytes: int = Field(256 * 1024 * 1024, ge=0)
-    """Indexes up to this size are broadcast (one copy per Python worker); larger ones are joined with document n-grams."""
+    """Indexes up to this size (12 bytes an entry plus a lookup directory) are collected and broadcast (one copy
+    per Python worker); larger ones stay distributed and are joined with document n-grams."""
     max_report_documents: int = Field(100, ge=1)
     """Document ids listed per leaked item in the contamination report."""
 
@@ -121,14 +122,22 @@ def _ngram_batch(parts: list[tuple]) -> pa.RecordBatch:
                                       schema=NGRAM_SCHEMA)
 
 
-def joined_batches(batches: Iterable[pa.RecordBatch], catalog: ItemCatalog, config: DecontaminateConfig,
-                   schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body of the join path: documents with their gathered `_hits`; apply the action."""
+def joined_batches(batches: Iterable[pa.RecordBatch], benchmarks: list[str], sizes: list[int],
+                   config: DecontaminateConfig, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body of the join path: documents with their gathered `_hits` (item number,
+    benchmark number, item id, start, size); apply the action. The catalog of the batch's hit
+    items is built here, numbered in item order as the broadcast index numbers them."""
     for batch in batches:
-        hits = [None if found is None else Hits(np.array([hit["item"] for hit in found], dtype=np.uint32),
-                                                np.array([hit["start"] for hit in found], dtype=np.int64),
-                                                np.array([hit["size"] for hit in found], dtype=np.int64))
-                for found in batch.column(HITS_COLUMN).to_pylist()]
+        found = batch.column(HITS_COLUMN).to_pylist()
+        named = {hit["item"]: (hit["benchmark"], hit["item_id"]) for hits in found if hits for hit in hits}
+        order = sorted(named)
+        number = {item: place for place, item in enumerate(order)}
+        catalog = ItemCatalog(benchmarks, np.array([named[item][0] for item in order], dtype=np.int16),
+                              [named[item][1] for item in order], sizes)
+        hits = [None if doc_hits is None else Hits(np.array([number[hit["item"]] for hit in doc_hits], dtype=np.uint32),
+                                                   np.array([hit["start"] for hit in doc_hits], dtype=np.int64),
+                                                   np.array([hit["size"] for hit in doc_hits], dtype=np.int64))
+                for doc_hits in found]
         yield apply_action(batch.drop_columns([HITS_COLUMN]), hits, catalog, config, schema)
 
 

@@ -11,8 +11,9 @@ command line:
     --benchmark mine=data/test.jsonl.gz:question,choices
 
 Files are JSONL, JSON (a list of records, or an object holding one), CSV (with a header) or
-Parquet, gzip-compressed or not (detected from the bytes). Benchmarks are small (MMLU's test
-set is 14k rows), so they are read on the driver.
+Parquet, gzip-compressed or not (detected from the bytes). A file is read whole, in one
+process: by `load_items` for an index built in one process, or by one Spark task per file
+(`file_items`) for the decontaminate job's index (jobs/common/benchmark_index.py).
 """
 
 from __future__ import annotations
@@ -170,22 +171,31 @@ def benchmark_files(spec: BenchmarkSpec) -> list[str]:
 
 def load_items(spec: BenchmarkSpec) -> Iterator[BenchmarkItem]:
     """Every item of `spec`, with its id and the texts of its fields (templates removed)."""
-    removals = [re.compile(pattern) for pattern in spec.remove]
     files = benchmark_files(spec)
     found: set[str] = set()
-    first: dict = {}
     for path in files:
-        stem = _stem(path)
-        for row, record in enumerate(_records(path)):
-            first = first or record
-            texts = []
-            for field in spec.fields:
-                values = field_values(record, field)
-                found.update([field] if values else [])
-                texts.extend(_cleaned(value, removals) for value in values)
-            yield BenchmarkItem(_item_id(spec, record, stem, row, len(files) > 1), texts)
+        yield from file_items(spec, path, len(files) > 1, found)
+    check_fields(spec, found)
+
+
+def file_items(spec: BenchmarkSpec, path: str, several_files: bool, found: set[str]) -> Iterator[BenchmarkItem]:
+    """The items of one of `spec`'s files, in row order; adds to `found` the fields that had text."""
+    removals = [re.compile(pattern) for pattern in spec.remove]
+    stem = _stem(path)
+    for row, record in enumerate(_records(path)):
+        texts = []
+        for field in spec.fields:
+            values = field_values(record, field)
+            found.update([field] if values else [])
+            texts.extend(_cleaned(value, removals) for value in values)
+        yield BenchmarkItem(_item_id(spec, record, stem, row, several_files), texts)
+
+
+def check_fields(spec: BenchmarkSpec, found: set[str]) -> None:
+    """Raise when a field of `spec` had text in none of its records (a misspelt field)."""
     missing = [field for field in spec.fields if field not in found]
     if missing:
+        first = next((record for path in benchmark_files(spec) for record in _records(path)), {})
         raise InputError(f"benchmark {spec.name!r}: field {missing[0]!r} not found in {spec.file}; "
                          f"fields of its first record: {', '.join(_keys(first))}")
 

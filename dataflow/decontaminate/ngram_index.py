@@ -117,17 +117,28 @@ class NgramIndex:
 
     def __init__(self, hashes: np.ndarray, items: np.ndarray, catalog: ItemCatalog, stats: dict | None = None):
         self.hashes, self.items, self.catalog, self.stats = hashes, items, catalog, stats or {}
-        bits = max(1, int(np.ceil(np.log2(max(len(hashes), 2)))) - 1)
+        bits, dtype = self._directory(len(hashes))
         self._shift = np.uint64(64 - bits)
-        self._offsets = np.zeros((1 << bits) + 1, dtype=np.int64 if len(hashes) >= 2**31 else np.int32)
+        self._offsets = np.zeros((1 << bits) + 1, dtype=dtype)
         np.cumsum(np.bincount((hashes >> self._shift).astype(np.int64), minlength=1 << bits), out=self._offsets[1:])
+
+    @staticmethod
+    def _directory(entries: int) -> tuple[int, type]:
+        """Top hash bits of the bucket directory (about two entries a bucket) and its offset type."""
+        return max(1, int(np.ceil(np.log2(max(entries, 2)))) - 1), np.int64 if entries >= 2**31 else np.int32
+
+    @classmethod
+    def size_of(cls, entries: int) -> int:
+        """`nbytes` of an index of `entries` entries, known before it is built."""
+        bits, dtype = cls._directory(entries)
+        return entries * (8 + 4) + ((1 << bits) + 1) * np.dtype(dtype).itemsize
 
     def __reduce__(self):
         return NgramIndex, (self.hashes, self.items, self.catalog, self.stats)
 
     @property
     def nbytes(self) -> int:
-        return self.hashes.nbytes + self.items.nbytes + self._offsets.nbytes
+        return self.size_of(len(self.hashes))
 
     def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query position, item) for every query hash found, once per item holding it."""
@@ -142,28 +153,28 @@ class NgramIndex:
 
 def build_index(benchmarks: dict[str, Iterable[BenchmarkItem]], *, ngram: int = 13, min_ngram: int = 8,
                 max_items_per_ngram: int = 10, common_phrases: Iterable[str] = ()) -> NgramIndex:
-    """Index every item of `benchmarks` (name -> items); `stats` counts items, skips and drops."""
+    """Index every item of `benchmarks` (name -> items); `stats` counts items, skips and drops.
+
+    The decontaminate job builds the same index from Spark executors instead
+    (jobs/common/benchmark_index.py): `item_entries` per file there, the steps after it as
+    DataFrame operations.
+    """
     started = time.time()
-    texts = _ItemTexts(min_ngram)
+    texts = ItemTexts(min_ngram)
     for number, benchmark_items in enumerate(benchmarks.values()):
         for item in benchmark_items:
             texts.add(number, item)
-    sequence = UnitSequence(np.concatenate([np.empty(0, np.uint64), *texts.unit_hashes]))
-    starts, sizes, items = texts.ngrams(ngram)
-    numeric = texts.numbers_in(starts, sizes) * 2 > sizes
-    starts, sizes, items = starts[~numeric], sizes[~numeric], items[~numeric]
-    hashes, items = _sorted_distinct(sequence.hashes(starts, sizes), items)
-    hashes, items, too_common = _drop_common(hashes, items, max_items_per_ngram)
+    entries = item_entries(texts, ngram)
+    hashes, items, too_common = _drop_common(entries.hashes, entries.items, max_items_per_ngram)
     catalog = ItemCatalog(list(benchmarks), np.array(texts.benchmark_of, dtype=np.int16), texts.item_ids,
-                          sorted(set(sizes.tolist())))
-    phrases = [UnitSequence(unit_hashes(normalized_units(phrase))).ngrams(catalog.sizes)[0] for phrase in common_phrases]
-    in_phrases = np.isin(hashes, np.concatenate([np.empty(0, np.uint64), *phrases]))
+                          np.unique(entries.sizes).tolist())
+    in_phrases = np.isin(hashes, phrase_hashes(common_phrases, catalog.sizes))
     index = NgramIndex(hashes[~in_phrases], items[~in_phrases], catalog)
     index.stats = {
         "benchmarks": {name: {"items": texts.items_seen.get(number, 0), "items_skipped": texts.items_skipped.get(number, 0)}
                        for number, name in enumerate(benchmarks)},
         "ngram_sizes": catalog.sizes,
-        "ngrams_mostly_numbers": int(numeric.sum()),
+        "ngrams_mostly_numbers": int(entries.mostly_numbers.sum()),
         "ngrams_too_common": too_common,
         "ngrams_in_common_phrases": len(_run_lengths(hashes[in_phrases])),
         "entries": int(len(index.hashes)),
@@ -174,7 +185,38 @@ def build_index(benchmarks: dict[str, Iterable[BenchmarkItem]], *, ngram: int = 
     return index
 
 
-class _ItemTexts:
+@dataclass
+class ItemEntries:
+    """The index entries of some items before the steps that look across items."""
+
+    hashes: np.ndarray  # (entries,) uint64, sorted; a hash repeats once per item holding it
+    items: np.ndarray  # (entries,) uint32 item number (ItemTexts order)
+    sizes: np.ndarray  # (entries,) n-gram size of each entry
+    mostly_numbers: np.ndarray  # (items,) n-gram positions of each item dropped for being mostly numbers
+
+
+def item_entries(texts: ItemTexts, ngram: int) -> ItemEntries:
+    """Every n-gram of `texts`' items that is not mostly numbers, once per item holding it.
+
+    Item-local, so the items can be split in any way (a Spark task per file) and the entries
+    concatenated: dropping n-grams held by too many items, or in common phrases, comes after.
+    """
+    sequence = UnitSequence(np.concatenate([np.empty(0, np.uint64), *texts.unit_hashes]))
+    starts, sizes, items_before = texts.ngrams(ngram)
+    numeric = texts.numbers_in(starts, sizes) * 2 > sizes
+    starts, sizes, items = starts[~numeric], sizes[~numeric], items_before[~numeric]
+    hashes, (items, sizes) = _sorted_distinct(sequence.hashes(starts, sizes), items, sizes)
+    mostly_numbers = np.bincount(items_before[numeric], minlength=len(texts.item_ids))
+    return ItemEntries(hashes, items, sizes, mostly_numbers)
+
+
+def phrase_hashes(phrases: Iterable[str], sizes: list[int]) -> np.ndarray:
+    """The n-gram hashes (of each of `sizes`) of common phrases, whose n-grams the index ignores."""
+    hashes = [UnitSequence(unit_hashes(normalized_units(phrase))).ngrams(sizes)[0] for phrase in phrases]
+    return np.concatenate([np.empty(0, np.uint64), *hashes])
+
+
+class ItemTexts:
     """The unit hashes of all items laid end to end, with where each item and each field starts."""
 
     def __init__(self, min_ngram: int):
@@ -189,13 +231,14 @@ class _ItemTexts:
         self._items: list[tuple[int, int]] = []  # (first unit, units) per indexed item
         self._fields: list[tuple[int, int, int]] = []  # (first unit, units, item) per field
 
-    def add(self, benchmark: int, item: BenchmarkItem) -> None:
+    def add(self, benchmark: int, item: BenchmarkItem) -> int | None:
+        """Add `item` of benchmark number `benchmark`; its item number, or None when it is too short."""
         fields = [normalized_units(text) for text in item.texts]
         length = sum(map(len, fields))
         self.items_seen[benchmark] = self.items_seen.get(benchmark, 0) + 1
         if length < self.min_ngram:
             self.items_skipped[benchmark] = self.items_skipped.get(benchmark, 0) + 1
-            return
+            return None
         number = len(self.item_ids)
         self.benchmark_of.append(benchmark)
         self.item_ids.append(item.id)
@@ -206,6 +249,7 @@ class _ItemTexts:
         joined = [unit for units in fields for unit in units]
         self.unit_hashes.append(unit_hashes(joined))
         self._numbers.append(np.fromiter((not unit.strip("0") for unit in joined), dtype=bool, count=len(joined)))
+        return number
 
     def numbers_in(self, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         """How many units of each n-gram are numbers."""
@@ -238,13 +282,14 @@ def _ranges(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.repeat(firsts, counts) + offsets
 
 
-def _sorted_distinct(hashes: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(hash, item) pairs sorted by hash, each once: an item holding an n-gram twice counts once."""
+def _sorted_distinct(hashes: np.ndarray, items: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """(hash, item) pairs sorted by hash, each once (with the size of each): an item holding an
+    n-gram twice counts once. A hash has one size (the size is mixed into it)."""
     order = np.lexsort((items, hashes))
-    hashes, items = hashes[order], items[order]
+    hashes, items, sizes = hashes[order], items[order], sizes[order]
     distinct = np.ones(len(hashes), dtype=bool)
     distinct[1:] = (hashes[1:] != hashes[:-1]) | (items[1:] != items[:-1])
-    return hashes[distinct], items[distinct]
+    return hashes[distinct], (items[distinct], sizes[distinct])
 
 
 def _run_lengths(values: np.ndarray) -> np.ndarray:

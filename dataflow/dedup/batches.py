@@ -11,7 +11,7 @@ The `dedup` stage removes, in order (each row is charged to the first that appli
    steps 1 and 2 removed in favour of its members.
 
 One row per cluster is kept, chosen by `keep` (ties by id). `signature_batches` and
-`jaccard_batches` are the `mapInArrow` bodies of jobs/dedup.py; the graph work is Spark's.
+`star_jaccard_batches` are the `mapInArrow` bodies of jobs/dedup.py; the graph work is Spark's.
 """
 
 from __future__ import annotations
@@ -186,20 +186,34 @@ def _feature_batch(part: pa.RecordBatch, text_keys: list[bytes | None], url_keys
     return pa.RecordBatch.from_pydict(columns)
 
 
-def jaccard_batches(batches: Iterable[pa.RecordBatch], ngram: int) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: candidate pairs (src, dst, src_text, dst_text) in; (src, dst, jaccard) out,
-    the exact Jaccard similarity of their shingle sets (64-bit shingle hashes)."""
+def star_jaccard_batches(batches: Iterable[pa.RecordBatch], ngram: int) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body of verification: rows (centre, id, text) in, grouped by centre with the
+    centre's own row (id == centre) first; (src, dst, jaccard) out for every other row, the
+    exact Jaccard similarity of its shingle set and its centre's (64-bit shingle hashes).
+
+    Each star's centre text arrives once and is shingled once, however many members the star
+    has: joining texts onto edges instead copied (and re-shingled) a bucket's centre once per
+    edge, which for a family of thousands of near-copies of a long page is most of the work.
+    """
+    centre, centre_set = None, None
     for batch in batches:
-        for part in _text_slices(batch, "src_text", "dst_text"):
-            texts = part.column("src_text").to_pylist() + part.column("dst_text").to_pylist()
+        for part in _text_slices(batch, "text"):
             shingle_sets = []
-            for _, normalized in normalized_chunks(texts):
+            for _, normalized in normalized_chunks(part.column("text").to_pylist()):
                 hashes, offsets = shingle_hashes(normalized, ngram)
                 shingle_sets += [hashes[offsets[i]:offsets[i + 1]] for i in range(offsets.size - 1)]
-            pairs = part.num_rows
-            scores = [jaccard(shingle_sets[i], shingle_sets[pairs + i]) for i in range(pairs)]
-            yield pa.RecordBatch.from_arrays([part.column("src"), part.column("dst"), pa.array(scores, pa.float64())],
-                                             schema=JACCARD_SCHEMA)
+            src, dst, scores = [], [], []
+            for row_centre, row_id, shingle_set in zip(part.column("centre").to_pylist(), part.column("id").to_pylist(),
+                                                       shingle_sets):
+                if row_id == row_centre:
+                    centre, centre_set = row_centre, shingle_set
+                    continue
+                assert row_centre == centre, f"star {row_centre}: member {row_id} arrived before its centre"
+                src.append(row_id)
+                dst.append(row_centre)
+                scores.append(jaccard(shingle_set, centre_set))
+            yield pa.RecordBatch.from_arrays([pa.array(src, pa.string()), pa.array(dst, pa.string()),
+                                              pa.array(scores, pa.float64())], schema=JACCARD_SCHEMA)
 
 
 def size_bucket(size: int) -> str:

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from dataflow.config import validate_config
-from dataflow.dedup.batches import DedupConfig, jaccard_batches, signature_batches, size_bucket, url_key
+from dataflow.dedup.batches import DedupConfig, signature_batches, star_jaccard_batches, size_bucket, url_key
 from dataflow.errors import ConfigError
 from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash64, shingles, signature_from_bytes
 from tests.minhash_reference import datasketch_minhash
@@ -46,13 +46,15 @@ def test_large_batches_are_processed_in_slices(monkeypatch):
         signatures.tolist()
 
 
-def test_verification_computes_exact_jaccard_of_shingle_sets():
+def test_verification_computes_exact_jaccard_of_each_member_with_its_star_centre():
     copy = ARTICLE.replace("Tuesday", "Monday")
-    batch = pa.RecordBatch.from_pydict({"src": ["x", "y"], "dst": ["a", "a"], "src_text": [copy, "unrelated words only here"],
-                                        "dst_text": [ARTICLE, ARTICLE]})
-    (out,) = jaccard_batches([batch], ngram=5)
+    first = pa.RecordBatch.from_pydict({"centre": ["a", "a"], "id": ["a", "x"], "text": [ARTICLE, copy]})
+    second = pa.RecordBatch.from_pydict({"centre": ["a", "b", "b"], "id": ["y", "b", "z"],
+                                         "text": ["unrelated words only here", copy, copy]})
+    out = pa.Table.from_batches(list(star_jaccard_batches([first, second], ngram=5)))
     a, b = ({shingle_hash64(s) for s in shingles(text, 5)} for text in (copy, ARTICLE))
-    assert out.to_pydict() == {"src": ["x", "y"], "dst": ["a", "a"], "jaccard": [len(a & b) / len(a | b), 0.0]}
+    assert out.to_pydict() == {"src": ["x", "y", "z"], "dst": ["a", "a", "b"],
+                               "jaccard": [len(a & b) / len(a | b), 0.0, 1.0]}
 
 
 @pytest.mark.parametrize("url, key", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from itertools import islice
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -12,9 +13,12 @@ import pytest
 from dataflow import cli
 from dataflow.decontaminate.benchmarks import load_items, load_registry, parse_benchmark_arg
 from dataflow.config import with_overrides
+from dataflow.decontaminate.ngram_index import NgramIndex, build_index
+from dataflow.errors import InputError
 from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_batches, output_schema
 from jobs import decontaminate
 from jobs.common.arguments import stage_config
+from jobs.common.benchmark_index import benchmark_index
 from tests.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
 
@@ -114,29 +118,63 @@ def test_drop_rejects_whole_documents(spark, shared_data, docs):
     assert stats["rows_split"] == 0
 
 
+def contaminated(output) -> list[tuple[str, str]]:
+    rows = pq.read_table(output / "data", columns=["id", "contamination"]).to_pylist()
+    return sorted((row["id"], json.dumps(row["contamination"])) for row in rows if row["contamination"])
+
+
 def test_joined_index_finds_what_the_broadcast_index_finds(spark, shared_data, docs):
-    """The large-index plan (index joined with document n-grams) against the engine-free
-    broadcast path run in this process on the same documents and index."""
-    output = docs.parent / "joined"
-    args = arguments(shared_data, docs, output, "--action", "annotate", "--max-broadcast-bytes", "0")
+    """The large-index plan (index left distributed, joined with document n-grams) against the
+    broadcast plan and the engine-free path over `build_index`'s index, on the same documents."""
+    joined, broadcast = docs.parent / "joined", docs.parent / "broadcast"
+    args = arguments(shared_data, docs, joined, "--action", "annotate", "--max-broadcast-bytes", "0")
     assert decontaminate.main(args) == 0
-    joined = pq.read_table(output / "data", columns=["id", "contamination"]).to_pylist()
+    assert decontaminate.main(arguments(shared_data, docs, broadcast, "--action", "annotate")) == 0
     config = stage_config(decontaminate.parse_args(args), "decontaminate", DecontaminateConfig)
     config = with_overrides(config, {"benchmarks": decontaminate.parse_args(args).benchmark})
-    index = decontaminate.load_index(config, decontaminate.benchmark_specs(config))
+    index = build_index({spec.name: load_items(spec) for spec in decontaminate.benchmark_specs(config)})
     table = pq.read_table(docs)
-    local = pa.Table.from_batches(list(decontaminate_batches(
-        table.to_batches(), index, config, output_schema(table.schema)))).select(["id", "contamination"]).to_pylist()
+    local = pa.Table.from_batches(list(decontaminate_batches(table.to_batches(), index, config,
+                                                             output_schema(table.schema))))
+    local_rows = sorted((row["id"], json.dumps(row["contamination"]))
+                        for row in local.select(["id", "contamination"]).to_pylist() if row["contamination"])
+    assert len(contaminated(joined)) == 7 and contaminated(joined) == contaminated(broadcast) == local_rows
+    reports = [json.loads((output / "contamination.json").read_text()) for output in (joined, broadcast)]
+    for report in reports:
+        report["index"].pop("build_seconds")
+    assert reports[0] == reports[1] and reports[0]["index"]["entries"] == 452_255
 
-    def contaminated(rows):
-        return sorted((row["id"], json.dumps(row["contamination"])) for row in rows if row["contamination"])
 
-    assert len(contaminated(joined)) == 7 and contaminated(joined) == contaminated(local)
+def test_executors_build_the_index_build_index_builds(spark, shared_data, tmp_path):
+    """Read a task per file (MMLU's 57 CSV files among them), the collected index equals the
+    one-process index array for array, with the same counts, common phrases dropped."""
+    (tmp_path / "phrases.txt").write_text("Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning\n")
+    config = DecontaminateConfig(benchmarks=["gsm8k", "mmlu", siqa_argument(shared_data)],
+                                 benchmarks_dir=str(shared_data / "benchmarks"),
+                                 common_phrases=[str(tmp_path / "phrases.txt")])
+    specs = decontaminate.benchmark_specs(config)
+    phrases = decontaminate.common_phrases(config)
+    ours = benchmark_index(spark, specs, config, phrases)
+    theirs = build_index({spec.name: load_items(spec) for spec in specs}, common_phrases=phrases)
+    assert isinstance(ours, NgramIndex)
+    assert np.array_equal(ours.hashes, theirs.hashes) and np.array_equal(ours.items, theirs.items)
+    assert ours.catalog.item_ids == theirs.catalog.item_ids and ours.catalog.sizes == theirs.catalog.sizes
+    assert np.array_equal(ours.catalog.benchmark_of, theirs.catalog.benchmark_of)
+    ours.stats.pop("build_seconds"), theirs.stats.pop("build_seconds")
+    assert ours.stats == theirs.stats
+    assert (ours.stats["entries"], ours.stats["ngrams_in_common_phrases"]) == (1_022_066, 3)
+
+
+def test_a_misspelt_field_fails_the_executor_built_index_with_the_fields_found(spark, shared_data):
+    config = DecontaminateConfig(benchmarks=[siqa_argument(shared_data) + ",answer_z"])
+    with pytest.raises(InputError, match="field 'answer_z' not found in .*siqa.jsonl.gz; fields of its first record: "
+                                         "query, gold, choices"):
+        benchmark_index(spark, decontaminate.benchmark_specs(config), config, [])
 
 
 def test_rerun_is_skipped_without_building_the_index(spark, shared_data, docs, excised, monkeypatch):
     before = (excised / "_SUCCESS").stat().st_mtime_ns
-    monkeypatch.setattr(decontaminate, "build_index", None)  # would fail if called
+    monkeypatch.setattr(decontaminate, "benchmark_index", None)  # would fail if called
     assert decontaminate.main(arguments(shared_data, docs, excised, "--action", "excise")) == 0
     assert (excised / "_SUCCESS").stat().st_mtime_ns == before
 

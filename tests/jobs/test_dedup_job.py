@@ -184,3 +184,23 @@ def partition(labels: dict[str, str]) -> list[list[str]]:
     for node, label in labels.items():
         groups.setdefault(label, []).append(node)
     return sorted(sorted(group) for group in groups.values())
+
+
+def test_a_family_of_500_near_copies_of_one_long_page_keeps_one_row(spark, real_pages, tmp_path):
+    """500 copies of a 20,000-character page, each with one edit of up to 1% (Jaccard >= 0.88 to
+    the page), beside real pages: one LSH star around family/000, verified in one partition
+    with the centre's text read once; the family collapses to one kept row."""
+    rng = random.Random(17)
+    pages = [page for page in real_pages[2::8] if page["text"]][:200]
+    long = max((page for page in real_pages if page["language"] == "en" and len(page["text"]) <= 20_000),
+               key=lambda page: len(page["text"]))
+    docs = [{"id": page["id"], "text": page["text"]} for page in pages if page["id"] != long["id"]]
+    docs += [{"id": f"family/{n:03d}", "text": near_duplicate(long["text"], rng, 0.01, 1)[0]} for n in range(500)]
+    write_docs(docs, tmp_path / "docs", files=3)
+    assert cli.main(["run", "dedup", "--input", str(tmp_path / "docs"), "--output", str(tmp_path / "out")]) == 0
+    stats = stats_of(tmp_path / "out")
+    assert (stats["rows_in"], stats["rows_out"]) == (700, 201)  # 200 real pages, one of the family
+    assert stats["rejected_by_reason"] == {"exact_duplicate": 135, "near_duplicate": 364}  # an edit of case or spacing is exact
+    assert (stats["extra"]["clusters"], stats["extra"]["largest_cluster"]) == (1, 500)
+    assert {row["dup_cluster"] for row in read(tmp_path / "out", "rejected") if row["id"].startswith("family/")} == \
+        {"family/000"}

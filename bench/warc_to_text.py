@@ -41,7 +41,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from bench.extract import SHARED, build_warcs
+from bench.extract import REPO, SHARED, build_warcs
 from bench.filter_agreement import CHAIN, DATATROVE_C4_MARKS
 from bench.peak_memory import run_measured
 from bench.peers import datatrove_problem, datatrove_python
@@ -109,7 +109,9 @@ def run_ours(warc_dir: Path, out: Path, cores: int) -> dict:
     config = out.parent / "ours.yaml"
     config.write_text(yaml.safe_dump(ours_config()), encoding="utf-8")
     dataflow = Path(sys.executable).parent / "dataflow"
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell"}
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
+           # the CLI and its Spark workers import this checkout, whatever the venv has installed
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     measured = run_measured([str(dataflow), "run", "pipeline", "--config", str(config), "--input",
                              str(warc_dir / "*.warc.gz"), "--output", str(out), "--until", "filter", "--quiet"],
                             env=env)

@@ -69,11 +69,14 @@ DATATROVE_SCRIPT = textwrap.dedent("""
 
 def build_warcs(folder: Path, cores: int, limit: int, copies: int = 1) -> list[Path]:
     """One WARC per core holding the pages `copies` times (copy k's URL gets `#k`, so every
-    record is distinct and texts still pair up by URL)."""
+    record is distinct and texts still pair up by URL). Copy k's HTML ends with a `<!-- copy k -->`
+    comment, which no extractor keeps: its payload digest differs, so the extract cascade's
+    digest reuse cannot skip copies (a real crawl repeats few payloads)."""
     rows = [json.loads(line) for line in open(SHARED / "html" / "manifest.jsonl", encoding="utf-8")]
     rows = rows[:limit] if limit else rows
     html = [gzip.open(SHARED / "html" / row["file"]).read() for row in rows]
-    pages = [Page((row.get("url") or f"http://bench.example/{row['id']}") + (f"#{copy}" if copy else ""), body,
+    pages = [Page((row.get("url") or f"http://bench.example/{row['id']}") + (f"#{copy}" if copy else ""),
+                  body + (f"\n<!-- copy {copy} -->".encode() if copy else b""),
                   warc_headers={"WARC-Identified-Payload-Type": "text/html"})
              for copy in range(copies) for row, body in zip(rows, html)]
     return [write_warc(folder / f"bench-{i:05d}.warc.gz", pages[i::cores], with_requests=True) for i in range(cores)]

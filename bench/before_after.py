@@ -97,6 +97,14 @@ def alternate(before: Path, repeats: int, run) -> dict[str, list]:
     return results
 
 
+def print_sides(before: Path, results: dict[str, list], step: str) -> None:
+    """One line per side from `alternate`'s results, whose runs return (Run, seconds of the step named `step`)."""
+    for label, runs in results.items():
+        steps = sorted(seconds for _, seconds in runs)
+        print(f"{label:<7} ({before if label == 'before' else 'this checkout'}): {describe([r for r, _ in runs])}; "
+              f"{step} {steps[len(steps) // 2]:.1f} s")
+
+
 def describe(runs: list[Run]) -> str:
     """Medians (and the spread of times) of `runs`."""
     def median(values):

@@ -178,7 +178,7 @@ def over_the_limit(args, benchmarks: dict) -> None:
     """The Spark stage (action drop) from `--before` and from this checkout, in turns, with every
     item of the shared benchmarks written `--inflate` times (`--inflate` JSONL files, one
     benchmark), so that the index exceeds `--max-broadcast-bytes` and is joined, not broadcast."""
-    from bench.before_after import alternate, describe, run_job
+    from bench.before_after import alternate, print_sides, run_job
 
     cores = 2
     with tempfile.TemporaryDirectory() as work:
@@ -218,10 +218,7 @@ def over_the_limit(args, benchmarks: dict) -> None:
         results = alternate(args.before, args.repeats, run)
     index = outputs["after"]["index"]
     print(f"index: {index['entries']:,} entries, {index['bytes'] / 2**20:.0f} MiB (over the limit: joined)")
-    for label, runs in results.items():
-        builds = sorted(seconds for _, seconds in runs)
-        print(f"{label:<7} ({args.before if label == 'before' else 'this checkout'}): {describe([r for r, _ in runs])}; "
-              f"index built in {builds[len(builds) // 2]:.1f} s")
+    print_sides(args.before, results, "index built in")
     same = outputs["before"] == outputs["after"]
     print(f"same result: {'yes' if same else 'NO'} ({len(outputs['after']['rejected'])} documents dropped, "
           f"identical contamination.json apart from build_seconds)")

@@ -28,7 +28,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.before_after import PeakMemory, alternate, describe, gib, run_job
+from bench.before_after import PeakMemory, alternate, gib, print_sides, run_job
 from dataflow.dedup.batches import DedupConfig
 from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash, shingles
 from dataflow.schema import doc_schema
@@ -386,10 +386,7 @@ def clusters(args) -> None:
             return measured, stats["extra"]["seconds"]["lsh_and_verification"]
 
         results = alternate(args.before, args.repeats, run)
-    for label, runs in results.items():
-        verification = sorted(seconds for _, seconds in runs)
-        print(f"{label:<7} ({args.before if label == 'before' else 'this checkout'}): {describe([r for r, _ in runs])}; "
-              f"LSH and verification step {verification[len(verification) // 2]:.1f} s")
+    print_sides(args.before, results, "LSH and verification step")
     same = outputs["before"] == outputs["after"]
     print(f"same result: {'yes' if same else 'NO'} ({outputs['after']['rows_out']:,} kept, rejected "
           f"{outputs['after']['rejected']}, {outputs['after']['verified_pairs']:,} verified pairs, "

@@ -13,7 +13,7 @@ which also makes datatrove deterministic) and the same lid.176.ftz. It prints do
 (end to end, and for ours also without the JVM start), peak memory of each process tree, and
 the share of pages whose extracted text is identical.
 
-    python -m bench.extract [--cores 2] [--limit 0] [--copies 1]     # datatrove too when $DATATROVE_PYTHON is set
+    python -m bench.extract [--cores 2] [--limit 0] [--copies 1] [--repeat 1]     # datatrove too when $DATATROVE_PYTHON is set
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import gzip
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import textwrap
@@ -108,12 +109,23 @@ def run_datatrove(python: str, warc_dir: Path, work: Path, cores: int) -> dict:
     return {"wall_seconds": seconds, "peak_bytes": peak, "texts": texts}
 
 
+def median_run(runs: list[dict], key: str) -> dict:
+    """The run with the median `key` (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda run: run[key])[(len(runs) - 1) // 2]
+
+
+def spread(runs: list[dict]) -> str:
+    times = sorted(run["wall_seconds"] for run in runs)
+    return f", range {times[0]:.1f}-{times[-1]:.1f} over {len(times)} runs" if len(times) > 1 else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N pages (0: all 1,695)")
     parser.add_argument("--copies", type=int, default=1,
                         help="write the pages this many times: fixed costs (JVM, Python workers) weigh less")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each side, alternated; medians are printed")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-extract-"))
@@ -123,22 +135,28 @@ def main() -> None:
     pages = (sum(1 for _ in open(SHARED / "html" / "manifest.jsonl")) if not args.limit else args.limit) * args.copies
     print(f"{pages} real pages in {len(warcs)} WARC files ({sum(w.stat().st_size for w in warcs) / 1e6:.1f} MB), "
           f"{args.cores} cores")
-    ours = run_ours(warc_dir, work / "ours", args.cores)
-    peer = None if datatrove_problem() else run_datatrove(datatrove_python(), warc_dir, work, args.cores)
+    ours_runs, peer_runs = [], []
+    for _ in range(args.repeat):  # alternated, so load from other work hits both sides
+        ours_runs.append(run_ours(warc_dir, work / "ours", args.cores))
+        if not datatrove_problem():
+            peer_runs.append(run_datatrove(datatrove_python(), warc_dir, work, args.cores))
+    ours = median_run(ours_runs, "wall_seconds")
+    ours["stage_seconds"] = statistics.median(run["stage_seconds"] for run in ours_runs)
+    peer = median_run(peer_runs, "wall_seconds") if peer_runs else None
 
     def rate(seconds):
         return pages / seconds / args.cores
 
-    print(f"ours      : {rate(ours['wall_seconds']):6.1f} docs/s/core end to end ({ours['wall_seconds']:.1f} s), "
-          f"{rate(ours['stage_seconds']):6.1f} without JVM start ({ours['stage_seconds']:.1f} s); "
+    print(f"ours      : {rate(ours['wall_seconds']):6.1f} docs/s/core end to end ({ours['wall_seconds']:.1f} s"
+          f"{spread(ours_runs)}), {rate(ours['stage_seconds']):6.1f} without JVM start ({ours['stage_seconds']:.1f} s); "
           f"peak {ours['peak_bytes'] / 2**30:.2f} GiB; kept {len(ours['texts'])}")
     if peer is None:
         print(f"datatrove : not run ({datatrove_problem()})")
     else:
-        print(f"datatrove : {rate(peer['wall_seconds']):6.1f} docs/s/core end to end ({peer['wall_seconds']:.1f} s); "
-              f"peak {peer['peak_bytes'] / 2**30:.2f} GiB; kept {len(peer['texts'])}")
+        print(f"datatrove : {rate(peer['wall_seconds']):6.1f} docs/s/core end to end ({peer['wall_seconds']:.1f} s"
+              f"{spread(peer_runs)}); peak {peer['peak_bytes'] / 2**30:.2f} GiB; kept {len(peer['texts'])}")
         print(f"ratio     : {peer['wall_seconds'] / ours['wall_seconds']:.2f}x end to end, "
-              f"{peer['wall_seconds'] / ours['stage_seconds']:.2f}x without our JVM start")
+              f"{peer['wall_seconds'] / ours['stage_seconds']:.2f}x without our JVM start (medians of {args.repeat})")
         both = set(ours["texts"]) & set(peer["texts"])
         same = sum(ours["texts"][url] == peer["texts"][url] for url in both)
         print(f"identical : {same}/{len(both)} pages kept by both have identical text "

@@ -98,6 +98,8 @@ def run_datatrove(python: str, warc_dir: Path, work: Path, cores: int) -> dict:
     script = work / "datatrove_extract.py"
     script.write_text(DATATROVE_SCRIPT)
     out = work / "datatrove_out"
+    for previous in (out, work / "datatrove_logs"):  # datatrove skips tasks its logs call complete
+        shutil.rmtree(previous, ignore_errors=True)
     env = {**os.environ, "BENCH_LID_MODEL": default_model_path()}
     seconds, peak, _, _ = run_measured([python, str(script), str(warc_dir), str(out), str(work / "datatrove_logs"),
                                      str(cores)], env=env)

@@ -4,14 +4,16 @@ Builds Common Crawl-like WARC files (request, response, metadata per page;
 `WARC-Identified-Payload-Type` set as CC does) from the real pages of ../shared/data/html,
 one file per core, then runs
 
-- ours: `dataflow run extract` (Spark local[N], FastWARC, decoding, trafilatura, lid.176);
+- ours: `dataflow run extract` (Spark local[N], FastWARC, decoding, trafilatura, lid.176), text
+  repair off (datatrove has none; it costs about 1 ms a page, bench/text_repair.py);
 - datatrove 0.10.1 in its own venv: WarcReader -> Trafilatura -> LanguageFilter(label_only)
   -> JsonlWriter with N tasks and N workers,
 
-with the same trafilatura version and settings (favor_precision, no comments, deduplicate off,
-which also makes datatrove deterministic) and the same lid.176.ftz. It prints docs/s per core
-(end to end, and for ours also without the JVM start), peak memory of each process tree, and
-the share of pages whose extracted text is identical.
+with the same trafilatura settings (favor_precision, no comments, deduplicate off, which also
+makes datatrove deterministic; the versions are each side's pins, ours 2.x, datatrove's 1.11)
+and the same lid.176.ftz. It prints docs/s per core (end to end, and for ours also without the
+JVM start), peak memory of each process tree, and the share of pages whose extracted text is
+identical.
 
     python -m bench.extract [--cores 2] [--limit 0] [--copies 1] [--repeat 1]     # datatrove too when $DATATROVE_PYTHON is set
 """
@@ -85,9 +87,11 @@ def build_warcs(folder: Path, cores: int, limit: int, copies: int = 1) -> list[P
 
 def run_ours(warc_dir: Path, out: Path, cores: int) -> dict:
     dataflow = Path(sys.executable).parent / "dataflow"
+    config = out.parent / "ours.yaml"
+    config.write_text("extract:\n  repair:\n    enabled: false\n", encoding="utf-8")
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell"}
     seconds, peak, _, _ = run_measured([str(dataflow), "run", "extract", "--input", str(warc_dir / "*.warc.gz"),
-                                     "--output", str(out), "--force"], env=env)
+                                     "--output", str(out), "--config", str(config), "--force"], env=env)
     stats = json.loads((out / "stats.json").read_text())
     texts = dict(zip(*pq.read_table(out / "data", columns=["url", "text"]).to_pydict().values()))
     return {"wall_seconds": seconds, "stage_seconds": stats["seconds"], "peak_bytes": peak, "texts": texts,

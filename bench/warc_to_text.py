@@ -1,10 +1,14 @@
 """WARC to filtered text end to end: ours (one Spark application) vs datatrove 0.10.1, same WARCs, same cores.
 
-    python -m bench.warc_to_text [--copies 1 8] [--repeat 1] [--limit 1000] [--cores 2]   # datatrove too when $DATATROVE_PYTHON is set
+    python -m bench.warc_to_text [--copies 1 8] [--repeat 1] [--limit 1000] [--cores 2] [--languages en]
+    # datatrove too when $DATATROVE_PYTHON is set
 
 The steps on both sides: WARC -> trafilatura (favour_precision, no comments, deduplicate off, 2 s
 per page) -> lid.176 (top language's score above 0.65) -> Gopher repetition -> Gopher quality ->
 C4 (edits the text) -> FineWeb -> written documents, kept and rejected with their reason.
+`--languages en` keeps only those languages on both sides (FineWeb's English-only setting):
+datatrove's `LanguageFilter(languages=[...])`, our `keep_languages`, which also turns on our
+cascade (a cheap language guess that drops clearly off-language pages before trafilatura).
 
 - ours: `dataflow run pipeline --until filter`, one Spark application (local[N]) running the
   extract stage and the filter stage back to back (jobs/pipeline.py), with the config
@@ -69,7 +73,7 @@ DATATROVE_SCRIPT = textwrap.dedent("""
     FT176LID.MODEL_URL = os.environ["BENCH_LID_MODEL"]
 
     if __name__ == "__main__":
-        warc_dir, out_dir, removed, logs, tasks = sys.argv[1:6]
+        warc_dir, out_dir, removed, logs, tasks, languages = sys.argv[1:7]
 
         def removed_to(step):
             return JsonlWriter(f"{removed}/{step}", compression=None)
@@ -78,7 +82,8 @@ DATATROVE_SCRIPT = textwrap.dedent("""
             pipeline=[
                 WarcReader(warc_dir, glob_pattern="*.warc.gz"),
                 Trafilatura(favour_precision=True, deduplicate=False, timeout=2.0),
-                LanguageFilter(exclusion_writer=removed_to("language")),
+                LanguageFilter(languages=languages.split(",") if languages else None,
+                               exclusion_writer=removed_to("language")),
                 GopherRepetitionFilter(exclusion_writer=removed_to("gopher_repetition")),
                 GopherQualityFilter(exclusion_writer=removed_to("gopher_quality")),
                 C4QualityFilter(exclusion_writer=removed_to("c4")),
@@ -90,10 +95,10 @@ DATATROVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def ours_config() -> dict:
+def ours_config(languages: list[str]) -> dict:
     """The pipeline config of our side: datatrove's steps at datatrove's thresholds (module docstring)."""
     return {
-        "extract": {"min_language_score": LANGUAGE_THRESHOLD, "repair": {"enabled": False}},
+        "extract": {"min_language_score": LANGUAGE_THRESHOLD, "keep_languages": languages, "repair": {"enabled": False}},
         "filter": {
             "rules": CHAIN,
             "thresholds": {"c4_terminal_punct": {"marks": DATATROVE_C4_MARKS},
@@ -104,10 +109,10 @@ def ours_config() -> dict:
     }
 
 
-def run_ours(warc_dir: Path, out: Path, cores: int) -> dict:
+def run_ours(warc_dir: Path, out: Path, cores: int, languages: list[str]) -> dict:
     """Extract and filter in one `dataflow run pipeline` process: timing, memory, decisions per URL."""
     config = out.parent / "ours.yaml"
-    config.write_text(yaml.safe_dump(ours_config()), encoding="utf-8")
+    config.write_text(yaml.safe_dump(ours_config(languages)), encoding="utf-8")
     dataflow = Path(sys.executable).parent / "dataflow"
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
            # the CLI and its Spark workers import this checkout, whatever the venv has installed
@@ -127,14 +132,14 @@ def run_ours(warc_dir: Path, out: Path, cores: int) -> dict:
             "rejected": rejected, "reasons": {name: stats["rejected_by_reason"] for name, stats in stages.items()}}
 
 
-def run_datatrove(python: str, warc_dir: Path, work: Path, cores: int) -> dict:
+def run_datatrove(python: str, warc_dir: Path, work: Path, cores: int, languages: list[str]) -> dict:
     """datatrove's pipeline (DATATROVE_SCRIPT) in its venv: timing, memory, decisions per URL."""
     script = work / "datatrove_warc_to_text.py"
     script.write_text(DATATROVE_SCRIPT)
     out, removed = work / "datatrove_out", work / "datatrove_removed"
     env = {**os.environ, "BENCH_LID_MODEL": default_model_path()}
     measured = run_measured([python, str(script), str(warc_dir), str(out), str(removed), str(work / "datatrove_logs"),
-                             str(cores)], env=env)
+                             str(cores), ",".join(languages)], env=env)
     rejected = {url: f"{step}: {reason or 'dropped'}"
                 for step in DATATROVE_STEPS for url, reason in _jsonl_urls(removed / step)}
     return {"wall_seconds": measured.seconds, "cpu_seconds": measured.cpu_seconds, "peak_bytes": measured.peak_bytes,
@@ -188,12 +193,12 @@ def measure(copies: int, args: argparse.Namespace, work: Path) -> dict:
             run_dir = work / f"{side}-{copies}-{repeat}"
             run_dir.mkdir()
             if side == "ours":
-                runs[side].append(run_ours(warc_dir, run_dir / "out", args.cores))
+                runs[side].append(run_ours(warc_dir, run_dir / "out", args.cores, args.languages))
             else:
-                runs[side].append(run_datatrove(datatrove_python(), warc_dir, run_dir, args.cores))
+                runs[side].append(run_datatrove(datatrove_python(), warc_dir, run_dir, args.cores, args.languages))
             shutil.rmtree(run_dir)
     pages = _page_count(args.limit) * copies
-    result = {"copies": copies, "pages": pages, "warc_files": len(warcs), "cores": args.cores,
+    result = {"copies": copies, "pages": pages, "warc_files": len(warcs), "cores": args.cores, "languages": args.languages,
               "warc_megabytes": round(sum(w.stat().st_size for w in warcs) / 1e6, 1),
               "ours": summarise(runs["ours"], pages, args.cores), "datatrove": None,
               "datatrove_not_run": None if runs["datatrove"] else (problem or "--ours-only")}
@@ -236,7 +241,8 @@ def report(result: dict) -> list[str]:
 
     ours, peer = result["ours"], result["datatrove"]
     lines = [f"== {result['copies']} cop{'y' if result['copies'] == 1 else 'ies'}: {result['pages']:,} pages in "
-             f"{result['warc_files']} WARC files ({result['warc_megabytes']} MB), local[{result['cores']}]; "
+             f"{result['warc_files']} WARC files ({result['warc_megabytes']} MB), local[{result['cores']}], "
+             f"languages {','.join(result['languages']) or 'all'}; "
              f"best of {len(ours['wall_seconds'])} (range)",
              f"ours      : {best(ours['docs_per_second_per_core'])} pages/s/core end to end, "
              f"{best(ours['without_jvm_start'])} without the JVM start; {best(ours['docs_per_cpu_second'])} pages per "
@@ -273,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="use only the first N pages (0: all 1,695); 1,000 keeps `--copies 1 8` under 15 minutes "
                              "on 2 idle cores")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="Spark local[N]; datatrove's tasks and workers")
+    parser.add_argument("--languages", nargs="*", default=[],
+                        help="keep only these languages on both sides (default: all, as datatrove's LanguageFilter)")
     parser.add_argument("--ours-only", action="store_true", help="do not run datatrove even when $DATATROVE_PYTHON is set")
     parser.add_argument("--json", help="also write every figure here")
     args = parser.parse_args(argv)

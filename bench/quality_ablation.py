@@ -35,12 +35,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.extract import build_warcs  # noqa: E402
-from bench.search import SHARED, as_docs, book_chunks, wiki_sections  # noqa: E402
-from tests.real_documents import write_documents  # noqa: E402
+from bench.extract import build_warcs
+from bench.search import SHARED, as_docs, book_chunks, wiki_sections
+from tests.real_pages import write_documents
 
 STAGES = {"raw": "docs", "filtered": "filtered", "deduped": "deduped", "classified": "classified"}
 """Token source name -> the stage output folder it is made from."""

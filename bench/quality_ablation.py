@@ -37,7 +37,9 @@ import yaml
 
 from bench.extract import build_warcs
 from bench.search import SHARED, as_docs, book_chunks, wiki_sections
+from dataflow.inspect.run import run_report
 from tests.real_pages import write_documents
+from trainer.guard import GuardConfig
 
 STAGES = {"raw": "docs", "filtered": "filtered", "deduped": "deduped", "classified": "classified"}
 """Token source name -> the stage output folder it is made from."""
@@ -118,27 +120,40 @@ def run_proxies(work: Path, sources: dict[str, Path], args: argparse.Namespace) 
             name: {"path": str(sources[name]), "weight": 1.0, "max_epochs": 1000}}}))
         mixtures[name] = str(path)
     config = sweep.SweepConfig(
-        name="quality-ablation", out_dir=str(work / "proxies"), mixture=mixtures["raw"], preset=args.preset,
+        name="quality-ablation", out_dir=str(proxies_folder(work, args)), mixture=mixtures["raw"], preset=args.preset,
         target={"wikitext-test": {"path": str(sources["wikitext-test"]), "weight": 1.0},
                 "clean-heldout": {"path": str(sources["clean-heldout"]), "weight": 1.0}},
         # tiny's lr 3e-3 with 20 warmup steps diverged on raw pages (the guard's verdict): 1e-3, 50 steps, and
         # checkpoints the guard can roll back to
         train={"device": "cpu", "optim": {"lr": args.lr, "warmup_steps": 50}, "checkpoint": {"every_steps": 50},
-               "eval": {"every_steps": 0, "num_sequences": 256}},
+               "eval": {"every_steps": 0, "num_sequences": 256}, "guard": {"max_z": args.guard_max_z}},
         sizes={args.preset: {}}, seeds=args.seeds, backend={"kind": "local", "workers": args.workers})
-    store = sweep.start(config, resume=(work / "proxies" / "search.yaml").is_file())
+    store = sweep.start(config, resume=(proxies_folder(work, args) / "search.yaml").is_file())
     points = [sweep.point(config, args.preset, args.proxy_tokens, seed, f"{name}-s{seed}", labels=(name,),
                           mixture_path=mixtures[name]) for name in STAGES for seed in range(args.seeds)]
     sweep.run(store, config, points, "quality ablation proxies")
     return list(sweep.scores(store, config).values())
 
 
-def report(rows: list[dict], sources: dict[str, Path], args: argparse.Namespace) -> None:
+def proxies_folder(work: Path, args: argparse.Namespace) -> Path:
+    """The proxies' search folder: one per guard setting, so a rerun with another `--guard-max-z`
+    reuses the sources and keeps both sets of runs."""
+    return work / ("proxies" if args.guard_max_z == GuardConfig().max_z else f"proxies-max-z-{args.guard_max_z:g}")
+
+
+def guard_actions(run: Path) -> tuple[int, int]:
+    """Updates the spike guard skipped and rollbacks it made in one proxy run (trainer/guard.py)."""
+    summary = run_report(run).summary
+    return summary["guard events"], summary["rollbacks"]
+
+
+def report(rows: list[dict], sources: dict[str, Path], work: Path, args: argparse.Namespace) -> None:
     from dataflow.shards import open_split
 
     print(f"\nproxies: preset {args.preset}, {args.proxy_tokens:,} tokens each, {args.seeds} seeds; bits-per-byte, "
           "mean ± std over seeds (lower is better)")
-    print(f"{'source':<12} {'train tokens':>12} {'epochs':>7} {'WikiText-2 test':>18} {'clean held-out':>18} {'runs':>5}")
+    print(f"{'source':<12} {'train tokens':>12} {'epochs':>7} {'WikiText-2 test':>18} {'clean held-out':>18} {'runs':>5} "
+          f"{'guard skips':>11} {'rollbacks':>9}")
     for name in STAGES:
         mine = [row for row in rows if row["labels"] == name and row["status"] == "done"]
         available = open_split(sources[name], "train").num_tokens
@@ -147,8 +162,10 @@ def report(rows: list[dict], sources: dict[str, Path], args: argparse.Namespace)
             values = [row[column] for row in mine]
             cells.append(f"{np.mean(values):.4f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.4f}"
                          if values else "-")
+        actions = [guard_actions(proxies_folder(work, args) / "runs" / row["run"]) for row in mine]
+        skips, rollbacks = sum(skipped for skipped, _ in actions), sum(rolled for _, rolled in actions)
         print(f"{name:<12} {available:>12,} {args.proxy_tokens / available:>7.2f} {cells[0]:>18} {cells[1]:>18} "
-              f"{len(mine):>5}")
+              f"{len(mine):>5} {skips:>11} {rollbacks:>9}")
 
 
 def main() -> None:
@@ -161,6 +178,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of every proxy")
     parser.add_argument("--heldout-frac", type=float, default=0.1, help="share of (d)'s pages held out of every source")
     parser.add_argument("--vocab-size", type=int, default=8192)
+    parser.add_argument("--guard-max-z", type=float, default=GuardConfig().max_z,
+                        help="the spike guard's z-score limit for every proxy (trainer/guard.py); a large value lets "
+                             "every finite update through, to see what the guard's skips change")
     args = parser.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--master local[2] --driver-memory 3g pyspark-shell")
@@ -174,7 +194,7 @@ def main() -> None:
         SparkSession.getActiveSession().stop()  # the JVM's memory back to the proxies
     prepared = time.perf_counter() - started
     rows = run_proxies(work, sources, args)
-    report(rows, sources, args)
+    report(rows, sources, work, args)
     print(f"\nwall: sources {prepared:.0f} s, proxies {time.perf_counter() - started - prepared:.0f} s; work folder {work}")
 
 

@@ -1,13 +1,17 @@
 # The two set-up commands of the README, and what CI runs.
 #   make demo   install, make sample WARCs, run the pipeline on them in Spark local mode, write the HTML
 #               report, train a tiny model
-#   make test   install with test extras, run the test suite
+#   make test   install with test extras, run the test suite (everything: what CI runs)
+# and, for working on it:
+#   make test-fast  the suite without the slow tiers (markers in pyproject.toml: cluster, fault, browser, search_e2e)
+#   make lint       ruff check over the whole tree
+#   make docs       the documentation site into site/ (mkdocs build --strict: broken links fail it)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test install clean
+.PHONY: demo test test-fast lint docs install clean
 
 install: $(VENV)/.installed
 
@@ -30,5 +34,19 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+FAST := not cluster and not fault and not browser and not search_e2e
+test-fast: install
+	$(BIN)/python -m pytest -m '$(FAST)'
+
+lint: install
+	$(BIN)/ruff check .
+
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	touch $@
+
 clean:
-	rm -rf $(OUT) spark-warehouse
+	rm -rf $(OUT) spark-warehouse site

@@ -1,4 +1,4 @@
-"""The document schema that every stage reads and extends (ARCHITECTURE.md, "Stage contract").
+"""The document schema that every stage reads and extends (docs/architecture.md, "Stage contract").
 
 Stages add columns after the base ones; a rejected row carries the same columns plus
 `reject_reason` (a stable rule name) and `reject_value` (the measured value, as text).

@@ -1,6 +1,6 @@
 """Token datasets: the one reader and writer of the token-shard format.
 
-A token dataset is a folder (ARCHITECTURE.md, "Token datasets"):
+A token dataset is a folder (docs/architecture.md, "Token datasets"):
 
     manifest.json    format version, tokenizer (path, sha256), vocab size, dtype, EOS id,
                      source, split, the config that made it, and one entry per shard

@@ -4,7 +4,7 @@
     spark-submit jobs/tokenize_docs.py --input out/clean --source web --tokenizer tok.json --output /shared/tokens/web
 
 (Named tokenize_docs.py: a job file called tokenize.py would replace the standard library's
-`tokenize` module for the whole process, see ARCHITECTURE.md.)
+`tokenize` module for the whole process, see docs/architecture.md.)
 
 The output is a token source folder:
 

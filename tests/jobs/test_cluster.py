@@ -27,6 +27,8 @@ import yaml
 from dataflow import cli
 from dataflow.samples.generate import write_sample_warcs
 
+pytestmark = pytest.mark.cluster
+
 REPO = Path(__file__).resolve().parents[2]
 PAGES, FILES = 100, 4  # the sample's smallest set; one of its WARC files (~25 pages) is the input
 DOCUMENT_STAGES = ("docs", "filtered", "deduped", "scored", "clean")

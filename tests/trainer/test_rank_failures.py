@@ -12,6 +12,8 @@ from trainer.parallel import init_distributed
 
 from ranks import run_ranks
 
+pytestmark = pytest.mark.fault
+
 
 def _rank_zero_stalls(timeout_seconds: float) -> None:
     env = init_distributed("cpu", timeout_seconds)

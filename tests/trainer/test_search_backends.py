@@ -48,6 +48,7 @@ def test_run_that_raises_is_retried_then_recorded_failed_with_reason_and_no_scor
     assert store.unfinished(folders) == []  # a failed run is final: --resume does not rerun it
 
 
+@pytest.mark.search_e2e
 def test_spark_backend_runs_each_proxy_as_a_task(spark, search, tmp_path):
     store, folders = _store_with_runs(search, tmp_path, 2)
     finished = []
@@ -57,6 +58,7 @@ def test_spark_backend_runs_each_proxy_as_a_task(spark, search, tmp_path):
     assert all(row["target"] > 0 for row in store.write_table(search[0].target_weights).to_pylist())
 
 
+@pytest.mark.search_e2e
 def test_submitit_local_executor_runs_the_job_array(search, tmp_path):
     store, folders = _store_with_runs(search, tmp_path, 2)
     backends.run_all(folders, SlurmBackend(kind="slurm", cluster="local", timeout_min=5), max_attempts=1,

@@ -28,6 +28,7 @@ def mixture(tmp_path_factory):
     return mixture_file(root / "mix.yaml", write_sources(root))
 
 
+@pytest.mark.search_e2e
 def test_grid_at_three_sizes_fits_a_rate_law_and_predicts_a_preset(mixture, tmp_path):
     config = load_hparam_config(sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", sizes=THREE_SIZES,
                                            tokens=512, lrs=[1e-3, 1e-2, 1e-1], predict_for="gpt-1m"))
@@ -48,6 +49,7 @@ def test_grid_at_three_sizes_fits_a_rate_law_and_predicts_a_preset(mixture, tmp_
     assert len(report.tables["optimum per size"].rows) == 3 and len(report.tables["trials"].rows) == 9
 
 
+@pytest.mark.search_e2e
 def test_grid_over_rates_and_batch_sizes_trains_every_pair_and_names_the_best_per_size(mixture, tmp_path):
     path = sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", kind="hparams", tokens=512,
                       lrs=[1e-3, 1e-2, 1e-1], batch_sizes=[2, 4])
@@ -77,6 +79,7 @@ def test_grid_over_rates_and_batch_sizes_trains_every_pair_and_names_the_best_pe
     assert len(report.tables["optimum per batch size"].rows) == 4 and len(report.tables["trials"].rows) == 12
 
 
+@pytest.mark.fault
 def test_killed_rate_grid_resumes_only_unfinished_runs_and_writes_the_law(mixture, tmp_path):
     # One worker and a checkpoint every 2 steps (128 tokens each), so the kill lands inside a run.
     path = sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", kind="hparams", tokens=512,
@@ -96,6 +99,7 @@ def test_killed_rate_grid_resumes_only_unfinished_runs_and_writes_the_law(mixtur
     assert summary["runs"]["done"] == 6 and [len(e["trials"]) for e in summary["sizes"].values()] == [3, 3]
 
 
+@pytest.mark.search_e2e
 def test_optuna_trials_beyond_the_median_rung_are_pruned_and_never_trained_in_full(mixture, tmp_path):
     config = load_hparam_config(sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", sampler="optuna",
                                            sizes={"s16": {"model": {"d_model": 16}}, "s32": {"model": {"d_model": 32}}},
@@ -114,6 +118,7 @@ def test_optuna_trials_beyond_the_median_rung_are_pruned_and_never_trained_in_fu
     assert summary["runs"]["done"] == len(runs)
 
 
+@pytest.mark.fault
 def test_killed_optuna_search_replays_its_suggestions_and_runs_only_what_is_left(mixture, tmp_path):
     path = sweep_file(tmp_path / "lr.yaml", mixture, tmp_path / "lr", kind="hparams", sampler="optuna", tokens=1024,
                       trials=3, lr_range=[1e-4, 3e-1], rung_fraction=0.5, backend={"kind": "local", "workers": 1},

@@ -24,6 +24,7 @@ def sources(tmp_path_factory):
     return write_sources(tmp_path_factory.mktemp("search-sources"))
 
 
+@pytest.mark.search_e2e
 def test_six_proxy_search_writes_table_pick_baselines_and_plots(sources, tmp_path):
     config = load_search_config(search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1"))
     summary = run_mixture_search(config)
@@ -56,6 +57,7 @@ def test_six_proxy_search_writes_table_pick_baselines_and_plots(sources, tmp_pat
                                                                           "predicted"]
 
 
+@pytest.mark.fault
 def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(sources, tmp_path, capsys):
     # Longer proxies (100 steps, a checkpoint every 10) on one worker, so the kill lands inside a run.
     path = search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1", backend={"kind": "local", "workers": 1},

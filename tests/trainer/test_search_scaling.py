@@ -26,6 +26,7 @@ def mixture(tmp_path_factory):
     return mixture_file(root / "mix.yaml", write_sources(root))
 
 
+@pytest.mark.search_e2e
 def test_scaling_grid_is_fitted_with_intervals_predicts_the_held_out_run_and_resumes_without_rerunning(mixture, tmp_path):
     config = load_scaling_config(sweep_file(tmp_path / "scaling.yaml", mixture, tmp_path / "scaling",
                                             tokens=[512, 1024, 2048, 4096], holdout=["s32@4096"],
@@ -66,6 +67,7 @@ def test_one_budget_grid_is_refused_before_any_run_with_what_to_add(mixture, tmp
     assert not (tmp_path / "scaling" / "runs").exists()
 
 
+@pytest.mark.fault
 def test_killed_scaling_search_resumes_only_unfinished_runs_and_writes_the_fit(mixture, tmp_path):
     # One worker and a checkpoint every 2 steps (128 tokens each), so the kill lands inside a run.
     path = sweep_file(tmp_path / "scaling.yaml", mixture, tmp_path / "scaling", tokens=[512, 1024, 2048],

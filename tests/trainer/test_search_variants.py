@@ -25,6 +25,7 @@ def sources(tmp_path_factory):
     return write_sources(tmp_path_factory.mktemp("variant-sources"))
 
 
+@pytest.mark.search_e2e
 def test_branches_from_one_base_report_gains_noise_shared_compute_and_rank_transfer(sources, tmp_path):
     mixture = mixture_file(tmp_path / "mix.yaml", sources)
     config = load_variant_config(sweep_file(
@@ -72,6 +73,7 @@ def test_variant_replacing_a_source_the_target_scores_is_refused(sources, tmp_pa
     assert not (tmp_path / "v" / "runs").exists()
 
 
+@pytest.mark.fault
 def test_killed_variant_search_resumes_only_unfinished_branches_from_their_own_checkpoints(sources, tmp_path):
     # One size, one worker, a checkpoint every 2 steps: the base finishes, then the kill lands inside a branch.
     path = sweep_file(tmp_path / "variants.yaml", mixture_file(tmp_path / "mix.yaml", sources), tmp_path / "variants",

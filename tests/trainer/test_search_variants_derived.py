@@ -55,6 +55,7 @@ def variant_file(root, out, variants, **fields):
     return load_variant_config(path)
 
 
+@pytest.mark.search_e2e
 def test_where_and_top_fraction_variants_are_tokenised_like_the_base_and_branched_on(pipeline, tmp_path):
     config = variant_file(pipeline, tmp_path / "v", {
         "short-words": {"derive": {"web": {"stage": str(pipeline / "filtered"), "where": WHERE}}},

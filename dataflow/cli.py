@@ -18,18 +18,11 @@ import typer
 from typer.core import TyperGroup
 
 from dataflow.errors import UserError, worker_error_line
+from dataflow.stages import STAGES as REGISTRY
 
-#: Stage name -> job module; `dataflow run NAME ARGS` calls `<module>.main(ARGS)`.
-STAGES = {
-    "extract": "jobs.extract",
-    "filter": "jobs.filter",
-    "dedup": "jobs.dedup",
-    "classify": "jobs.classify",
-    "decontaminate": "jobs.decontaminate",
-    "tokenize": "jobs.tokenize_docs",
-    "mix": "jobs.mix",
-    "pipeline": "jobs.pipeline",
-}
+#: Stage name -> job module (the registry's stages, then the whole pipeline); `dataflow run NAME ARGS`
+#: calls `<module>.main(ARGS)`.
+STAGES = {**{stage.name: stage.job for stage in REGISTRY}, "pipeline": "jobs.pipeline"}
 
 
 

@@ -39,10 +39,6 @@ from dataflow.tokenize.encode import TokenizeConfig
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig
 
 
-#: The pipeline's stages in the order they run; `--from` and `--until` name one of them.
-STAGE_ORDER = ("extract", "filter", "dedup", "classify", "decontaminate", "tokenizer", "tokenize", "mix")
-
-
 class SourceSelection(StrictModel):
     """One token source of the pipeline's mixture: the clean documents of some languages."""
 

@@ -35,10 +35,11 @@ import yaml
 from dataflow.errors import ConfigError, UserError
 from dataflow.inspect.funnel import funnel_table, pipeline_order
 from dataflow.inspect.render import render_table
-from dataflow.pipeline import STAGE_ORDER, PipelineConfig, SourceSelection, load_pipeline_config
+from dataflow.pipeline import PipelineConfig, SourceSelection, load_pipeline_config
 from dataflow.samples.benchmark import benchmark_path
 from dataflow.shards import TokenDataset, split_path
 from dataflow.stage import STATS_FILE, check_output, read_stats
+from dataflow.stages import STAGE_ORDER, stage_folder
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE
 from jobs import classify
 from jobs import decontaminate
@@ -122,15 +123,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_stage_outputs(config: PipelineConfig) -> None:
     """Refuse the run folder when a stage folder in it is, holds or lies in an input (dataflow/stage.py)."""
-    out = config.output.rstrip("/")
-    for folder in ("docs", "filtered", "deduped", "scored", "clean", "tokenizer",
-                   *(f"tokens/{source}" for source in config.sources), f"shards/{mixture_name(config)}"):
-        check_output(f"{out}/{folder}", config.input)
+    for name in STAGE_ORDER:
+        for source in config.sources if name == "tokenize" else [""]:
+            check_output(stage_folder(name, config.output, source=source, mixture=mixture_name(config)), config.input)
 
 
 def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int) -> int:
     """Every stage from index `first` to `last` of STAGE_ORDER, then the funnel."""
     out = config.output.rstrip("/")
+    folder = {name: stage_folder(name, out, mixture=mixture_name(config)) for name in STAGE_ORDER if name != "tokenize"}
     common = [*(["--config", args.config] if args.config else []), *(["--force"] if args.force else [])]
 
     def stage(name: str, job: Callable[[list[str]], int], output: str, *stage_args: str) -> None:
@@ -143,27 +144,27 @@ def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int)
         if not args.quiet:
             print(progress_line(name, output, started), flush=True)
 
-    stage("extract", extract.main, f"{out}/docs", *[flag for path in config.input for flag in ("--input", path)])
-    stage("filter", filter_stage.main, f"{out}/filtered", "--input", f"{out}/docs")
-    stage("dedup", dedup.main, f"{out}/deduped", "--input", f"{out}/filtered")
-    documents = f"{out}/deduped"
+    stage("extract", extract.main, folder["extract"], *[flag for path in config.input for flag in ("--input", path)])
+    stage("filter", filter_stage.main, folder["filter"], "--input", folder["extract"])
+    stage("dedup", dedup.main, folder["dedup"], "--input", folder["filter"])
+    documents = folder["dedup"]
     model = args.quality_model or config.classify.model
     if model:
-        stage("classify", classify.main, f"{out}/scored", "--input", documents, "--model", model)
-        documents = f"{out}/scored"
-    stage("decontaminate", decontaminate.main, f"{out}/clean", "--input", documents,
+        stage("classify", classify.main, folder["classify"], "--input", documents, "--model", model)
+        documents = folder["classify"]
+    stage("decontaminate", decontaminate.main, folder["decontaminate"], "--input", documents,
           *[flag for name in benchmarks(args, config) for flag in ("--benchmark", name)],
           *(["--benchmarks-dir", args.benchmarks_dir] if args.benchmarks_dir else []))
-    tokenizer = args.tokenizer or f"{out}/tokenizer/{TOKENIZER_FILE}"
+    tokenizer = args.tokenizer or f"{folder['tokenizer']}/{TOKENIZER_FILE}"
     if args.tokenizer is None:
-        stage("tokenizer", train_tokenizer.main, f"{out}/tokenizer", "--input", f"{out}/clean")
+        stage("tokenizer", train_tokenizer.main, folder["tokenizer"], "--input", folder["decontaminate"])
     for source, selection in config.sources.items():
-        stage("tokenize", tokenize_docs.main, f"{out}/tokens/{source}", "--input", f"{out}/clean",
-              "--tokenizer", tokenizer, "--source", source,
+        stage("tokenize", tokenize_docs.main, stage_folder("tokenize", out, source=source), "--input",
+              folder["decontaminate"], "--tokenizer", tokenizer, "--source", source,
               *(["--languages", json.dumps(selection.languages)] if selection.languages else []))
     if first <= STAGE_ORDER.index("mix") <= last:
         mixture = write_mixture(f"{out}/mixture.yaml", config, out)
-        stage("mix", mix.main, f"{out}/shards/{mixture_name(config)}", "--mixture", mixture)
+        stage("mix", mix.main, folder["mix"], "--mixture", mixture)
     funnel = write_funnel(out)
     if not args.quiet:
         print("\n".join(["funnel", *render_table(funnel)]))
@@ -228,7 +229,7 @@ def write_mixture(path: str, config: PipelineConfig, out: str) -> str:
     total_weight = sum(selection.weight for selection in config.sources.values())
     budgets = {}
     for source, selection in config.sources.items():
-        tokens = f"{out}/tokens/{source}"
+        tokens = stage_folder("tokenize", out, source=source)
         windows = TokenDataset.open(split_path(tokens, "train")).num_windows(config.seq_len)
         if windows == 0:
             raise UserError(f"pipeline: {tokens} holds no training window of {config.seq_len + 1} tokens; give more "
@@ -236,8 +237,8 @@ def write_mixture(path: str, config: PipelineConfig, out: str) -> str:
         budgets[source] = windows * config.seq_len * selection.max_epochs * total_weight / selection.weight
     total = int(min(budgets.values())) // config.seq_len * config.seq_len
     mixture = {"name": mixture_name(config), "total_tokens": total, "seq_len": config.seq_len, "seed": config.seed,
-               "sources": {source: {"path": os.path.abspath(f"{out}/tokens/{source}"), "weight": selection.weight,
-                                    "max_epochs": selection.max_epochs}
+               "sources": {source: {"path": os.path.abspath(stage_folder("tokenize", out, source=source)),
+                                    "weight": selection.weight, "max_epochs": selection.max_epochs}
                            for source, selection in config.sources.items()}}
     text = yaml.safe_dump(mixture, sort_keys=False)
     target = Path(path)

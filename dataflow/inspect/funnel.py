@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from dataflow.inspect.report import Table
-from dataflow.pipeline import STAGE_ORDER
+from dataflow.stages import STAGE_ORDER
 from dataflow.stage import STATS_FILE, SUCCESS_FILE
 
 TOP_REASONS = 3

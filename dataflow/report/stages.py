@@ -7,9 +7,7 @@ from pathlib import Path
 
 from dataflow.inspect.funnel import pipeline_order
 from dataflow.report import html
-
-#: Stages whose data/ holds documents, last first: the run's final documents are the first found.
-DOCUMENT_STAGES = ("decontaminate", "classify", "dedup", "filter", "extract")
+from dataflow.stages import DOCUMENT_STAGES
 
 
 @dataclass
@@ -30,7 +28,7 @@ class RunStages:
 
     def final_documents(self) -> tuple[Path, dict] | None:
         """The last document stage of the run (clean/ in a full pipeline)."""
-        return next((found for stage in DOCUMENT_STAGES if (found := self.first(stage))), None)
+        return next((found for stage in reversed(DOCUMENT_STAGES) if (found := self.first(stage))), None)
 
 
 def stage_section(run: RunStages, stage: str, section_id: str, title: str) -> tuple[html.Section, tuple | None]:

@@ -42,7 +42,8 @@ NOT_CLEAN = {
     "java-extractarticle-ja/000028": "2channel-style thread: timestamps and ids",
     "java-extractarticle-ja/000029": "2channel-style thread: timestamps and ids",
     "magic-html-article/777ddd63e01e0fb13f4ab1f4bc6a2ff0c15e68c5": "poetry site navigation, one menu word per line",
-    "magic-html-forum/bc87ae6202bd353c4738b45a6645a304ccc465ccc7": "forum post of markdown fragments and repeated lines",
+    "magic-html-forum/bc87ae6202bd353c4738b45a6645a304ccc465ccc7":
+        "forum post of markdown fragments and repeated lines",
 }
 
 
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = sum(not v for v in on_clean)
         alpha = sum(any(rule == "gopher_alpha_words" for rule, _ in v) for v in on_clean)
         rejected_junk = [bool(v) for v in on_junk]
-        print(f"\n{name}: clean kept {kept}/{len(clean)} ({kept / len(clean):.1%}), {alpha} failing gopher_alpha_words; "
+        print(f"\n{name}: clean kept {kept}/{len(clean)} ({kept / len(clean):.1%}), {alpha} failing "
+              "gopher_alpha_words; "
               f"junk rejected {sum(rejected_junk)}/{len(junk)} "
               f"(zh/ja {sum(r for r, c in zip(rejected_junk, cjk_junk) if c)}/{sum(cjk_junk)})")
         print("  clean pages rejected, by first rule: " + ", ".join(

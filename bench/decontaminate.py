@@ -2,12 +2,13 @@
 
     python -m bench.decontaminate                       # all shared benchmarks, 1,695 real pages x 2 + planted passages
     python -m bench.decontaminate --copies 4 --spark    # also the Spark stage end to end (local[*])
-    python -m bench.decontaminate --before /tmp/dataflow-before --inflate 4   # an index over the broadcast limit: before/after
+    # an index over the broadcast limit: before/after
+    python -m bench.decontaminate --before /tmp/dataflow-before --inflate 4
 
 Documents are the real pages of ../shared/data/html (trafilatura output) repeated `--copies`
 times, plus `--planted` pages each holding an excerpt (13-40 words) of a random benchmark
-item with its case, whitespace, line breaks and punctuation changed (tests/planting.py). Both tools index the same item text (all fields
-of each item joined) with 13-grams and drop a document on any hit, one process each:
+item with its case, whitespace, line breaks and punctuation changed (tests/planting.py). Both tools index the same item
+text (all fields of each item joined) with 13-grams and drop a document on any hit, one process each:
 
 - ours: dataflow.decontaminate.decontaminate_batches over Arrow batches (the stage's
   mapInArrow body), action `drop`, defaults otherwise (floor 8 for short items, n-grams in
@@ -139,7 +140,8 @@ def report(index, build: dict, ours: dict, peer: dict, docs: list[dict], planted
 
     rows = [
         ("index entries", f"{index.stats['entries']:,}", f"{peer['hashes']:,}"),
-        ("index size", f"{index.nbytes / 2**20:.1f} MiB (arrays)", f"{peer['index_file_bytes'] / 2**20:.1f} MiB (files)"),
+        ("index size", f"{index.nbytes / 2**20:.1f} MiB (arrays)",
+         f"{peer['index_file_bytes'] / 2**20:.1f} MiB (files)"),
         ("index build", f"{build['seconds']:.1f} s", f"{peer['build_seconds']:.1f} s"),
         ("index memory", f"{build['rss_mib']:.0f} MiB RSS growth", f"{peer['index_rss_bytes'] / 2**20:.0f} MiB RSS "
                                                                     f"(dict, loaded in {peer['load_seconds']:.1f} s)"),
@@ -165,7 +167,8 @@ def run_spark(args, docs: list[dict]) -> None:
             first, end = part * len(docs) // parts, (part + 1) * len(docs) // parts
             pq.write_table(table.slice(first, end - first), f"{work}/docs/part-{part}.parquet")
         started = time.time()
-        decontaminate.main(["--input", f"{work}/docs", "--output", f"{work}/out", "--benchmark", "all", "--action", "drop",
+        decontaminate.main(["--input", f"{work}/docs", "--output", f"{work}/out", "--benchmark", "all", "--action",
+                            "drop",
                             "--benchmarks-dir", str(args.shared_data / "benchmarks")])
         seconds = time.time() - started
         stats = json.loads(Path(f"{work}/out/stats.json").read_text())
@@ -210,7 +213,8 @@ def over_the_limit(args, benchmarks: dict) -> None:
                 "--max-broadcast-bytes", str(args.max_broadcast_bytes)], cores, args.driver_memory)
             report = json.loads((output / "contamination.json").read_text())
             index = report["index"]
-            outputs[label] = {"rejected": sorted(pq.read_table(output / "rejected", columns=["id"]).column("id").to_pylist()),
+            outputs[label] = {"rejected": sorted(pq.read_table(output / "rejected",
+                                                               columns=["id"]).column("id").to_pylist()),
                               "benchmarks": report["benchmarks"],
                               "index": {k: v for k, v in index.items() if k != "build_seconds"}}
             return measured, index["build_seconds"]

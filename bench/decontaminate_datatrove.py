@@ -47,7 +47,8 @@ def main() -> None:
             hashes[item["benchmark"]].update(NGramsDecontIndexer.compute_hashes(indexer, item["text"], None))
     os.makedirs(args.workdir, exist_ok=True)
     for task, values in hashes.items():
-        np.array(sorted(values), dtype=config.hash_config.np_descr).tofile(os.path.join(args.workdir, f"{task}.index.hashes"))
+        np.array(sorted(values), dtype=config.hash_config.np_descr).tofile(os.path.join(args.workdir,
+                                                                                        f"{task}.index.hashes"))
     build_seconds = time.time() - started
     rss_before = psutil.Process().memory_info().rss
     started = time.time()
@@ -62,7 +63,8 @@ def main() -> None:
     seconds = time.time() - started
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump({"build_seconds": build_seconds, "hashes": sum(map(len, hashes.values())),
-                   "index_file_bytes": sum(os.path.getsize(os.path.join(args.workdir, name)) for name in os.listdir(args.workdir)),
+                   "index_file_bytes": sum(os.path.getsize(os.path.join(args.workdir, name))
+                                           for name in os.listdir(args.workdir)),
                    "load_seconds": load_seconds, "index_rss_bytes": index_rss, "filter_seconds": seconds,
                    "documents": len(docs), "flagged": flagged}, out)
 

@@ -19,12 +19,10 @@ import os
 import random
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -143,7 +141,8 @@ def speed(args) -> None:
     text_bytes = sum(len(text.encode()) for text in texts)
     hasher = MinHasher(scheme=args.scheme)
     print(f"{len(texts)} real pages, {text_bytes / len(texts) / 1024:.1f} KiB and "
-          f"{np.mean([len(t.split()) for t in texts]):.0f} words per page; num_perm={hasher.num_perm}, scheme={hasher.scheme}")
+          f"{np.mean([len(t.split()) for t in texts]):.0f} words per page; num_perm={hasher.num_perm}, "
+          f"scheme={hasher.scheme}")
     hasher.signatures(texts[:10])  # warm the lookup table and permutations
     ours_s, (ours, _) = cpu_seconds(lambda: hasher.signatures(texts), repeat=3)
     sample = random.Random(1).sample(range(len(texts)), args.docs)
@@ -157,7 +156,8 @@ def speed(args) -> None:
     rows = [("ours: vectorised numpy over batches", len(texts), rate, "identical"),
             ("datasketch update_batch (same hashfunc)", len(batch_texts), len(batch_texts) / batch_s, "identical"),
             ("datasketch update per shingle (same hashfunc)", len(loop_texts), len(loop_texts) / loop_s, "identical"),
-            ("datasketch update_batch, default sha1 on strings", len(batch_texts), len(batch_texts) / sha1_s, "other hash")]
+            ("datasketch update_batch, default sha1 on strings", len(batch_texts), len(batch_texts) / sha1_s,
+             "other hash")]
     print(f"\n{'signatures, one core':50} {'docs':>6} {'docs/s':>9} {'ours is':>8}  output")
     for name, docs, per_second, output in rows:
         print(f"{name:50} {docs:6d} {per_second:9.1f} {rate / per_second:7.1f}x  {output}")
@@ -174,7 +174,8 @@ def whole_stage(args, pages: list[dict]) -> None:
         stats = run_stage(Path(tmp) / "docs", Path(tmp) / "out")
     seconds = stats["seconds"]
     print(f"\nwhole dedup stage, local[{CORES}], {len(docs)} docs ({text_bytes / 2**20:.0f} MiB): {seconds:.1f} s, "
-          f"{len(docs) / seconds / CORES:.1f} docs/s per core, {text_bytes / seconds / CORES / 2**20:.2f} MiB/s per core")
+          f"{len(docs) / seconds / CORES:.1f} docs/s per core, {text_bytes / seconds / CORES / 2**20:.2f} MiB/s per "
+          "core")
     print(f"  steps: {stats['extra']['seconds']}; rows out {stats['rows_out']}, removed {stats['rejected_by_reason']}")
     print(f"  core-hours per TB of text: {1e12 / (text_bytes / seconds / CORES) / 3600:.0f} "
           f"(data-juicer on Ray: ~717 for the same job)")
@@ -254,9 +255,11 @@ def accuracy(args) -> None:
     for i in np.flatnonzero(has_shingles):
         lsh.insert(int(i), MinHash(hashvalues=theirs[i], seed=hasher.seed, scheme=hasher.scheme))
     theirs_candidates = {tuple(sorted((int(i), j))) for i in np.flatnonzero(has_shingles)
-                         for j in lsh.query(MinHash(hashvalues=theirs[i], seed=hasher.seed, scheme=hasher.scheme)) if i != j}
+                         for j in lsh.query(MinHash(hashvalues=theirs[i], seed=hasher.seed, scheme=hasher.scheme))
+                         if i != j}
     sets = [frozenset(shingles(doc["text"], config.ngram)) for doc in docs]
-    verified = {(a, b) for a, b in theirs_candidates if len(sets[a] & sets[b]) >= config.threshold * len(sets[a] | sets[b])}
+    verified = {(a, b) for a, b in theirs_candidates
+                if len(sets[a] & sets[b]) >= config.threshold * len(sets[a] | sets[b])}
     print(f"\n{'found pairs':58} score")
     print(f"{'datasketch MinHashLSH candidates':58} {scores(theirs_candidates, truth)}")
     print(f"{'datasketch MinHashLSH candidates + exact verification':58} {scores(verified, truth)}")
@@ -279,7 +282,8 @@ def accuracy(args) -> None:
     pairs = [tuple(sorted((index[p["a"]], index[p["b"]]))) for p in known if p["a"] in index and p["b"] in index]
     similar = [pair for pair in pairs if pair in truth]
     print(f"\nhtml/near_duplicates.jsonl: {len(similar)} of its {len(known)} real pairs have J >= {config.threshold} "
-          f"here; the stage (verification on) puts {sum(pair in found[True] for pair in similar)} of them in one cluster")
+          f"here; the stage (verification on) puts {sum(pair in found[True] for pair in similar)} of them in one "
+          "cluster")
 
 
 # --- scale ------------------------------------------------------------------------------------
@@ -291,7 +295,8 @@ def synthetic_corpus(count: int, folder: Path, seed: int) -> dict:
     copy (upper-cased), written as Parquet files of about 50,000 rows."""
     rng, np_rng = random.Random(seed), np.random.default_rng(seed)
     syllables = [a + b for a in "bcdfghjklmnprstvz" for b in "aeiou"]
-    vocabulary = np.array(sorted({"".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(60_000)}), dtype=object)
+    vocabulary = np.array(sorted({"".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(60_000)}),
+                          dtype=object)
     rng.shuffle(vocabulary)
     zipf = np.cumsum(1 / np.arange(1, vocabulary.size + 1) ** 1.05)
     zipf /= zipf[-1]
@@ -368,7 +373,8 @@ def clusters(args) -> None:
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         write_parquet(docs, Path(tmp) / "docs")
         text_bytes = sum(len(doc["text"].encode()) for doc in docs)
-        print(f"{len(docs):,} documents, {text_bytes / 2**20:.0f} MiB of text: {len(pages) - len(longest):,} real pages "
+        print(f"{len(docs):,} documents, {text_bytes / 2**20:.0f} MiB of text: {len(pages) - len(longest):,} real "
+              "pages "
               f"and {args.families} families of {args.copies:,} near-copies of pages of "
               f"{', '.join(format(len(page['text']), ',') for page in longest)} characters; local[{CORES}], "
               f"driver memory {args.driver_memory}, {args.repeats} runs each, alternating")
@@ -409,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     scale_parser.add_argument("--docs", type=int, default=1_000_000)
     clusters_parser = commands.add_parser("clusters")
     clusters_parser.add_argument("--before", type=Path, required=True,
-                                 help="a checkout of the code before the change (mkdir DIR && git archive c400212 | tar -x -C DIR)")
+                                 help="a checkout of the code before the change (mkdir DIR && git archive c400212 | "
+                                 "tar -x -C DIR)")
     clusters_parser.add_argument("--families", type=int, default=3, help="near-duplicate families (one per long page)")
     clusters_parser.add_argument("--copies", type=int, default=2000, help="near-copies in each family")
     clusters_parser.add_argument("--repeats", type=int, default=3, help="runs of each version, alternating")

@@ -15,7 +15,8 @@ and the same lid.176.ftz. It prints docs/s per core (end to end, and for ours al
 JVM start), peak memory of each process tree, and the share of pages whose extracted text is
 identical.
 
-    python -m bench.extract [--cores 2] [--limit 0] [--copies 1] [--repeat 1]     # datatrove too when $DATATROVE_PYTHON is set
+    # datatrove too when $DATATROVE_PYTHON is set
+    python -m bench.extract [--cores 2] [--limit 0] [--copies 1] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def run_ours(warc_dir: Path, out: Path, cores: int) -> dict:
     dataflow = Path(sys.executable).parent / "dataflow"
     config = out.parent / "ours.yaml"
     config.write_text("extract:\n  repair:\n    enabled: false\n", encoding="utf-8")
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell"}
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell"}
     seconds, peak, _, _ = run_measured([str(dataflow), "run", "extract", "--input", str(warc_dir / "*.warc.gz"),
                                      "--output", str(out), "--config", str(config), "--force"], env=env)
     stats = json.loads((out / "stats.json").read_text())
@@ -154,7 +156,8 @@ def main() -> None:
         return pages / seconds / args.cores
 
     print(f"ours      : {rate(ours['wall_seconds']):6.1f} docs/s/core end to end ({ours['wall_seconds']:.1f} s"
-          f"{spread(ours_runs)}), {rate(ours['stage_seconds']):6.1f} without JVM start ({ours['stage_seconds']:.1f} s); "
+          f"{spread(ours_runs)}), {rate(ours['stage_seconds']):6.1f} without JVM start ({ours['stage_seconds']:.1f} "
+          "s); "
           f"peak {ours['peak_bytes'] / 2**30:.2f} GiB; kept {len(ours['texts'])}")
     if peer is None:
         print(f"datatrove : not run ({datatrove_problem()})")

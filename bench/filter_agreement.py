@@ -91,7 +91,8 @@ def datatrove_segments_cjk(python: str, extra_path: str | None) -> bool:
     return check.returncode == 0
 
 
-def run_datatrove(pages: list[dict], python: str, extra_path: str | None, cjk_words: bool) -> tuple[dict[str, dict], dict]:
+def run_datatrove(pages: list[dict], python: str, extra_path: str | None, cjk_words: bool) -> tuple[dict[str, dict],
+                                                                                                    dict]:
     """datatrove's decisions per page id, and its timing line."""
     with tempfile.TemporaryDirectory(prefix="datatrove-") as tmp:
         source, target = os.path.join(tmp, "docs.jsonl"), os.path.join(tmp, "decisions.jsonl")
@@ -135,7 +136,8 @@ def compare(pages: list[dict], ours: dict, theirs: dict, cjk_words: bool) -> dic
     for family in [*FAMILIES, "chain"]:
         disagreements = [{"id": page["id"], "language": page["language"], "ours": ours[page["id"]][family],
                           "datatrove": theirs[page["id"]][family]}
-                         for page in pages if (ours[page["id"]][family] is None) != (theirs[page["id"]][family] is None)]
+                         for page in pages
+                         if (ours[page["id"]][family] is None) != (theirs[page["id"]][family] is None)]
         kept = sum(ours[page["id"]][family] is None for page in pages)
         report["families"][family] = {"agreement": round(1 - len(disagreements) / len(pages), 4),
                                       "kept_ours": kept,
@@ -154,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     python = datatrove_python()
     pages = load_pages(args.sample)
     cjk_words = datatrove_segments_cjk(python, args.datatrove_extra_path)
-    print(f"datatrove word tokenizer: spaCy English{', jieba (zh), SudachiPy (ja)' if cjk_words else ' for every page'}")
+    cjk = ", jieba (zh), SudachiPy (ja)" if cjk_words else " for every page"
+    print(f"datatrove word tokenizer: spaCy English{cjk}")
     theirs, _ = run_datatrove(pages, python, args.datatrove_extra_path, cjk_words)
     report = compare(pages, our_decisions(pages, cjk_words), theirs, cjk_words)
     for family, figures in report["families"].items():

@@ -152,7 +152,8 @@ def report(rows: list[dict], sources: dict[str, Path], work: Path, args: argpars
 
     print(f"\nproxies: preset {args.preset}, {args.proxy_tokens:,} tokens each, {args.seeds} seeds; bits-per-byte, "
           "mean ± std over seeds (lower is better)")
-    print(f"{'source':<12} {'train tokens':>12} {'epochs':>7} {'WikiText-2 test':>18} {'clean held-out':>18} {'runs':>5} "
+    print(f"{'source':<12} {'train tokens':>12} {'epochs':>7} {'WikiText-2 test':>18} {'clean held-out':>18} "
+          f"{'runs':>5} "
           f"{'guard skips':>11} {'rollbacks':>9}")
     for name in STAGES:
         mine = [row for row in rows if row["labels"] == name and row["status"] == "done"]
@@ -195,7 +196,8 @@ def main() -> None:
     prepared = time.perf_counter() - started
     rows = run_proxies(work, sources, args)
     report(rows, sources, work, args)
-    print(f"\nwall: sources {prepared:.0f} s, proxies {time.perf_counter() - started - prepared:.0f} s; work folder {work}")
+    print(f"\nwall: sources {prepared:.0f} s, proxies {time.perf_counter() - started - prepared:.0f} s; work folder "
+          f"{work}")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = (stage / "_SUCCESS").exists() and json.loads((stage / "stats.json").read_text())["rows_out"] == args.rows
         stats = json.loads((stage / "stats.json").read_text()) if kept else write_stage(stage, args.rows)
         on_disk = sum(path.stat().st_size for path in (root / "run" / "docs").rglob("*.parquet"))
-        print(f"stage: {args.rows:,} rows, {stats['bytes_out'] / 1e6:,.0f} MB of text, {on_disk / 1e6:,.0f} MB of Parquet")
+        print(f"stage: {args.rows:,} rows, {stats['bytes_out'] / 1e6:,.0f} MB of text, {on_disk / 1e6:,.0f} MB of "
+              "Parquet")
         ours = run_measured([sys.executable, "-m", "dataflow", "report", str(root / "run"),
                              "--output", str(root / "report.html")])
         whole = run_measured([sys.executable, "-c", "import pyarrow.parquet as pq, sys; t = pq.read_table(sys.argv[1], "

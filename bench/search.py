@@ -209,7 +209,8 @@ def report(summary: dict, search_wall: float, work: Path) -> None:
     for label, entry in comparison.items():
         if "target" in entry:
             mean, std = entry["target"]
-            print(f"  {label:<13} target (WikiText-2 test) {mean:.4f} ± {std:.4f} bits/byte over {entry['seeds']} seeds")
+            print(f"  {label:<13} target (WikiText-2 test) {mean:.4f} ± {std:.4f} bits/byte over "
+                  f"{entry['seeds']} seeds")
         else:
             print(f"  {label:<13} not run: {entry['skipped']}")
     for line in summary["verdicts"]:

@@ -81,9 +81,11 @@ def restored_report(pages: list[dict]) -> None:
             failures.setdefault(kind, []).append(f"{row['id'].split('|')[1][:12]} "
                                                  f"{first_difference(row['original'], repaired)}")
         peer_restored[kind] += peer is not None and peer[0][row["id"]] == row["original"]
-    print("mojibake made from the real pages, restored exactly" + (" (datatrove 0.10.1 FTFYFormatter beside)" if peer else "") + ":")
+    print("mojibake made from the real pages, restored exactly" + (" (datatrove 0.10.1 FTFYFormatter beside)" if peer
+                                                                   else "") + ":")
     for kind in tried:
-        beside = f"; datatrove {peer_restored[kind]}/{tried[kind]} ({peer_restored[kind] / tried[kind]:.1%})" if peer else ""
+        beside = (f"; datatrove {peer_restored[kind]}/{tried[kind]} ({peer_restored[kind] / tried[kind]:.1%})"
+                  if peer else "")
         print(f"  {kind:<26} ours {restored[kind]}/{tried[kind]} ({restored[kind] / tried[kind]:.1%}){beside}")
         for line in failures.get(kind, [])[:5]:
             print(f"    not restored: {line}")
@@ -120,7 +122,8 @@ def cost_report(pages: list[dict]) -> None:
         extract_main_text(html)
     extract_ms = (time.process_time() - started) / len(htmls) * 1000
     print(f"cost: repair {repair_ms:.3f} ms per document (mean {sum(len(p['text']) for p in pages) / len(pages):,.0f} "
-          f"characters); trafilatura {extract_ms:.1f} ms per page: repair adds {repair_ms / extract_ms:.1%} to extraction")
+          f"characters); trafilatura {extract_ms:.1f} ms per page: repair adds {repair_ms / extract_ms:.1%} to "
+          "extraction")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,7 +93,8 @@ def toxicity_report(pages: list[dict], words_only: bool, list_flagged: bool) -> 
           f"{ENGLISH_MODEL} > {config.max_english_score}")
     for name, texts in sets.items():
         scores = score_documents(texts, ["en"] * len(texts), config)
-        flagged = {scorer: [i for i, score in enumerate(scores) if score[scorer] > limits[scorer]] for scorer in scorers}
+        flagged = {scorer: [i for i, score in enumerate(scores) if score[scorer] > limits[scorer]]
+                   for scorer in scorers}
         either = sum(toxic_value(score, config) is not None for score in scores)
         print(f"  clean {name}: {len(texts)} documents, flagged " +
               ", ".join(f"{scorer} {len(found)} ({len(found) / len(texts):.2%})" for scorer, found in flagged.items()) +
@@ -123,7 +124,8 @@ def pii_items(rng: random.Random) -> dict[str, str]:
                      f"{rng.choice(['gmail.com', 'example.org', 'uni-hamburg.de', 'mail.co.jp'])}",
             "phone": phone, "ipv4": f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
                                     f"{rng.randint(1, 254)}",
-            "ipv6": f"2001:db8:{rng.randint(1, 0xffff):x}::{rng.randint(1, 0xffff):x}", "credit_card": card, "iban": iban}
+            "ipv6": f"2001:db8:{rng.randint(1, 0xffff):x}::{rng.randint(1, 0xffff):x}", "credit_card": card,
+            "iban": iban}
 
 
 def _with_check_digit(digits: str) -> str:
@@ -174,7 +176,8 @@ def pii_report(pages: list[dict]) -> None:
                 continue
             replaced += counts[kind]
             for match in re.finditer(re.escape(PLACEHOLDERS[kind]), masked):
-                print(f"  {kind:<11} {page['id'][:40]:<40} ...{_snippet(masked[max(0, match.start() - 40):match.end() + 30])}...")
+                print(f"  {kind:<11} {page['id'][:40]:<40} "
+                      f"...{_snippet(masked[max(0, match.start() - 40):match.end() + 30])}...")
     print(f"  total replacements: {replaced} in {len(pages)} pages")
     started = time.process_time()
     ours = {page["id"]: find_and_mask(page["text"], PiiConfig(kinds=["email", "ipv4"]))[0] for page in pages}
@@ -210,10 +213,12 @@ def cost_report(pages: list[dict], words_only: bool, rounds: int = 3) -> None:
                 filter_batch(batch, rules)
             best[name] = min(best[name], (time.process_time() - started) / len(pages) * 1000)
     base = best["rules only"]
-    print(f"cost per document, CPU time in one process, fastest of {rounds} interleaved rounds, {len(pages)} real pages "
+    print(f"cost per document, CPU time in one process, fastest of {rounds} interleaved rounds, {len(pages)} real "
+          "pages "
           f"(mean {sum(len(p['text']) for p in pages) / len(pages):,.0f} characters):")
     for name, per_doc in best.items():
-        extra = "" if name == "rules only" else f"  (+{per_doc - base:.3f} ms, +{(per_doc - base) / base:.1%} of the filter stage)"
+        extra = ("" if name == "rules only"
+                 else f"  (+{per_doc - base:.3f} ms, +{(per_doc - base) / base:.1%} of the filter stage)")
         print(f"  {name:<42} {per_doc:.3f} ms{extra}")
 
 

@@ -118,14 +118,16 @@ def tracing_cost(trainer: Trainer, repeats: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=None, help="presets to time [default: tiny gpt-1m gpt-10m on CPU, "
+    parser.add_argument("--presets", nargs="+", default=None,
+                        help="presets to time [default: tiny gpt-1m gpt-10m on CPU, "
                         "gpt-20m gpt-85m gpt-300m on GPU]")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--steps", type=int, default=12, help="steps per preset [default: 12]")
     parser.add_argument("--skip", type=int, default=2, help="first steps left out of the figures [default: 2]")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="sequences per micro-batch [default: 4 on CPU, the preset's on GPU]")
-    parser.add_argument("--vocab-size", type=int, default=32_000, help="vocabulary of the random tokens [default: 32000]")
+    parser.add_argument("--vocab-size", type=int, default=32_000,
+                        help="vocabulary of the random tokens [default: 32000]")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="torch.compile the blocks [default: the preset's on GPU, off on CPU]")
     parser.add_argument("--trace-repeats", type=int, default=40,
@@ -141,7 +143,8 @@ def main() -> None:
         args.compile = False if args.compile is None else args.compile
     device = torch.cuda.get_device_name() if on_gpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {device}; torch {torch.__version__}; {args.steps} steps per preset, first {args.skip} left out")
-    print(f"{'preset':<10} {'params':>9} {'tokens/step':>12} {'tokens/s':>11} {'MFU':>7} {'step ms':>9} {'data wait':>10}")
+    print(f"{'preset':<10} {'params':>9} {'tokens/step':>12} {'tokens/s':>11} {'MFU':>7} {'step ms':>9} "
+          f"{'data wait':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         configs = [bench_config(preset, args, folder) for preset in args.presets]
@@ -154,7 +157,8 @@ def main() -> None:
         for config in configs:
             r = bench(config, args.skip)
             traced.append((r["preset"], tracing_cost(r.pop("trainer"), args.trace_repeats)))  # then the model goes
-            print(f"{r['preset']:<10} {r['params_m']:>8.1f}M {r['tokens_per_step']:>12,} {r['tokens_per_second']:>11,.0f} "
+            print(f"{r['preset']:<10} {r['params_m']:>8.1f}M {r['tokens_per_step']:>12,} "
+                  f"{r['tokens_per_second']:>11,.0f} "
                   f"{100 * r['mfu']:>6.1f}% {r['step_ms']:>9.1f} {r['data_wait_pct']:>9.2f}%", flush=True)
         print(f"\nspike tracing: loss head per micro-batch (median of {args.trace_repeats}; CPU ms on a CPU), "
               "documents once per spike (wall ms)")

@@ -98,7 +98,8 @@ DATATROVE_SCRIPT = textwrap.dedent("""
 def ours_config(languages: list[str]) -> dict:
     """The pipeline config of our side: datatrove's steps at datatrove's thresholds (module docstring)."""
     return {
-        "extract": {"min_language_score": LANGUAGE_THRESHOLD, "keep_languages": languages, "repair": {"enabled": False}},
+        "extract": {"min_language_score": LANGUAGE_THRESHOLD, "keep_languages": languages,
+                    "repair": {"enabled": False}},
         "filter": {
             "rules": CHAIN,
             "thresholds": {"c4_terminal_punct": {"marks": DATATROVE_C4_MARKS},
@@ -114,7 +115,8 @@ def run_ours(warc_dir: Path, out: Path, cores: int, languages: list[str]) -> dic
     config = out.parent / "ours.yaml"
     config.write_text(yaml.safe_dump(ours_config(languages)), encoding="utf-8")
     dataflow = Path(sys.executable).parent / "dataflow"
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
            # the CLI and its Spark workers import this checkout, whatever the venv has installed
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     measured = run_measured([str(dataflow), "run", "pipeline", "--config", str(config), "--input",
@@ -198,7 +200,8 @@ def measure(copies: int, args: argparse.Namespace, work: Path) -> dict:
                 runs[side].append(run_datatrove(datatrove_python(), warc_dir, run_dir, args.cores, args.languages))
             shutil.rmtree(run_dir)
     pages = _page_count(args.limit) * copies
-    result = {"copies": copies, "pages": pages, "warc_files": len(warcs), "cores": args.cores, "languages": args.languages,
+    result = {"copies": copies, "pages": pages, "warc_files": len(warcs), "cores": args.cores,
+              "languages": args.languages,
               "warc_megabytes": round(sum(w.stat().st_size for w in warcs) / 1e6, 1),
               "ours": summarise(runs["ours"], pages, args.cores), "datatrove": None,
               "datatrove_not_run": None if runs["datatrove"] else (problem or "--ours-only")}
@@ -256,12 +259,15 @@ def report(result: dict) -> list[str]:
                      f"kept {peer['kept']:,}; wall {peer['wall_seconds']} s")
         ratio = ours["docs_per_second_per_core"][0] / peer["docs_per_second_per_core"][0]
         lines.append(f"ratio     : ours/datatrove {ratio:.2f}x end to end (best vs best), "
-                     f"{ours['without_jvm_start'][0] / peer['docs_per_second_per_core'][0]:.2f}x without our JVM start, "
+                     f"{ours['without_jvm_start'][0] / peer['docs_per_second_per_core'][0]:.2f}x without our JVM "
+                     "start, "
                      f"{ours['docs_per_cpu_second'][0] / peer['docs_per_cpu_second'][0]:.2f}x per CPU second")
         agree = result["agreement"]
         lines.append(f"agreement : same keep/drop on {agree['same_decision']:.2%} of pages; kept by both "
-                     f"{agree['kept_both']:,}, Jaccard {agree['jaccard']:.4f}; {agree['ours_kept_also_by_datatrove']:.2%} "
-                     f"of ours kept by datatrove, {agree['datatrove_kept_also_by_ours']:.2%} of datatrove's kept by ours")
+                     f"{agree['kept_both']:,}, Jaccard {agree['jaccard']:.4f}; "
+                     f"{agree['ours_kept_also_by_datatrove']:.2%} "
+                     f"of ours kept by datatrove, {agree['datatrove_kept_also_by_ours']:.2%} of datatrove's kept by "
+                     "ours")
         for side, other in (("only_ours", "datatrove"), ("only_datatrove", "ours")):
             item = agree[side]
             lines.append(f"  {side:<15} {item['count']:,}, {other} dropped them at {item[f'{other}_dropped_at']}")
@@ -278,10 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=1000,
                         help="use only the first N pages (0: all 1,695); 1,000 keeps `--copies 1 8` under 15 minutes "
                              "on 2 idle cores")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2, help="Spark local[N]; datatrove's tasks and workers")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2,
+                        help="Spark local[N]; datatrove's tasks and workers")
     parser.add_argument("--languages", nargs="*", default=[],
                         help="keep only these languages on both sides (default: all, as datatrove's LanguageFilter)")
-    parser.add_argument("--ours-only", action="store_true", help="do not run datatrove even when $DATATROVE_PYTHON is set")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="do not run datatrove even when $DATATROVE_PYTHON is set")
     parser.add_argument("--json", help="also write every figure here")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-warc-to-text-"))

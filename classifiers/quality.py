@@ -58,7 +58,8 @@ def file_sha256(path: str) -> str:
 def check_model_file(path: str) -> None:
     """Raise InputError (one line) unless `path` is a usable quality model; run on the driver."""
     if not os.path.isfile(path):
-        raise InputError(f"quality model {path} does not exist: train one with `dataflow classifiers train` or fix --model")
+        raise InputError(f"quality model {path} does not exist: train one with `dataflow classifiers train` or fix "
+                         "--model")
     card = card_path(path)
     if os.path.isfile(card):
         expected = json.loads(open(card, encoding="utf-8").read())["model"]
@@ -78,7 +79,8 @@ def load_quality_model(path: str):
     try:
         return fasttext.load_model(path)
     except ValueError as err:
-        raise InputError(f"{path} is not a fastText model ({err}): pass the .bin written by `dataflow classifiers train`") from None
+        raise InputError(f"{path} is not a fastText model ({err}): pass the .bin written by `dataflow classifiers "
+                         "train`") from None
 
 
 def score_texts(model, texts: list[str | None]) -> np.ndarray:

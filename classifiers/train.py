@@ -74,7 +74,8 @@ def train_quality_classifier(positive: list[str], negative: list[str], output: s
         train_file, heldout_file = os.path.join(tmp, "train.txt"), os.path.join(tmp, "heldout.txt")
         counts = _write_splits(positive, negative, config, train_file, heldout_file)
         if not counts["train"]["positive"] or not counts["train"]["negative"]:
-            raise InputError(f"training needs documents of both classes; got {counts['train']} (check the sources and --text-column)")
+            raise InputError(f"training needs documents of both classes; got {counts['train']} (check the sources and "
+                             "--text-column)")
         model = fasttext.train_supervised(input=train_file, wordNgrams=config.word_ngrams, dim=config.dim, lr=config.lr,
                                           epoch=config.epoch, minCount=config.min_count, bucket=config.bucket,
                                           thread=config.threads, seed=config.seed, loss="softmax", verbose=0)

@@ -105,7 +105,8 @@ def sample_warcs(out_dir: Annotated[Path, typer.Argument(help="folder for the WA
 
 @app.command()
 def report(folder: Annotated[Path, typer.Argument(help="pipeline run folder (the pipeline's --output)")],
-           output: Annotated[Optional[Path], typer.Option(help="HTML file to write [default: FOLDER/report.html]")] = None,
+           output: Annotated[Optional[Path],
+                             typer.Option(help="HTML file to write [default: FOLDER/report.html]")] = None,
            runs: Annotated[Optional[list[Path]], typer.Option(help="training run folder (metrics.jsonl); "
                                                                    "repeatable, or a shell glob")] = None,
            search: Annotated[Optional[list[Path]], typer.Option(help="mixture search folder: its PNG plots; "
@@ -147,7 +148,8 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
                 verify: Annotated[bool, typer.Option(help="check integrity: shard hashes, counts vs "
                                                           "stats.json")] = False,
                 decode: Annotated[int, typer.Option(help="decode N random documents or sequences to text")] = 0,
-                rejected: Annotated[bool, typer.Option(help="a stage's rejected rows: examples of every reason")] = False,
+                rejected: Annotated[bool,
+                                    typer.Option(help="a stage's rejected rows: examples of every reason")] = False,
                 examples: Annotated[int, typer.Option(help="examples per reason with --rejected")] = 3,
                 tokenizer: Annotated[Optional[Path], typer.Option(
                     help="tokenizer.json for --decode if the manifest's path moved (sha256 checked)")] = None,
@@ -171,7 +173,8 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
 @inspect_app.command("doc")
 def inspect_doc(doc_id: Annotated[str, typer.Argument(help="document id")],
                 path: Annotated[Path, typer.Argument(help="stage output folder")],
-                raw: Annotated[bool, typer.Option(help="also print the WARC record's headers and payload start")] = False) -> None:
+                raw: Annotated[bool, typer.Option(help="also print the WARC record's headers and payload "
+                                                       "start")] = False) -> None:
     """Print one document, its provenance, and optionally the WARC bytes it came from."""
     from dataflow.doc_lookup import find_document, read_record_at
 
@@ -244,10 +247,12 @@ def filters_calibrate(
                                                           "Parquet); repeatable")],
         output: Annotated[Path, typer.Option(help="YAML file for the proposed `filter: languages:` thresholds")],
         percentile: Annotated[float, typer.Option(help="share of the reference (%) a proposed bound may reject")] = 1.0,
-        doc_chars: Annotated[int, typer.Option(help="characters per document when a text file is cut into documents")] = 2000,
+        doc_chars: Annotated[int, typer.Option(help="characters per document when a text file is cut into "
+                                                    "documents")] = 2000,
         tighten: Annotated[bool, typer.Option(help="also tighten bounds the reference stays far inside "
                                                    "[default: only loosen]")] = False,
-        config: Annotated[Optional[Path], typer.Option(help="pipeline YAML file (its filter: section)")] = None) -> None:
+        config: Annotated[Optional[Path],
+                          typer.Option(help="pipeline YAML file (its filter: section)")] = None) -> None:
     """Propose per-language thresholds at a percentile of each rule's values on reference text (FineWeb-2's idea)."""
     from dataflow.filters.calibrate import calibrate, format_table, overrides_yaml
     from dataflow.pipeline import load_pipeline_config
@@ -286,9 +291,12 @@ def inspect_contamination(path: Annotated[Path, typer.Argument(help="decontamina
 
 
 @benchmarks_app.command("list")
-def benchmarks_list(registry: Annotated[Optional[list[Path]], typer.Option(help="user registry YAML; repeatable")] = None,
-                    benchmarks_dir: Annotated[Optional[str], typer.Option(help="folder of the built-in registry's files")] = None,
-                    config: Annotated[Optional[Path], typer.Option(help="pipeline YAML (its decontaminate section)")] = None) -> None:
+def benchmarks_list(registry: Annotated[Optional[list[Path]],
+                                        typer.Option(help="user registry YAML; repeatable")] = None,
+                    benchmarks_dir: Annotated[Optional[str],
+                                              typer.Option(help="folder of the built-in registry's files")] = None,
+                    config: Annotated[Optional[Path],
+                                      typer.Option(help="pipeline YAML (its decontaminate section)")] = None) -> None:
     """The file formats the loader reads and every registry entry, with whether its files are there."""
     from dataflow.decontaminate.benchmarks import FORMATS, describe_registry, load_registry
     from dataflow.pipeline import load_pipeline_config
@@ -346,7 +354,8 @@ def dedup_near(doc_id: Annotated[str, typer.Argument(help="document id")],
 def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML, trainer/search/config.py)")],
                    resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run "
                                                              "(a half-done run resumes from its checkpoint)")] = False,
-                   dry_run: Annotated[bool, typer.Option(help="print the resolved search file and exit")] = False) -> None:
+                   dry_run: Annotated[bool,
+                                      typer.Option(help="print the resolved search file and exit")] = False) -> None:
     """Sample feasible mixtures, train a proxy on each, fit, pick the best and confirm it against baselines."""
     import logging
 
@@ -390,7 +399,8 @@ RESUME_HELP = "finish a killed search: only unfinished runs run (a half-done run
 
 
 @search_app.command("scaling")
-def search_scaling(config: Annotated[Path, typer.Option(help="scaling search file (YAML, trainer/search/scaling_search.py)")],
+def search_scaling(config: Annotated[Path,
+                                     typer.Option(help="scaling search file (YAML, trainer/search/scaling_search.py)")],
                    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """Train a grid of model sizes x token budgets, fit L(N, D) with intervals, predict held-out runs."""
     search, summary = _law_search(config, resume, "scaling")
@@ -406,7 +416,8 @@ def search_scaling(config: Annotated[Path, typer.Option(help="scaling search fil
 
 
 @search_app.command("variants")
-def search_variants(config: Annotated[Path, typer.Option(help="variant search file (YAML, trainer/search/variant_search.py)")],
+def search_variants(config: Annotated[Path, typer.Option(help="variant search file (YAML, "
+                                                             "trainer/search/variant_search.py)")],
                     resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
     search, summary = _law_search(config, resume, "variants")
@@ -414,11 +425,14 @@ def search_variants(config: Annotated[Path, typer.Option(help="variant search fi
         typer.echo(f"derived {row['variant']}/{row['source']}: {row['rows']:,} rows, {row['tokens']:,} tokens")
     for entry in summary["variants"]:
         typer.echo(f"{entry['variant']}: {entry['verdict'] or 'control'}")
-    typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect {search.out_dir}")
+    typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect "
+               f"{search.out_dir}")
 
 
 @search_app.command("hparams")
-def search_hparams(config: Annotated[Path, typer.Option(help="hyper-parameter search file (YAML, trainer/search/hparam_search.py)")],
+def search_hparams(config: Annotated[Path,
+                                     typer.Option(help="hyper-parameter search file (YAML, "
+                                                  "trainer/search/hparam_search.py)")],
                    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
     """Learning-rate sweeps at several sizes (grid, or Optuna with pruning); the optimum as a power law of size."""
     search, summary = _law_search(config, resume, "hparams")
@@ -488,7 +502,8 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
                optimize: Annotated[Optional[Path], typer.Option(help="write the predicted best mixture (YAML) "
                                                                      "here; needs --config")] = None,
                config: Annotated[Optional[Path], typer.Option(help="search file whose sources, max_epochs and "
-                                                                   "final budget constrain --optimize")] = None) -> None:
+                                                                   "final budget constrain --optimize")] = None,
+               ) -> None:
     """Fit the search's regression on any results table; rank other mixtures; optimise under constraints."""
     from trainer.search.table_fit import describe_fit, fit_table, rank_other, read_table
 

@@ -291,7 +291,8 @@ def normalized_chunks(texts: Sequence[str | None], max_chars: int = 1 << 17) -> 
         yield slice(start, len(texts)), normalize_batch(texts[start:])
 
 
-def _unit_bounds(codepoints: np.ndarray, unspaced: np.ndarray, text_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _unit_bounds(codepoints: np.ndarray, unspaced: np.ndarray, text_offsets: np.ndarray) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
     """Start and end positions of units: runs of non-spaces, each unspaced character alone."""
     word = codepoints != _SPACE
     boundary = np.zeros(codepoints.size + 1, dtype=bool)  # boundary[i]: between characters i-1 and i

@@ -95,7 +95,8 @@ def _tables(heading: str, model: type[BaseModel], done: set[type[BaseModel]]) ->
         for sub in _models_in(field.annotation):
             what += f" See [{sub.__name__}](#{_anchor(sub)})."
             if sub not in done and sub not in [pair[1] for pair in nested]:
-                nested.append((f"{heading}: {name}" + (f" ({sub.__name__})" if len(_models_in(field.annotation)) > 1 else ""), sub))
+                nested.append((f"{heading}: {name}" + (f" ({sub.__name__})" if len(_models_in(field.annotation)) > 1
+                                                       else ""), sub))
         lines.append(f"| `{name}` | `{_cell(_type_name(field.annotation))}` | {_default(field)} | {what} |")
     lines.append("")
     for sub_heading, sub in nested:

@@ -40,7 +40,8 @@ NO_LANGUAGE = ""
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, ClassifyConfig)
-    parser.add_argument("--input", required=True, help="documents: a stage output folder (e.g. filter's) or Parquet folder")
+    parser.add_argument("--input", required=True,
+                        help="documents: a stage output folder (e.g. filter's) or Parquet folder")
     return parser.parse_args(argv)
 
 

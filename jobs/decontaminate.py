@@ -3,7 +3,8 @@
     dataflow run decontaminate --input out/deduped --output out/clean \\
         --benchmark gsm8k=path/to/test.jsonl:question,answer --benchmark mmlu --ngram 13 --action excise
     dataflow run decontaminate --input out/docs --output out/clean --benchmark all --benchmarks-dir data/benchmarks
-    spark-submit --master yarn --py-files dataflow.zip jobs/decontaminate.py --input s3a://b/docs --output s3a://b/clean --benchmark all
+    spark-submit --master yarn --py-files dataflow.zip jobs/decontaminate.py --input s3a://b/docs --output \
+        s3a://b/clean --benchmark all
 
 Benchmarks are read and indexed by executors, a task per file (jobs/common/benchmark_index.py);
 the driver holds the index only when it is at most --max-broadcast-bytes: then it is collected,
@@ -45,7 +46,8 @@ def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, DecontaminateConfig, skip=frozenset({"benchmarks", "registries"}))
     parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
     parser.add_argument("--benchmark", action="append", default=[],
-                        help="NAME (registry entry), `all`, or NAME=PATH:FIELD,FIELD for a set the registry lacks; repeatable")
+                        help="NAME (registry entry), `all`, or NAME=PATH:FIELD,FIELD for a set the registry lacks; "
+                        "repeatable")
     parser.add_argument("--registry", action="append", default=[],
                         help="a user registry YAML (same shape as dataflow/decontaminate/benchmarks.yaml); repeatable")
     return parser.parse_args(argv)
@@ -74,7 +76,8 @@ def load_index(spark: SparkSession, config: DecontaminateConfig, specs: list[Ben
     return index
 
 
-def build(spark: SparkSession, docs: DataFrame, index: NgramIndex | SparkIndex, config: DecontaminateConfig) -> DataFrame:
+def build(spark: SparkSession, docs: DataFrame, index: NgramIndex | SparkIndex,
+          config: DecontaminateConfig) -> DataFrame:
     """The annotated plan: every document once, or as its pieces when excised."""
     docs = docs.drop(*[field.name for field in ADDED_FIELDS])
     # Spark hands timestamps to Python in the session time zone.
@@ -97,7 +100,8 @@ def _join(docs: DataFrame, index: SparkIndex, config: DecontaminateConfig, schem
         functools.partial(document_ngram_batches, sizes=index.sizes), from_arrow_schema(NGRAM_SCHEMA))
     hits = ngrams.join(index.entries, "hash").join(index.catalog, "item").groupBy("id").agg(
         F.collect_list(F.struct("item", "benchmark", "item_id", "start", "size")).alias(HITS_COLUMN))
-    work = functools.partial(joined_batches, benchmarks=index.benchmarks, sizes=index.sizes, config=config, schema=schema)
+    work = functools.partial(joined_batches, benchmarks=index.benchmarks, sizes=index.sizes, config=config,
+                             schema=schema)
     return docs.join(hits, "id", "left").mapInArrow(work, from_arrow_schema(schema))
 
 

@@ -30,7 +30,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-from dataflow.dedup.batches import FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig, signature_batches, star_jaccard_batches, size_bucket
+from dataflow.dedup.batches import (FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig, signature_batches,
+                                    star_jaccard_batches, size_bucket)
 from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import check_output

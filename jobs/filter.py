@@ -24,7 +24,8 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from dataflow.filters import RULES, LineRule
-from dataflow.filters.apply import CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, TOXICITY_SCORE_FIELD, filter_batches
+from dataflow.filters.apply import (CHARS_SUFFIX, FILTER_VALUES, FILTER_VALUES_FIELD, TOXICITY_SCORE_FIELD,
+                                    filter_batches)
 from dataflow.filters.config import FilterConfig
 from dataflow.filters.screens import PII, PII_PREFIX
 from dataflow.stage import check_output
@@ -38,7 +39,8 @@ STAGE = "filter"
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, FilterConfig)
-    parser.add_argument("--input", required=True, help="documents: a stage output folder (e.g. extract's) or Parquet folder")
+    parser.add_argument("--input", required=True,
+                        help="documents: a stage output folder (e.g. extract's) or Parquet folder")
     return parser.parse_args(argv)
 
 

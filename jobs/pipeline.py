@@ -11,8 +11,9 @@ each stage writing its own folder under the output: docs, filtered, deduped, sco
 tokenizer/, tokens/<source>, mixture.yaml and shards/<name>. Flags override the config file's
 top-level keys (input, output, sources, seq_len, seed). `--from STAGE` runs no stage before STAGE
 (their outputs must be complete), `--until STAGE` none after it. When the run ends, the funnel
-(rows, bytes and tokens per stage) is printed and written to funnel.json in the run folder. Each stage keeps the stage contract, so a rerun skips every
-stage whose output is complete and current and a crashed run resumes at the stage that failed;
+(rows, bytes and tokens per stage) is printed and written to funnel.json in the run folder. Each stage keeps the stage
+contract, so a rerun skips every stage whose output is complete and current and a crashed run resumes at the stage that
+failed;
 `dataflow inspect OUTPUT` shows the funnel through them. The stages are the same jobs
 `dataflow run STAGE` runs, given the same --config; use them one by one to branch a variant
 from any stage's output.
@@ -78,7 +79,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                          "[default: the config's sources, else one named web]")
     parser.add_argument("--seq-len", type=int, help="tokens per mixed sequence [default: the config's, 1024]")
     parser.add_argument("--seed", type=int, help="seed of the mixture [default: the config's, 1234]")
-    parser.add_argument("--from", dest="first", choices=STAGE_ORDER, help="first stage to run; earlier outputs must be complete")
+    parser.add_argument("--from", dest="first", choices=STAGE_ORDER,
+                        help="first stage to run; earlier outputs must be complete")
     parser.add_argument("--until", dest="last", choices=STAGE_ORDER, help="last stage to run")
     parser.add_argument("--quiet", action="store_true", help="errors only: no Spark progress bar, no per-stage lines")
     parser.add_argument("--force", action="store_true", help="recompute every stage that runs")

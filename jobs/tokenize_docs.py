@@ -41,7 +41,8 @@ from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.exact_partitions import exactly_partitioned
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
+from jobs.common.stage_io import (Stage, input_text_bytes, local_output, read_stage_input, run_output,
+                                  stage_input_identity)
 
 STAGE = "tokenize"
 MIN_SHARDS = 8  # enough tasks to keep a small executor busy when the input is small

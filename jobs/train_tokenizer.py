@@ -30,7 +30,8 @@ from dataflow.stage import check_apart
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE, TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
+from jobs.common.stage_io import (Stage, input_text_bytes, local_output, read_stage_input, run_output,
+                                  stage_input_identity)
 
 STAGE = "tokenizer"
 HASH_UNITS = 1 << 40  # hash mod this, over this: a uniform key in [0, 1)

@@ -22,6 +22,7 @@ def run_pipeline_from_config(root: Path) -> Path:
     write_sample_warcs(root / "warc", num_pages=SAMPLE_PAGES, num_files=2, seed=SEED)
     config = root / "pipeline.yaml"
     example = yaml.safe_load(EXAMPLE.read_text())
-    config.write_text(yaml.safe_dump({**example, "input": [str(root / "warc" / "*.warc.gz")], "output": str(root / "out")}))
+    config.write_text(yaml.safe_dump({**example, "input": [str(root / "warc" / "*.warc.gz")],
+                                      "output": str(root / "out")}))
     assert cli.main(["run", "pipeline", "--config", str(config)]) == 0
     return config

@@ -45,7 +45,8 @@ def write_documents(folder: Path, docs: list[dict], source: str = "web", parts: 
     folder.mkdir(parents=True, exist_ok=True)
     rows = [{"domain": urlsplit(doc.get("url") or "").hostname, "source": source, **doc} for doc in docs]
     for part in range(parts):
-        pq.write_table(pa.Table.from_pylist(rows[part::parts], schema=doc_schema()), folder / f"part-{part:05d}.parquet")
+        pq.write_table(pa.Table.from_pylist(rows[part::parts], schema=doc_schema()),
+                       folder / f"part-{part:05d}.parquet")
     return folder
 
 
@@ -58,7 +59,8 @@ def train_quality_model(shared_data: Path, folder: Path) -> Path:
     negatives = folder / "boilerplate.jsonl"
     with open(negatives, "w", encoding="utf-8") as out:
         for page in load_pages(shared_data):
-            if page["id"].startswith("magic-html-forum/") or page["id"].endswith("_main_site") or "/archive." in page["id"]:
+            if (page["id"].startswith("magic-html-forum/") or page["id"].endswith("_main_site")
+                    or "/archive." in page["id"]):
                 lines = [line for line in page["text"].splitlines() if line.strip()]
                 for start in range(0, len(lines), 4):
                     out.write(json.dumps({"body": "\n".join(lines[start:start + 4])}) + "\n")

@@ -40,7 +40,8 @@ def _moved(example: dict[str, Any], kind: str, sources: Path, root: Path) -> dic
         config["sources"] = {name: {**entry, "path": str(sources / name)} for name, entry in example["sources"].items()}
     else:
         mixture = yaml.safe_load((EXAMPLES.parent / example["mixture"]).read_text())
-        mixture["sources"] = {name: {**entry, "path": str(sources / name)} for name, entry in mixture["sources"].items()}
+        mixture["sources"] = {name: {**entry, "path": str(sources / name)} for name,
+                              entry in mixture["sources"].items()}
         (root / "mixture.yaml").write_text(yaml.safe_dump(mixture))
         config["mixture"] = str(root / "mixture.yaml")
     return config

@@ -149,7 +149,8 @@ def read(path: Path) -> dict[str, Any]:
     """The states saved in `path` ("model.pt", "optimizer.pt", "trainer.pt"), each file's sha256 checked first."""
     marker = path / MARKER
     if not marker.is_file():
-        raise CheckpointError(f"checkpoint {path} is incomplete ({MARKER} is missing); delete it or give a complete one")
+        raise CheckpointError(f"checkpoint {path} is incomplete ({MARKER} is missing); delete it or give a "
+                              "complete one")
     states = {}
     for name, expected in json.loads(marker.read_text())["sha256"].items():
         if not (path / name).is_file() or file_sha256(path / name) != expected:

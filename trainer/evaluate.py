@@ -110,7 +110,8 @@ class Evaluator:
                 logits = model(rows[:, :-1])  # (B, T, V)
             nats = F.cross_entropy(logits.float().flatten(0, 1), rows[:, 1:].flatten(), reduction="none")
             weight = weights[start:start + len(rows)].to(device)
-            totals += torch.stack([(nats.view(len(rows), -1).double().sum(1) * weight).sum(), weight.sum() * self.seq_len])
+            totals += torch.stack([(nats.view(len(rows), -1).double().sum(1) * weight).sum(),
+                                   weight.sum() * self.seq_len])
         if dist.is_initialized():
             dist.all_reduce(totals)
         nats, num_tokens = totals.tolist()

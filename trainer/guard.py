@@ -32,7 +32,8 @@ class GuardConfig(StrictModel):
     min_history: int = Field(default=20, gt=1)
     """Accepted steps needed before z-scores are judged; until then only non-finite values are spikes."""
     max_z: float = Field(default=6.0, gt=0)
-    """A step whose loss or gradient norm is more than this many standard deviations above the window's mean is skipped."""
+    """A step whose loss or gradient norm is more than this many standard deviations above the window's mean is
+    skipped."""
     min_std_frac: float = Field(default=0.01, ge=0)
     """Floor on the standard deviation as a share of the mean, so a flat loss curve does not turn noise into spikes."""
     max_consecutive_spikes: int = Field(default=5, gt=0)

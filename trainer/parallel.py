@@ -68,7 +68,8 @@ def parallelize(model: GPT, strategy: Literal["ddp", "fsdp"], bf16: bool, compil
     if strategy == "ddp":
         return DDP(model, device_ids=[env.local_rank] if env.device.type == "cuda" else None)
     # FSDP2 computes in bf16 through its own casts; weights, gradients and their reduction stay fp32.
-    policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if bf16 else MixedPrecisionPolicy()
+    policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16,
+                                  reduce_dtype=torch.float32) if bf16 else MixedPrecisionPolicy()
     for block in model.blocks:
         fully_shard(block, mp_policy=policy)
     fully_shard(model, mp_policy=policy)

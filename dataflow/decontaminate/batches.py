@@ -28,7 +28,8 @@ import pyarrow as pa
 from pydantic import Field, model_validator
 
 from dataflow.config import StrictModel
-from dataflow.decontaminate.matches import Hits, Located, describe, document_ngrams, excision_regions, find_matches, locate, pieces
+from dataflow.decontaminate.matches import (Hits, Located, describe, document_ngrams, excision_regions, find_matches,
+                                            locate, pieces)
 from dataflow.decontaminate.ngram_index import ItemCatalog, NgramIndex
 from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema
 
@@ -53,11 +54,13 @@ class DecontaminateConfig(StrictModel):
     benchmarks: list[str] = []
     """Benchmarks to look for: registry names, `all`, or NAME=PATH:FIELD,FIELD (`dataflow benchmarks list`)."""
     action: Literal["drop", "excise", "annotate"] = "drop"
-    """drop: reject contaminated documents; excise: cut the matches out and keep the rest as pieces; annotate: only add `contamination`."""
+    """drop: reject contaminated documents; excise: cut the matches out and keep the rest as pieces; annotate: only add
+    `contamination`."""
     ngram: int = Field(13, ge=1)
     """Units per n-gram (words; characters in Chinese/Japanese): 13 as in GPT-3 (Brown et al. 2020, appendix C)."""
     min_ngram: int = Field(8, ge=1)
-    """Shorter items and fields are one n-gram of their length down to this floor (NeMo Curator: 8); shorter items are skipped."""
+    """Shorter items and fields are one n-gram of their length down to this floor (NeMo Curator: 8); shorter items are
+    skipped."""
     max_items_per_ngram: int = Field(10, ge=1)
     """N-grams found in more benchmark items than this are templates, not leaks, and are ignored."""
     common_phrases: list[str] = []
@@ -71,7 +74,8 @@ class DecontaminateConfig(StrictModel):
     benchmarks_dir: str = "benchmarks"
     """Folder that the built-in registry's relative benchmark files are read from."""
     registries: list[str] = []
-    """User registry YAML files (same shape as dataflow/decontaminate/benchmarks.yaml); their entries add to or replace built-in ones."""
+    """User registry YAML files (same shape as dataflow/decontaminate/benchmarks.yaml); their entries add to or replace
+    built-in ones."""
     max_broadcast_bytes: int = Field(256 * 1024 * 1024, ge=0)
     """Indexes up to this size (12 bytes an entry plus a lookup directory) are collected and broadcast (one copy
     per Python worker); larger ones stay distributed and are joined with document n-grams."""
@@ -148,7 +152,8 @@ def apply_action(batch: pa.RecordBatch, hits: list[Hits | None], catalog: ItemCa
         return _with_columns(batch, list(range(batch.num_rows)), {}, schema)
     ids, texts = batch.column("id").to_pylist(), batch.column("text").to_pylist()
     rows: list[int] = []
-    changes: dict[str, list] = {"id": [], "text": [], "contamination": [], "piece": [], REJECT_REASON: [], REJECT_VALUE: []}
+    changes: dict[str, list] = {"id": [], "text": [], "contamination": [], "piece": [], REJECT_REASON: [],
+                                REJECT_VALUE: []}
     for number, found in enumerate(hits):
         if found is None or not len(found):
             outputs = [(ids[number], texts[number], None, None, None, None)]
@@ -192,7 +197,8 @@ def _items_value(record: dict) -> str:
     return shown + (f",... ({len(items)} items)" if len(items) > 5 else "")
 
 
-def _with_columns(batch: pa.RecordBatch, rows: list[int], changes: dict[str, list], schema: pa.Schema) -> pa.RecordBatch:
+def _with_columns(batch: pa.RecordBatch, rows: list[int], changes: dict[str, list],
+                  schema: pa.Schema) -> pa.RecordBatch:
     """Rows `rows` of `batch` (repeats allowed), with the `changes` columns replacing or adding."""
     taken = batch if len(rows) == batch.num_rows and not changes else batch.take(pa.array(rows, pa.int64()))
     columns = []

@@ -5,8 +5,8 @@ returns the hits as (item, first unit, size) arrays; a Spark job may compute the
 joining document n-grams with the index instead (`document_ngrams`). `locate` maps hits to
 character spans in the original text (`dataflow.text.normalized_unit_spans`), and `describe`
 turns them into the `contamination` record: the matched n-gram count, the benchmarks and
-items, and per item the merged spans with the text they cover. `excision_regions` widens the spans by a window and merges them:
-the parts of the document that `excise` removes.
+items, and per item the merged spans with the text they cover. `excision_regions` widens the spans by a window and
+merges them: the parts of the document that `excise` removes.
 """
 
 from __future__ import annotations

@@ -171,7 +171,8 @@ def build_index(benchmarks: dict[str, Iterable[BenchmarkItem]], *, ngram: int = 
     in_phrases = np.isin(hashes, phrase_hashes(common_phrases, catalog.sizes))
     index = NgramIndex(hashes[~in_phrases], items[~in_phrases], catalog)
     index.stats = {
-        "benchmarks": {name: {"items": texts.items_seen.get(number, 0), "items_skipped": texts.items_skipped.get(number, 0)}
+        "benchmarks": {name: {"items": texts.items_seen.get(number, 0), "items_skipped": texts.items_skipped.get(number,
+                                                                                                                 0)}
                        for number, name in enumerate(benchmarks)},
         "ngram_sizes": catalog.sizes,
         "ngrams_mostly_numbers": int(entries.mostly_numbers.sum()),
@@ -294,7 +295,8 @@ def _sorted_distinct(hashes: np.ndarray, items: np.ndarray, sizes: np.ndarray) -
 
 def _run_lengths(values: np.ndarray) -> np.ndarray:
     """Lengths of the runs of equal values in sorted `values` (np.unique's counts, without a hash table)."""
-    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]])) if len(values) else np.empty(0, np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]])) if len(values) else np.empty(0,
+                                                                                                              np.int64)
     return np.diff(np.append(starts, len(values)))
 
 

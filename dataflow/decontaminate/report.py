@@ -35,12 +35,14 @@ def assemble_report(index_stats: dict, benchmarks: dict[str, dict], leaked: list
               "benchmarks": {}}
     for name, counts in index_stats["benchmarks"].items():
         found = benchmarks.get(name, {})
-        items = sorted((row for row in leaked if row["benchmark"] == name), key=lambda row: (-row["documents"], row["item"]))
+        items = sorted((row for row in leaked if row["benchmark"] == name), key=lambda row: (-row["documents"],
+                                                                                             row["item"]))
         report["benchmarks"][name] = {
             **counts,
             "items_found": found.get("items_found", 0),
             "documents": found.get("documents", 0),
-            "leaked": [{key: row[key] for key in ("item", "documents", "document_ids", "matched_text")} for row in items],
+            "leaked": [{key: row[key] for key in ("item", "documents", "document_ids", "matched_text")}
+                       for row in items],
         }
     return report
 

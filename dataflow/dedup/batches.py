@@ -39,7 +39,8 @@ FEATURE_FIELDS = (
     pa.field("minhash", pa.binary()),
     pa.field("band_keys", pa.list_(pa.int64())),
 )
-JACCARD_SCHEMA = pa.schema([pa.field("src", pa.string()), pa.field("dst", pa.string()), pa.field("jaccard", pa.float64())])
+JACCARD_SCHEMA = pa.schema([pa.field("src", pa.string()), pa.field("dst", pa.string()), pa.field("jaccard",
+                                                                                                 pa.float64())])
 #: Bytes of text converted to Python strings at once: bounds worker memory per Arrow batch.
 _SLICE_BYTES = 8 << 20
 

@@ -118,7 +118,8 @@ def _scan(stage_dir: str, where: ds.Expression | None = None) -> Iterator[list[d
         dataset = _dataset(stage_dir, part)
         if dataset is None:
             continue
-        columns = [name for name in ("id", "text", "dup_cluster", REJECT_REASON, "minhash") if name in dataset.schema.names]
+        columns = [name for name in ("id", "text", "dup_cluster", REJECT_REASON, "minhash")
+                   if name in dataset.schema.names]
         for batch in dataset.to_batches(columns=columns, filter=where):
             rows = batch.to_pylist()
             for row in rows:

@@ -77,7 +77,8 @@ class FileFailed(Exception):
     the file and the original error, which is what the user sees of a failed Spark task."""
 
 
-def extract_files(batches: Iterable[pa.RecordBatch], config: ExtractConfig, lid_model_path: str) -> Iterator[pa.RecordBatch]:
+def extract_files(batches: Iterable[pa.RecordBatch], config: ExtractConfig,
+                  lid_model_path: str) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: input batches with a `path` column, output EXTRACT_OUTPUT_SCHEMA batches."""
     cascade = _cascade(config, lid_model_path)  # one per task: digest reuse spans the task's files
     for batch in batches:

@@ -33,7 +33,8 @@ from pydantic import Field
 from dataflow.config import StrictModel
 
 #: Kinds of fix counted per document (`text_fixes` column) and per kind in stats.json.
-MOJIBAKE, LEGACY_CJK, HTML_ENTITIES, CONTROL_CHARS, NFC = "mojibake", "legacy_cjk", "html_entities", "control_chars", "nfc"
+MOJIBAKE, LEGACY_CJK, HTML_ENTITIES, CONTROL_CHARS, NFC = ("mojibake", "legacy_cjk", "html_entities", "control_chars",
+                                                          "nfc")
 TEXT_FIX_KINDS = (MOJIBAKE, LEGACY_CJK, HTML_ENTITIES, CONTROL_CHARS, NFC)
 #: ftfy explanation steps -> our kinds; ftfy's other steps are the stylistic ones, off by default.
 _FTFY_KINDS = {"encode": MOJIBAKE, "decode": MOJIBAKE, "transcode": MOJIBAKE, "unescape_html": HTML_ENTITIES,

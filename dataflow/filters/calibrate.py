@@ -112,7 +112,8 @@ def calibrate(references: dict[str, list[str]], config: FilterConfig, percentile
         result.documents[language] = count
         document_rules = [step for step in steps if isinstance(step, Rule)]
         result.proposals[language] = [proposal for rule in document_rules if rule.name in values
-                                      for proposal in _propose(rule, np.asarray(values[rule.name]), percentile, tighten)]
+                                      for proposal in _propose(rule, np.asarray(values[rule.name]), percentile,
+                                                               tighten)]
     return result
 
 
@@ -148,7 +149,8 @@ def overrides_yaml(calibration: Calibration) -> str:
             languages.setdefault(language, {}).setdefault(proposal.rule, {})[proposal.field] = value
     header = (f"# dataflow filters calibrate: thresholds at percentile {calibration.percentile:g} of the reference "
               "(min_* bounds) and {:g} (max_* bounds)\n".format(100 - calibration.percentile) +
-              "".join(f"# {language}: {count} reference documents\n" for language, count in calibration.documents.items()))
+              "".join(f"# {language}: {count} reference documents\n" for language,
+                      count in calibration.documents.items()))
     return header + yaml.safe_dump({"filter": {"languages": languages}}, sort_keys=False, allow_unicode=True)
 
 

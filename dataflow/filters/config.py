@@ -11,8 +11,8 @@
 A rule's thresholds are its defaults, then `thresholds`, then `languages[<document
 language>]`. The built-in per-language values (Chinese and Japanese word counts in character
 units, ...) are the rules' `language_defaults`; `languages` entries merge over them key by key
-(`zh: null` removes a language's built-in values), and `dataflow config show` prints the result. Unknown rule names and fields are config errors
-that list the known ones.
+(`zh: null` removes a language's built-in values), and `dataflow config show` prints the result. Unknown rule names and
+fields are config errors that list the known ones.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ class RuleSet:
     def steps(self, language: str | None) -> Steps:
         key = language if self.config.languages.get(language or "") else ""
         if key not in self._by_language:
-            self._by_language[key] = _group_line_rules([make_rule(self.config, name, key) for name in self.config.rules])
+            self._by_language[key] = _group_line_rules([make_rule(self.config, name, key)
+                                                        for name in self.config.rules])
         return self._by_language[key]
 
 

@@ -50,7 +50,8 @@ def _screen_lines(values: dict[str, float], config: FilterConfig, width: int) ->
             status = "REJECT" if values[key] > limit else "pass"
             lines.append(f"  {key:<{width}}  {format_value(values[key]):<34}  {status:<9}  max={limit}")
     if config.pii.enabled:
-        found = {key.removeprefix(PII_PREFIX): int(value) for key, value in values.items() if key.startswith(PII_PREFIX)}
+        found = {key.removeprefix(PII_PREFIX): int(value) for key, value in values.items()
+                 if key.startswith(PII_PREFIX)}
         shown = ", ".join(f"{kind}={count}" for kind, count in found.items()) or "none"
         status = "REJECT" if found and config.pii.action == "drop" else config.pii.action if found else "pass"
         lines.append(f"  {'pii':<{width}}  {shown:<34}  {status:<9}  action={config.pii.action}")

@@ -58,7 +58,8 @@ def inspect_path(path: str | Path, options: InspectOptions = InspectOptions()) -
     if not path.exists():
         raise InputError(f"{path} does not exist")
     kind = detect(path)
-    given = {name for name in ("sample", "where", "verify", "decode", "tokenizer", "rejected") if getattr(options, name)}
+    given = {name for name in ("sample", "where", "verify", "decode", "tokenizer", "rejected") if getattr(options,
+                                                                                                          name)}
     given |= {"sequence"} if options.sequence is not None else set()  # sequence 0 is a sequence
     refused = sorted(given - OPTIONS[kind])
     if refused:

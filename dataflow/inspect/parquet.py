@@ -60,7 +60,8 @@ def stage_report(path: Path, options: InspectOptions) -> Report:
         line_rules = (stats.get("extra") or {}).get("line_rules") or {}
         if line_rules:
             report.tables["line rules: lines removed from kept documents (stats.json)"] = Table(
-                ["line rule", "lines", "characters"], [[name, f["lines"], f["chars"]] for name, f in line_rules.items()])
+                ["line rule", "lines", "characters"], [[name, f["lines"], f["chars"]] for name,
+                                                       f in line_rules.items()])
         for key, title, unit in (("text_fixes", "text repaired, per kind (stats.json)", "documents"),
                                  ("pii", "personal data found in kept documents, per kind (stats.json)", "findings")):
             counts = (stats.get("extra") or {}).get(key) or {}
@@ -71,7 +72,8 @@ def stage_report(path: Path, options: InspectOptions) -> Report:
     if (path / REJECTED_DIR).is_dir() and not options.where:
         report.summary["rejected/ rows"] = open_parquet(path / REJECTED_DIR).count_rows()
     if options.rejected and (path / REJECTED_DIR).is_dir():
-        wanted = set((stats or {}).get("rejected_by_reason") or {}) - set((stats or {}).get("not_written_reasons") or ())
+        wanted = set((stats or {}).get("rejected_by_reason") or {}) - set((stats or {}).get("not_written_reasons")
+                                                                          or ())
         report.tables["rejected examples"] = Table(["reason", "id", "value", "url", "text"], [
             [reason, row.get("id"), row.get(REJECT_VALUE), row.get("url"),
              " ".join((row.get("text") or "").split())[:SNIPPET_CHARS]]

@@ -36,7 +36,8 @@ def search_report(path: Path, options: InspectOptions) -> Report:
     try:
         summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise InputError(f"{path / SUMMARY} is not JSON ({err}); rerun the search with --resume to rewrite it") from None
+        raise InputError(f"{path / SUMMARY} is not JSON ({err}); rerun the search with --resume to "
+                         "rewrite it") from None
     if summary.get("kind") in LAW_VIEWS:  # scaling, variants, hparams searches (issue 12)
         LAW_VIEWS[summary["kind"]](report, summary, path / PLOTS)
         return report
@@ -45,7 +46,8 @@ def search_report(path: Path, options: InspectOptions) -> Report:
         "search": summary["name"], "runs": summary["runs"],
         "candidates": f"{summary['candidates']['scored']} scored of {summary['candidates']['sampled']} sampled "
                       f"({summary['candidates']['rejected_draws']} infeasible draws rejected)",
-        "budget": f"final run {summary['budget']['final_run_tokens']:,} tokens; proxy {summary['budget']['proxy_preset']}"
+        "budget": f"final run {summary['budget']['final_run_tokens']:,} tokens; proxy "
+                           f"{summary['budget']['proxy_preset']}"
                   f", {summary['budget']['proxy_tokens']:,} tokens ({summary['budget']['proxy_steps']} steps)",
         "target": summary["target"], "fit": f"{fit['chosen']} (smaller leave-one-out error)",
         "pick": {name: round(share, 4) for name, share in summary["pick"].items()},
@@ -58,7 +60,8 @@ def search_report(path: Path, options: InspectOptions) -> Report:
     report.tables["verdict"] = Table(["verdict"], [[line] for line in summary["verdicts"]])
     report.tables["data constraint (final run)"] = _constraint_table(summary["constraint"])
     if summary["failures"]:
-        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run, why in summary["failures"].items()])
+        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run,
+                                                                 why in summary["failures"].items()])
     return report
 
 

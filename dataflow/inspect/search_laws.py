@@ -30,10 +30,12 @@ def scaling_view(report: Report, summary: dict, plots: Path) -> None:
     report.tables["compute-optimal"] = Table(
         ["compute (FLOPs)", "params N", "tokens D", "tokens per param", "predicted target"],
         [[f"{o['compute']:.3g}", f"{o['params']:.4g}", f"{o['tokens']:.4g}", round(o["tokens_per_param"], 2), o["loss"]]
-         for o in summary["compute_optimal"]], note="for this data; Chinchilla's ~20 tokens per parameter was MassiveText's")
+         for o in summary["compute_optimal"]],
+        note="for this data; Chinchilla's ~20 tokens per parameter was MassiveText's")
     report.tables["held-out prediction"] = Table(
         ["point", "observed", "predicted", "error", "relative error"],
-        [[h["point"], h["observed"], h["predicted"], h["error"], f"{h['relative_error']:+.2%}"] for h in summary["holdout"]],
+        [[h["point"], h["observed"], h["predicted"], h["error"], f"{h['relative_error']:+.2%}"]
+         for h in summary["holdout"]],
         note=None if summary["holdout"] else "no point held out (holdout: [SIZE@TOKENS] in the search file)")
     _failures(report, summary)
 
@@ -76,7 +78,8 @@ def hparams_view(report: Report, summary: dict, plots: Path) -> None:
                                         f"(its preset has {p['preset_lr']:.3g})")
     report.tables["optimum per size"] = Table(
         ["size", "params", "batch size", "optimum lr", "law lr", "best target", "at sweep edge", "pruned trials"],
-        [[size, e["params"], e["batch_size"], e["optimum_lr"], e.get("law_lr"), e["best_loss"], e["at_edge"], e["pruned"]]
+        [[size, e["params"], e["batch_size"], e["optimum_lr"], e.get("law_lr"), e["best_loss"], e["at_edge"],
+          e["pruned"]]
          for size, e in summary["sizes"].items()],
         note="at sweep edge: the best rate is the smallest or largest tried; widen the sweep. batch size: the "
              "size's best, where its optimum rate is taken")
@@ -97,7 +100,8 @@ def _pm(mean_std: list[float] | None) -> str:
 
 def _failures(report: Report, summary: dict) -> None:
     if summary["failures"]:
-        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run, why in summary["failures"].items()])
+        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run,
+                                                                 why in summary["failures"].items()])
 
 
 LAW_VIEWS = {"scaling": scaling_view, "variants": variants_view, "hparams": hparams_view}

@@ -38,7 +38,8 @@ def tokenizer_report(path: Path, options: InspectOptions) -> Report:
         "pre-tokenizer": (data.get("pre_tokenizer") or {}).get("type"),
         "decoder": (data.get("decoder") or {}).get("type")})
     if trained:
-        report.summary |= {"trained on": f"{trained['documents']:,} documents, {trained['bytes']:,} bytes of {trained['input']}",
+        report.summary |= {"trained on": f"{trained['documents']:,} documents, {trained['bytes']:,} bytes of "
+                           f"{trained['input']}",
                            "asked vocab size": trained["config"]["vocab_size"]}
     specials = data["added_tokens"][:options.top]
     report.tables["added tokens"] = Table(["id", "token"], [[token["id"], token["content"]] for token in specials])

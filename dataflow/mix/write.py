@@ -35,7 +35,8 @@ class MixConfig(StrictModel):
     """Settings of the `mix` stage (token datasets + mixture file -> shuffled, sharded sequences)."""
 
     format: Literal["native", "megatron"] = "native"
-    """native: seq_len + 1 tokens per sequence; megatron: Megatron-LM/NeMo .bin/.idx pairs (dataflow/mix/sequences.py)."""
+    """native: seq_len + 1 tokens per sequence; megatron: Megatron-LM/NeMo .bin/.idx pairs
+    (dataflow/mix/sequences.py)."""
     max_shard_tokens: int = Field(1 << 26, gt=0)
     """Tokens per shard file at most (64M: 128 MB as uint16); one Spark task writes one shard."""
     tokenizer: str | None = None

@@ -49,6 +49,7 @@ def write_report(folder: Path, output: Path | None = None, runs: list[Path] = ()
     if runs:
         sections.append(training_section(list(runs)))
     sections += [search_section(path) for path in search]
-    subtitle = f"{folder.resolve()}: {len(stages.order)} stage outputs" + (f", {len(runs)} training runs" if runs else "")
+    subtitle = f"{folder.resolve()}: {len(stages.order)} stage outputs" + (f", {len(runs)} training runs" if runs
+                                                                           else "")
     return html.write_atomically(output or folder / REPORT_FILE,
                                  html.render(f"dataflow report: {folder.resolve().name}", subtitle, sections))

@@ -20,7 +20,8 @@ BINS = 30
 QUALITY_COLUMN = "quality_score"
 
 
-def distributions_section(run: RunStages, options: InspectOptions = InspectOptions(top=TOP_DOMAINS, bins=BINS)) -> html.Section:
+def distributions_section(run: RunStages, options: InspectOptions = InspectOptions(top=TOP_DOMAINS,
+                                                                                   bins=BINS)) -> html.Section:
     section = html.Section("distributions", "Lengths, quality, languages and domains")
     before, after = run.first("extract"), run.final_documents()
     if before is None or after is None:
@@ -52,4 +53,5 @@ def _breakdown(sides: dict[str, Report], column: str, top: int) -> str:
     chart = plots.grouped_bars(labels, {side: [values.get(label, 0.0) for label in labels]
                                         for side, values in shares.items()}, "share of documents")
     return (html.heading(f"{column}s") + html.figure(chart, f"top {column}s, share of documents before and after")
-            + html.row(*[f"<div>{html.text(side)}{html.table(table)}</div>" for side, table in tables.items() if table]))
+            + html.row(*[f"<div>{html.text(side)}{html.table(table)}</div>" for side, table in tables.items()
+                         if table]))

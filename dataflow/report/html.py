@@ -25,7 +25,8 @@ h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ccc; margin-top: 2em
 nav a { margin-right: 1em; } .note { color: #666; } .empty { color: #a60; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; } td, th { border: 1px solid #ddd; padding: 2px 8px; }
 th { background: #f3f3f3; text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.snippet { font-family: ui-monospace, monospace; font-size: 12px; max-width: 700px; white-space: pre-wrap; overflow-wrap: anywhere; }
+td.snippet { font-family: ui-monospace, monospace; font-size: 12px; max-width: 700px; white-space: pre-wrap;
+  overflow-wrap: anywhere; }
 figure { margin: 0.5em 0; } figure svg, figure img { max-width: 100%; height: auto; }
 .row { display: flex; flex-wrap: wrap; gap: 1em; } .row > figure { flex: 1 1 480px; }
 """

@@ -72,7 +72,8 @@ class TokenizeConfig(StrictModel):
     eos_token: str | None = None
     """End-of-document token; default: the first of <|endoftext|>, <|end_of_text|>, </s>, <eos> the tokenizer has."""
     encoder: Literal["auto", "tokenizers"] = "auto"
-    """auto: tiktoken when the tokenizer converts exactly (checked token for token when it is built), else tokenizers."""
+    """auto: tiktoken when the tokenizer converts exactly (checked token for token when it is built), else
+    tokenizers."""
     validation_frac: float = Field(0.01, ge=0, lt=1)
     """Share of documents held out for validation, chosen by a hash of the id: never in training."""
     split_seed: int = 0

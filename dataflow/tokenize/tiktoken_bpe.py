@@ -34,8 +34,10 @@ GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+
 #: replacement character.
 EDGE_CASES = (
     "", " ", "  \n\n\t x", "hello  world   \n", "It's we'll they've I'M don't", "12345 6789.0 ½ ⅔ ٣٤٥",
-    "a<|endoftext|>b <|endoftext|>", "👩‍👩‍👧 👍🏽 🇯🇵", "e\u0301 n\u0303 \u200b\u200d", "日本語のテキスト。中文文本，한국어",
-    "\x00\x01\x7f tab\there", "\ufffd\ufeffBOM", "ﬁ ﬀ Å Ω ℃", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "a<|endoftext|>b <|endoftext|>", "👩‍👩‍👧 👍🏽 🇯🇵", "e\u0301 n\u0303 \u200b\u200d",
+    "日本語のテキスト。中文文本，한국어",
+    "\x00\x01\x7f tab\there", "\ufffd\ufeffBOM", "ﬁ ﬀ Å Ω ℃",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 )
 
 

@@ -12,8 +12,8 @@ Both preserve connectivity and the alternation converges, in O(log^2 n) rounds, 
 per component centred on its smallest node; dedup graphs take 1-6 rounds. Each step is a
 window over the edge list partitioned by node (one shuffle, then a sort): a hub with a
 million neighbours is a long sorted run that Spark's window buffer spills to disk, never a
-list gathered in memory, and only one boolean per round reaches the driver. The result depends on the edge set alone (minima of ids), not on how
-the edges are partitioned. Each round's edges are checkpointed, which cuts the lineage that
+list gathered in memory, and only one boolean per round reaches the driver. The result depends on the edge set alone
+(minima of ids), not on how the edges are partitioned. Each round's edges are checkpointed, which cuts the lineage that
 would otherwise grow by four shuffles a round (and make planning and recovery slower every
 round), so the caller must have set the SparkContext's checkpoint directory.
 """

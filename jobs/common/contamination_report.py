@@ -36,7 +36,8 @@ def write_report(annotated: DataFrame, folder: str, index_stats: dict, settings:
         "benchmark", "item", "documents", "document_ids", F.col("first.text").alias("matched_text"))
     per_item.orderBy("benchmark", "item").coalesce(1).write.parquet(f"{folder}/{REPORT_TABLE}")
     spark = annotated.sparkSession
-    leaked = [row.asDict() for row in spark.read.parquet(f"{folder}/{REPORT_TABLE}").collect()]  # one row per leaked item
+    leaked = [row.asDict()
+              for row in spark.read.parquet(f"{folder}/{REPORT_TABLE}").collect()]  # one row per leaked item
     totals = spans.rollup("benchmark").agg(  # one row per benchmark, plus the total
         F.countDistinct("item").alias("items_found"), F.countDistinct("document").alias("documents"),
         F.grouping("benchmark").alias("total")).collect()

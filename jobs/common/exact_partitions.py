@@ -31,4 +31,5 @@ def exactly_partitioned(spark: SparkSession, frame: DataFrame, task: Column, num
     """`frame` shuffled into num_partitions partitions, the rows whose `task` is k in partition k."""
     keys = F.array(*(F.lit(key).cast("long") for key in routing_keys(spark, num_partitions)))
     route = "_exact_partition"
-    return frame.withColumn(route, F.element_at(keys, (task + 1).cast("int"))).repartition(num_partitions, route).drop(route)
+    return frame.withColumn(route, F.element_at(keys, (task + 1).cast("int"))).repartition(num_partitions,
+                                                                                           route).drop(route)

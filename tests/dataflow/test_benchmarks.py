@@ -76,7 +76,8 @@ def _write(path, records, suffix):
         pq.write_table(pa.Table.from_pylist(records), path)
         data = path.read_bytes()
     elif kind == "csv":
-        rows = [{"query": r["query"], "choices": json.dumps(r["choices"]), "meta.source": r["meta"]["source"]} for r in records]
+        rows = [{"query": r["query"], "choices": json.dumps(r["choices"]), "meta.source": r["meta"]["source"]}
+                for r in records]
         with open(path, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
@@ -130,7 +131,8 @@ def test_benchmark_arguments_fail_with_the_fix(registry, shared_data, arg, messa
 
 def test_a_missing_field_names_the_fields_there_are(shared_data):
     spec = parse_benchmark_arg(f"x={shared_data / 'benchmarks' / 'copa' / 'copa.jsonl.gz'}:question", {})
-    with pytest.raises(InputError, match=r"field 'question' not found .*fields of its first record: query, gold, choices"):
+    with pytest.raises(InputError,
+                       match=r"field 'question' not found .*fields of its first record: query, gold, choices"):
         list(load_items(spec))
 
 

@@ -70,7 +70,7 @@ def test_doctests():
 def test_planted_passages_from_every_benchmark_are_found(benchmarks, index, pages):
     rng = random.Random(2024)
     hosts = [text for text in pages.values() if len(text) > 1000]
-    planted, found, partly_covered, unindexed = {}, {}, [], []
+    planted, partly_covered, unindexed = {}, [], []
     for name, item_id, passage in excerpts(benchmarks, rng):
         changed = perturb(passage, rng)
         document, at = plant(rng.choice(hosts), changed, rng)

@@ -70,7 +70,8 @@ def test_url_keys(url, key):
     assert url_key(url) == key
 
 
-@pytest.mark.parametrize("size, bucket", [(2, "2"), (3, "3-4"), (4, "3-4"), (5, "5-8"), (9, "9-16"), (1000, "513-1024")])
+@pytest.mark.parametrize("size, bucket", [(2, "2"), (3, "3-4"), (4, "3-4"), (5, "5-8"), (9, "9-16"), (1000,
+                                                                                                      "513-1024")])
 def test_cluster_size_buckets(size, bucket):
     assert size_bucket(size) == bucket
 

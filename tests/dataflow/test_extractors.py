@@ -26,7 +26,8 @@ def test_resiliparse_extractor_writes_resiliparse_main_text_in_the_same_schema(p
         row = rows[f"http://real.example/{i}"]
         if row["reject_reason"] in ("too_large", "no_text"):
             continue
-        expected, _ = repair_text(extract_main_text(decode_html(body)[0]), TextRepairConfig())  # repair runs after any extractor
+        expected, _ = repair_text(extract_main_text(decode_html(body)[0]),
+                                  TextRepairConfig())  # repair runs after any extractor
         assert row["text"] == expected, f"page {i} differs"
         kept += row["reject_reason"] is None
     assert kept == 39

@@ -32,7 +32,8 @@ KNOWN = [
                     "fineweb": "line_punct_ratio"}),
     (PROSE + "\nShare this article.\n" * 8, {"gopher_repetition": "dup_para_frac", "gopher_quality": None, "c4": None,
                                              "fineweb": "char_dup_ratio"}),
-    ("\n".join(f"Row {i}: {i * 37 % 1000} {i * 91 % 1000} {i * 13 % 1000} {i * 7 % 100}.{i % 10} units" for i in range(40)),
+    ("\n".join(f"Row {i}: {i * 37 % 1000} {i * 91 % 1000} {i * 13 % 1000} {i * 7 % 100}.{i % 10} units"
+               for i in range(40)),
      {"gopher_repetition": "top_2_gram", "gopher_quality": "gopher_below_alpha_threshold", "c4": "too_few_sentences",
       "fineweb": "line_punct_ratio"}),
     (PROSE + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.",
@@ -81,13 +82,15 @@ RECORDED_150 = {
         "java-extractarticle-ja/000018": (None, "top_2_gram"),
         "magic-html-article/45fcfa7d6741f4361646905a7fdbd1928f6c00e8d4ff29c44c9a51e40b6b2607": (None, "top_2_gram"),
         "magic-html-forum/ad412ab23b75646d54e363b4d813c35b33b353be18fa8c80fcb6adba87ab1b32": (None, "top_2_gram"),
-        "magic-html-forum/df28ea9a48811ae7caca36f1c9c952179e0ba8cd3240280648bb89c273ee6262": ("top_4gram_char_frac", None),
+        "magic-html-forum/df28ea9a48811ae7caca36f1c9c952179e0ba8cd3240280648bb89c273ee6262": ("top_4gram_char_frac",
+                                                                                              None),
         "newspaper/spanish_article": (None, "dup_line_frac")}),
     "gopher_quality": (0.9867, 108, 106, {
         "trafilatura/giromatch.com.kredit": (None, "gopher_below_alpha_threshold"),
         "trafilatura/tonight.de-Arschloch": (None, "gopher_below_alpha_threshold")}),
     "c4": (0.98, 126, 125, {
-        "magic-html-article/0987b0ff61a8eca73758b6c328af71dca752bdfa9e7e0139dad6f08c29252960": (None, "too_few_sentences"),
+        "magic-html-article/0987b0ff61a8eca73758b6c328af71dca752bdfa9e7e0139dad6f08c29252960": (None,
+                                                                                                "too_few_sentences"),
         "magic-html-forum/df28ea9a48811ae7caca36f1c9c952179e0ba8cd3240280648bb89c273ee6262": ("c4_min_sentences", None),
         "trafilatura/exlibris-deg.de.balsamo": (None, "too_few_sentences")}),
     "fineweb": (0.9533, 130, 123, {
@@ -108,7 +111,8 @@ RECORDED_150 = {
 @pytest.mark.skipif(datatrove_problem() is not None, reason=f"datatrove is not available: {datatrove_problem()}")
 def test_disagreements_with_datatrove_on_real_pages_are_the_recorded_ones(shared_data, tmp_path):
     report_path = tmp_path / "agreement.json"
-    done = subprocess.run([sys.executable, "-m", "bench.filter_agreement", "--sample", "150", "--json", str(report_path)],
+    done = subprocess.run([sys.executable, "-m", "bench.filter_agreement", "--sample", "150", "--json",
+                           str(report_path)],
                           capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
                           env={**os.environ, "DATAFLOW_SHARED_DATA": str(shared_data)})
     assert done.returncode == 0, done.stderr[-2000:]

@@ -41,7 +41,8 @@ def first_rejection(text: str, rules: RuleSet, language: str = "en", url: str | 
 
 def random_token(length: int) -> str:
     rng = random.Random(0)
-    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(length))
+    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+                   for _ in range(length))
 
 
 ROWS = [
@@ -54,15 +55,18 @@ ROWS = [
     ((repetition,), "\n\n".join(["\n".join(SENTENCES[:6]), "Ok.", "Ok.", "Ok."]), "dup_para_frac", 0.5),
     ((repetition,), "\n".join([*SENTENCES[:3], "-=" * 150, *SENTENCES[3:6], "-=" * 150]), "dup_line_char_frac", 0.2471),
     # a paragraph of many one-character lines: its newlines count for paragraphs, not for lines
-    ((repetition,), "\n\n".join(["\n".join("abcdefg"), "\n".join("hijklmn"), "\n".join("opqrst"), "\n".join("0123456789"),
+    ((repetition,), "\n\n".join(["\n".join("abcdefg"), "\n".join("hijklmn"), "\n".join("opqrst"),
+                                 "\n".join("0123456789"),
                                   "\n".join("0123456789")]), "dup_para_char_frac", 0.2289),
     ((repetition,), PROSE + "\n" + "buy now " * 60, "top_2gram_char_frac", 0.2442),
     ((repetition,), PROSE + "\n" + "go to wonderfulness " * 40, "top_3gram_char_frac", 0.3725),
     ((repetition,), PROSE + "\n" + "ab cd ef extraordinarily " * 35, "top_4gram_char_frac", 0.3972),
-    ((repetition,), "\n".join([*SENTENCES[:6], SENTENCES[0][:-1] + ", as reported.", SENTENCES[1][:-1] + ", it seems."]),
+    ((repetition,), "\n".join([*SENTENCES[:6], SENTENCES[0][:-1] + ", as reported.",
+                               SENTENCES[1][:-1] + ", it seems."]),
      "dup_5gram_char_frac", 0.2005),
     ((gopher,), "Only a few words here, which is not enough for a document.", "gopher_word_count", 12),
-    ((gopher,), PROSE + "\n" + " ".join(["a b c d e f g h i j k l m n o p q r s t"] * 25), "gopher_mean_word_length", 2.1712),
+    ((gopher,), PROSE + "\n" + " ".join(["a b c d e f g h i j k l m n o p q r s t"] * 25), "gopher_mean_word_length",
+     2.1712),
     ((gopher,), PROSE + "\n" + " ".join(f"#tag{i}" for i in range(60)), "gopher_hash_ratio", 0.1775),
     ((gopher,), PROSE + "\n" + " ".join(["more..."] * 60), "gopher_ellipsis_ratio", 0.1775),
     ((gopher,), "\n".join(f"• {sentence}" for sentence in SENTENCES), "gopher_bullet_lines", 1.0),
@@ -82,7 +86,8 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("modules", "text", "reason", "value"), ROWS, ids=[f"{row[2]}-{i}" for i, row in enumerate(ROWS)])
+@pytest.mark.parametrize(("modules", "text", "reason", "value"), ROWS, ids=[f"{row[2]}-{i}" for i,
+                                                                            row in enumerate(ROWS)])
 def test_each_rule_reports_its_reason_and_measured_value(modules, text, reason, value):
     assert first_rejection(text, family(*modules)) == (reason, value)
 
@@ -114,7 +119,8 @@ def test_slash_page_and_its_cousins_are_rejected_by_name(text, reason):
 
 
 def test_first_failing_rule_in_config_order_is_reported():
-    text = "/" * 10_000  # fails degenerate_char_run, degenerate_long_word, degenerate_symbol_share, gopher_word_count...
+    # fails degenerate_char_run, degenerate_long_word, degenerate_symbol_share, gopher_word_count...
+    text = "/" * 10_000
     assert first_rejection(text, RuleSet(FilterConfig())) == ("degenerate_char_run", 10_000)
     reordered = ["gopher_word_count", *(name for name in FilterConfig().rules if name != "gopher_word_count")]
     assert first_rejection(text, RuleSet(FilterConfig(rules=reordered))) == ("gopher_word_count", 0)

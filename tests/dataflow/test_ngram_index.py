@@ -53,7 +53,8 @@ def test_lookups_equal_exact_ngram_comparison(registry, pages):
     index = build_index(benchmarks)
     items = {f"{name}:{item.id}": item for name, some in benchmarks.items() for item in some}
     texts = list(pages.values())[:40]
-    planted = [f"{text}\n{item.texts[0]} {' '.join(item.texts[1:])}\n" for text, item in zip(texts, list(items.values())[::2])]
+    planted = [f"{text}\n{item.texts[0]} {' '.join(item.texts[1:])}\n" for text, item in zip(texts,
+                                                                                             list(items.values())[::2])]
     for text in [*texts, *planted]:
         hits = find_matches(text, index)
         found = {(start, size, index.catalog.key(item))

@@ -59,5 +59,7 @@ def test_only_configured_kinds_are_masked():
 
 
 def test_bad_allow_pattern_is_a_one_line_config_error():
-    with pytest.raises(ConfigError, match=r"^invalid config in filter: pii.allowed_emails: allowed_emails pattern '\(info' is not a regular"):
+    with pytest.raises(ConfigError,
+                       match=r"^invalid config in filter: pii.allowed_emails: allowed_emails pattern '\(info' is not a "
+                       r"regular"):
         validate_config(FilterConfig, {"pii": {"allowed_emails": ["(info"]}}, "filter")

@@ -110,7 +110,8 @@ def test_training_section_plots_curves_and_bits_per_byte_per_source(report_page)
 def test_search_section_embeds_every_png_of_the_search_folder(report_page):
     _, _, search, page = report_page
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', _section(page, "search"))
-    assert [base64.b64decode(data) for data in embedded] == [(search / "plots" / "predicted-vs-actual.png").read_bytes()]
+    assert [base64.b64decode(data)
+            for data in embedded] == [(search / "plots" / "predicted-vs-actual.png").read_bytes()]
 
 
 def test_table_cells_escape_markup():

@@ -145,7 +145,7 @@ def test_every_language_is_present_and_declared_in_html_lang(manifest, payloads)
     assert {row["language"] for row in articles} == set(prose.LANGUAGES)
     for row in articles:
         html = payloads[row["record_id"]].decode(row["encoding"])
-        if f"<html lang=" in html:
+        if "<html lang=" in html:
             assert f'<html lang="{row["language"]}">' in html
 
 

@@ -38,4 +38,5 @@ def test_folders_are_filled_per_source_and_mixture():
 
 def test_an_unknown_stage_is_one_line_listing_the_known_ones(capsys):
     assert cli.main(["run", "tokenise"]) != 0
-    assert "known stages: extract, filter, dedup, classify, decontaminate, tokenizer, tokenize, mix" in capsys.readouterr().err
+    known = "known stages: extract, filter, dedup, classify, decontaminate, tokenizer, tokenize, mix"
+    assert known in capsys.readouterr().err

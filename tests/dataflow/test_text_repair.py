@@ -22,7 +22,8 @@ def as_cp1252(text: str, codec: str = "utf-8") -> str:
     ("Fish &amp; chips &lt;3", "Fish & chips <3", ["html_entities"]),
     ("bell\x07 and\x1b[31m escape", "bell and escape", ["control_chars"]),
     ("cafe\u0301", "caf\u00e9", ["nfc"]),
-    (as_cp1252("東京タワーは高さ333mの電波塔です。", "shift_jis"), "東京タワーは高さ333mの電波塔です。", ["legacy_cjk"]),
+    (as_cp1252("東京タワーは高さ333mの電波塔です。", "shift_jis"), "東京タワーは高さ333mの電波塔です。",
+     ["legacy_cjk"]),
     (as_cp1252(ZH, "gb18030"), ZH, ["legacy_cjk"]),
     (as_cp1252("한국어 문장입니다.", "euc_kr"), "한국어 문장입니다.", ["legacy_cjk"]),
     # Cyrillic UTF-8 read as cp1252 is dense in high bytes too, and its bytes decode as GB18030: UTF-8 wins.

@@ -37,7 +37,8 @@ EXPECTED = {
     "warcio/example-iana.org-chunked.warc": {"warcinfo": 1, "response": 1, "request": 1, "html": 1},
     "chatnoir-resiliparse/clipped.warc.gz": {"response": 1, "html": 1, "truncated": 1},
     "chatnoir-resiliparse/warcfile.warc.gz": {"warcinfo": 1, "request": 17, "response": 16, "metadata": 16, "html": 16},
-    "chatnoir-resiliparse/warcfile.warc.lz4": {"warcinfo": 1, "request": 17, "response": 16, "metadata": 16, "html": 16},
+    "chatnoir-resiliparse/warcfile.warc.lz4": {"warcinfo": 1, "request": 17, "response": 16, "metadata": 16,
+                                               "html": 16},
     "chatnoir-resiliparse/clueweb-quirk.warc.gz": {"warcinfo": 1, "response": 29, "html": 29},
     "ia-web-commons/IAH-20080430204825-00000-blackbook-truncated.arc": {"warcinfo": 1, "unreadable_record": 1},
     "pywb/iana.warc.gz": {"warcinfo": 1, "response": 48, "request": 171, "revisit": 123, "html": 20},
@@ -51,7 +52,8 @@ def test_shared_file_gives_exact_records_and_failures(shared_data, name):
 
 
 def test_every_shared_archive_reads_without_raising(shared_data):
-    files = [p for p in (shared_data / "warc").rglob("*") if p.is_file() and not p.name.endswith((".json", ".paths.gz"))]
+    files = [p for p in (shared_data / "warc").rglob("*") if p.is_file() and not p.name.endswith((".json",
+                                                                                                  ".paths.gz"))]
     assert len(files) >= 35
     for path in files:
         assert summarise(path), f"{path} gave nothing at all"

@@ -36,7 +36,8 @@ def test_keep_top_fraction_uses_the_approximate_quantile(spark, documents, quali
 def test_scores_in_spark_equal_the_scores_of_the_same_function_on_the_driver(spark, documents, quality_model):
     out = documents.parent / "annotate"
     classify.main(["--input", str(documents), "--output", str(out), "--model", str(quality_model)])
-    kept = sorted(pq.read_table(out / "data", columns=["id", "text", "quality_score"]).to_pylist(), key=lambda r: r["id"])
+    kept = sorted(pq.read_table(out / "data", columns=["id", "text", "quality_score"]).to_pylist(),
+                  key=lambda r: r["id"])
     assert len(kept) == 200  # no selection asked: annotate only
     expected = score_texts(load_quality_model(str(quality_model)), [row["text"] for row in kept])
     assert [row["quality_score"] for row in kept] == pytest.approx(expected.tolist(), abs=1e-6)
@@ -57,7 +58,8 @@ def test_per_language_cutoffs_keep_the_top_of_each_language(spark, documents, qu
 
 def test_min_score_keeps_documents_at_or_above_it(spark, documents, quality_model):
     out = documents.parent / "threshold"
-    classify.main(["--input", str(documents), "--output", str(out), "--model", str(quality_model), "--min-score", "0.6"])
+    classify.main(["--input", str(documents), "--output", str(out), "--model", str(quality_model), "--min-score",
+                   "0.6"])
     scores = pq.read_table(out / "data", columns=["quality_score"]).column("quality_score").to_pylist()
     assert min(scores) >= 0.6 and stats_of(out)["extra"]["cutoffs"] == {"*": 0.6}
 

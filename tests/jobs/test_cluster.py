@@ -97,7 +97,8 @@ def standalone_cluster(tmp_path_factory):
 
 
 def _kept(stage: Path) -> list[tuple[str, str]]:
-    table = ds.dataset(str(stage / "data"), format="parquet", ignore_prefixes=[".", "_"]).to_table(columns=["id", "text"])
+    table = ds.dataset(str(stage / "data"), format="parquet", ignore_prefixes=[".", "_"]).to_table(columns=["id",
+                                                                                                            "text"])
     return sorted(zip(table.column("id").to_pylist(), table.column("text").to_pylist()))
 
 
@@ -126,7 +127,8 @@ def test_pipeline_on_a_standalone_cluster_keeps_what_local_mode_keeps(spark, sta
         [_spark_bin("spark-submit"), "--master", master, "--driver-memory", "1g", "--executor-memory", "1g",
          "--executor-cores", "1", "--total-executor-cores", "2", "--conf", "spark.driver.host=127.0.0.1",
          "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false",
-         "--conf", "spark.sql.shuffle.partitions=4", "--conf", "spark.log.level=WARN", "--py-files", str(_code_zip(tmp_path / "dataflow.zip")),
+         "--conf", "spark.sql.shuffle.partitions=4", "--conf", "spark.log.level=WARN", "--py-files",
+         str(_code_zip(tmp_path / "dataflow.zip")),
          str(REPO / "jobs" / "pipeline.py"), "--config", str(config), "--output", str(tmp_path / "cluster")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     errors = [line for line in submitted.stderr.splitlines() if "Error" in line or "error:" in line]
@@ -137,7 +139,8 @@ def test_pipeline_on_a_standalone_cluster_keeps_what_local_mode_keeps(spark, sta
         assert _kept(cluster / stage) == _kept(local / stage), stage
     assert len(_kept(local / "clean")) > 0
     assert _token_documents(cluster / "tokens" / "web") == _token_documents(local / "tokens" / "web")
-    assert (cluster / "tokenizer" / "tokenizer.json").read_bytes() == (local / "tokenizer" / "tokenizer.json").read_bytes()
+    tokenizer = Path("tokenizer") / "tokenizer.json"
+    assert (cluster / tokenizer).read_bytes() == (local / tokenizer).read_bytes()
     assert _shard_hashes(cluster / "shards" / "web") == _shard_hashes(local / "shards" / "web")
     shipped = {path.name for path in work_dir.rglob("*") if path.is_file()}
     assert {"lid.176.ftz", quality_model.name} <= shipped  # the models reached the executors as files

@@ -77,7 +77,8 @@ def test_excise_splits_contaminated_documents_and_stats_add_up(docs, excised):
 
 def test_rejected_rows_name_the_benchmark_item_and_span(excised):
     rejected = pq.read_table(excised / "rejected").to_pylist()
-    cut = sorted((row["reject_value"], row["piece"]["parent_id"]) for row in rejected if row["reject_reason"] == "excised")
+    cut = sorted((row["reject_value"], row["piece"]["parent_id"]) for row in rejected
+                 if row["reject_reason"] == "excised")
     assert [value for value, _ in cut] == ["boolq:171", "boolq:7", "gsm8k:3", "gsm8k:3", "gsm8k:500",
                                            "siqa_cli:11,siqa_cli:941", "siqa_cli:12"]  # 11 and 941 share a context
     for row in rejected:
@@ -148,7 +149,8 @@ def test_joined_index_finds_what_the_broadcast_index_finds(spark, shared_data, d
 def test_executors_build_the_index_build_index_builds(spark, shared_data, tmp_path):
     """Read a task per file (MMLU's 57 CSV files among them), the collected index equals the
     one-process index array for array, with the same counts, common phrases dropped."""
-    (tmp_path / "phrases.txt").write_text("Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning\n")
+    (tmp_path / "phrases.txt").write_text("Janet's ducks lay 16 eggs per day. She eats three for breakfast every "
+                                          "morning\n")
     config = DecontaminateConfig(benchmarks=["gsm8k", "mmlu", siqa_argument(shared_data)],
                                  benchmarks_dir=str(shared_data / "benchmarks"),
                                  common_phrases=[str(tmp_path / "phrases.txt")])

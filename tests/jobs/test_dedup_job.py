@@ -147,7 +147,8 @@ def test_stored_signatures_are_datasketch_minhashes_that_its_lsh_can_query(dedup
     lsh = MinHashLSH(num_perm=hasher.num_perm, params=(14, 8))
     for row in rows:
         if row["minhash"] is not None:
-            lsh.insert(row["id"], MinHash(hashvalues=signature_from_bytes(row["minhash"], "affine32"), scheme="affine32"))
+            lsh.insert(row["id"], MinHash(hashvalues=signature_from_bytes(row["minhash"], "affine32"),
+                                          scheme="affine32"))
     near = next(row for row in rows if row["id"].endswith("#near") and row["dup_cluster"])
     assert near["minhash"] == datasketch_minhash(near["text"], hasher).hashvalues.astype("<u4").tobytes()
     assert near["id"].split("#")[0] in lsh.query(datasketch_minhash(near["text"], hasher))
@@ -200,7 +201,8 @@ def test_a_family_of_500_near_copies_of_one_long_page_keeps_one_row(spark, real_
     assert cli.main(["run", "dedup", "--input", str(tmp_path / "docs"), "--output", str(tmp_path / "out")]) == 0
     stats = stats_of(tmp_path / "out")
     assert (stats["rows_in"], stats["rows_out"]) == (700, 201)  # 200 real pages, one of the family
-    assert stats["rejected_by_reason"] == {"exact_duplicate": 135, "near_duplicate": 364}  # an edit of case or spacing is exact
+    assert stats["rejected_by_reason"] == {"exact_duplicate": 135,
+                                           "near_duplicate": 364}  # an edit of case or spacing is exact
     assert (stats["extra"]["clusters"], stats["extra"]["largest_cluster"]) == (1, 500)
     assert {row["dup_cluster"] for row in read(tmp_path / "out", "rejected") if row["id"].startswith("family/")} == \
         {"family/000"}

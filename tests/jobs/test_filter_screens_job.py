@@ -20,8 +20,10 @@ def screened(spark, shared_data, tmp_path_factory):
     """20 English real pages, then the same pages with an abusive passage and with contact details."""
     folder = tmp_path_factory.mktemp("screens")
     english = [page for page in load_pages(shared_data) if page["language"] == "en"][:20]
-    planted = [{**page, "id": f"abusive-{i}", "text": page["text"] + "\n" + ABUSE * 3} for i, page in enumerate(english[:5])]
-    planted += [{**page, "id": f"contact-{i}", "text": page["text"] + "\n" + CONTACT} for i, page in enumerate(english[5:10])]
+    planted = [{**page, "id": f"abusive-{i}", "text": page["text"] + "\n" + ABUSE * 3} for i,
+               page in enumerate(english[:5])]
+    planted += [{**page, "id": f"contact-{i}", "text": page["text"] + "\n" + CONTACT} for i,
+                page in enumerate(english[5:10])]
     documents = write_documents(folder / "docs", [*english, *planted])
     config = folder / "pipeline.yaml"
     word_list = shared_data / "text" / "lists" / "naughty_words_en.txt"

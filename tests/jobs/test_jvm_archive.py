@@ -46,7 +46,8 @@ def test_settings_that_change_the_classpath_or_driver_get_their_own_archive(cach
 
 @pytest.mark.parametrize("setting", [("DATAFLOW_JVM_ARCHIVE", "0"),
                                      ("PYSPARK_SUBMIT_ARGS", "--driver-java-options -Xss4m pyspark-shell"),
-                                     ("PYSPARK_SUBMIT_ARGS", "--conf spark.driver.extraJavaOptions=-Xss4m pyspark-shell")])
+                                     ("PYSPARK_SUBMIT_ARGS",
+                                      "--conf spark.driver.extraJavaOptions=-Xss4m pyspark-shell")])
 def test_no_archive_when_turned_off_or_the_user_sets_the_drivers_java_options(cache, monkeypatch, setting):
     monkeypatch.setenv(*setting)
     assert plan_archive() is None

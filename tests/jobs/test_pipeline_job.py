@@ -62,7 +62,8 @@ def test_every_stage_is_complete_with_the_seeded_runs_counts(pipeline_run):
         "train": (76, 39569), "validation": (1, 715)}
     assert (out / "tokenizer" / "tokenizer.json").is_file() and (out / "mixture.yaml").is_file()
     mixed = stats_of(out / "shards/web")
-    assert (mixed["sequences"], mixed["tokens"], mixed["shares"]["web"]) == (305, 39040, {"realised": 1.0, "target": 1.0})
+    assert (mixed["sequences"], mixed["tokens"], mixed["shares"]["web"]) == (305, 39040, {"realised": 1.0,
+                                                                                          "target": 1.0})
 
 
 def test_decontamination_found_the_planted_sample_benchmark(pipeline_run):

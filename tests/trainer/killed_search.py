@@ -63,5 +63,6 @@ def assert_resumed_only_unfinished(runs: Path, finished: dict[str, tuple[int, by
     assert (state.status, state.attempts, state.history) == ("done", 2, ["try 1: interrupted", "try 2: done"])
     starts = [event["message"] for event in read_jsonl(runs / killed / "events.jsonl") if event["event"] == "start"]
     assert len(starts) == 2 and starts[1].startswith("training resumed from")
-    assert {read_state(folder).status for folder in runs.iterdir()} == {"done"} and len(list(runs.iterdir())) == num_runs
+    assert {read_state(folder).status
+            for folder in runs.iterdir()} == {"done"} and len(list(runs.iterdir())) == num_runs
     return starts

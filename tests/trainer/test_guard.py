@@ -66,7 +66,8 @@ def test_non_finite_loss_never_reaches_the_weights(tmp_path, mixture_file):
     trainer.fit(until_step=2)
     poison(trainer)
     before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
-    with pytest.raises(TrainingDiverged, match="diverged at step 4: 3 spikes in a row and no checkpoint to roll back to"):
+    with pytest.raises(TrainingDiverged,
+                       match="diverged at step 4: 3 spikes in a row and no checkpoint to roll back to"):
         trainer.fit()
     assert all(torch.equal(p, before[name]) for name, p in trainer.model.named_parameters())
     spikes = [e for e in read_jsonl(tmp_path / "run" / "events.jsonl") if e["event"] == "spike_skipped"]

@@ -87,7 +87,8 @@ def test_scarce_data_moves_the_optimum_to_more_parameters():
     plenty, scarce = {"web": 1e13}, {"web": 2e9}
     fresh = fresh_optimum(CHINCHILLA, compute, {"web": 1.0}, scarce)
     constrained = constrained_optimum(CHINCHILLA, compute, {"web": 1.0}, scarce)
-    assert constrained_optimum(CHINCHILLA, compute, {"web": 1.0}, plenty).params == pytest.approx(fresh.params, rel=1e-3)
+    assert constrained_optimum(CHINCHILLA, compute, {"web": 1.0}, plenty).params == pytest.approx(fresh.params,
+                                                                                                  rel=1e-3)
     assert constrained.params > 1.2 * fresh.params and constrained.predicted_loss < fresh.predicted_loss
     assert fresh.epochs["web"] > constrained.epochs["web"] > 1
 

@@ -75,7 +75,8 @@ def test_grid_over_rates_and_batch_sizes_trains_every_pair_and_names_the_best_pe
         assert f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g} at batch size " \
                f"{entry['batch_size']}" in result.output
     report = inspect_path(tmp_path / "lr")
-    assert [row[2] for row in report.tables["optimum per size"].rows] == [e["batch_size"] for e in summary["sizes"].values()]
+    assert [row[2] for row in report.tables["optimum per size"].rows] == [e["batch_size"]
+                                                                          for e in summary["sizes"].values()]
     assert len(report.tables["optimum per batch size"].rows) == 4 and len(report.tables["trials"].rows) == 12
 
 
@@ -144,7 +145,8 @@ def test_plan_values_repeats_and_recommends_preset_and_rate(mixture, tmp_path):
     law = ScalingLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # a finished search's fit: Chinchilla's
     (tmp_path / "scaling").mkdir()
     (tmp_path / "lr").mkdir()
-    write_json(tmp_path / "scaling" / "summary.json", {"kind": "scaling", "mixture": str(mixture), "law": law.as_dict()})
+    write_json(tmp_path / "scaling" / "summary.json", {"kind": "scaling", "mixture": str(mixture),
+                                                       "law": law.as_dict()})
     write_json(tmp_path / "lr" / "summary.json", {"kind": "hparams", "law": {"coefficient": 0.1, "exponent": 0.2}})
     # The sources hold ~8k tokens each: at 1e12 FLOPs the fresh optimum would read them for many epochs.
     result = CliRunner().invoke(app, ["search", "plan", "--compute", "1e12", "--scaling", str(tmp_path / "scaling"),

@@ -27,7 +27,8 @@ def mixture(tmp_path_factory):
 
 
 @pytest.mark.search_e2e
-def test_scaling_grid_is_fitted_with_intervals_predicts_the_held_out_run_and_resumes_without_rerunning(mixture, tmp_path):
+def test_scaling_grid_is_fitted_with_intervals_predicts_the_held_out_run_and_resumes_without_rerunning(mixture,
+                                                                                                       tmp_path):
     config = load_scaling_config(sweep_file(tmp_path / "scaling.yaml", mixture, tmp_path / "scaling",
                                             tokens=[512, 1024, 2048, 4096], holdout=["s32@4096"],
                                             bootstrap_samples=20, compute=[1e12]))

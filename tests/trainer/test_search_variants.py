@@ -44,11 +44,13 @@ def test_branches_from_one_base_report_gains_noise_shared_compute_and_rank_trans
     assert any("branched from" in event.get("message", "") for event in read_jsonl(branch / "events.jsonl"))
     assert load_train_config(tmp_path / "variants" / "runs" / "s16-base" / "run.yaml").optim.decay_frac == 0.0
     entries = {e["variant"]: e for e in summary["variants"]}
-    assert set(entries) == {f"{size}/{name}" for size in ("s16", "s32") for name in ("control", "wiki-heavy", "no-books")}
+    assert set(entries) == {f"{size}/{name}" for size in ("s16", "s32") for name in ("control", "wiki-heavy",
+                                                                                     "no-books")}
     for entry in entries.values():
         assert entry["seeds"] == 2
         if entry["name"] != "control":
-            assert entry["delta"] == pytest.approx(entry["target"][0] - entries[f"{entry['size']}/control"]["target"][0])
+            control = entries[f"{entry['size']}/control"]
+            assert entry["delta"] == pytest.approx(entry["target"][0] - control["target"][0])
             assert entry["delta_std"] >= 0 and entry["verdict"]
     assert -1 <= summary["rank_transfer"]["spearman"] <= 1
     assert (tmp_path / "variants" / "plots" / "variant_gains.png").stat().st_size > 1000
@@ -67,7 +69,8 @@ def test_variant_naming_an_unknown_source_is_refused(sources, tmp_path):
 def test_variant_replacing_a_source_the_target_scores_is_refused(sources, tmp_path):
     mixture = mixture_file(tmp_path / "mix.yaml", sources)
     config = load_variant_config(sweep_file(tmp_path / "v.yaml", mixture, tmp_path / "v", base_tokens=512,
-                                            branch_tokens=128, variants={"x": {"sources": {"wiki": str(sources["web"])}}}))
+                                            branch_tokens=128,
+                                            variants={"x": {"sources": {"wiki": str(sources["web"])}}}))
     with pytest.raises(ConfigError, match=r"variants.x replaces wiki, which the target scores by its own validation"):
         run_variant_search(config)
     assert not (tmp_path / "v" / "runs").exists()

@@ -38,13 +38,15 @@ def read_summary(folder: Path, kind: str) -> dict[str, Any]:
     return summary
 
 
-def plan_compute(compute: float, scaling: Path, hparams: Path | None = None, mixture: str | None = None) -> dict[str, Any]:
+def plan_compute(compute: float, scaling: Path, hparams: Path | None = None, mixture: str | None = None) -> dict[str,
+                                                                                                                 Any]:
     fit = read_summary(scaling, "scaling")
     law = ScalingLaw(**fit["law"])
     lr_law = LrLaw(**read_summary(hparams, "hparams")["law"]) if hparams else None
     chosen = load_mixture(mixture or fit["mixture"])
     unique = {name: open_split(source.path, "train").num_tokens for name, source in chosen.sources.items()}
-    presets = {name: count_params(load_train_config(None, {"preset": name, "out_dir": ".", "data": {"mixture": "-"}}).model,
+    presets = {name: count_params(load_train_config(None, {"preset": name, "out_dir": ".",
+                                                           "data": {"mixture": "-"}}).model,
                                   chosen) for name in preset_names()}
     options = {"fresh tokens": fresh_optimum(law, compute, chosen.shares, unique),
                "data-constrained": constrained_optimum(law, compute, chosen.shares, unique)}
@@ -54,7 +56,8 @@ def plan_compute(compute: float, scaling: Path, hparams: Path | None = None, mix
 
 def _describe(allocation: Allocation, presets: dict[str, int], lr_law: LrLaw | None) -> dict[str, Any]:
     preset = min(presets, key=lambda name: abs(np.log(presets[name] / allocation.params)))
-    return {"params": allocation.params, "tokens": allocation.tokens, "tokens_per_param": allocation.tokens / allocation.params,
+    return {"params": allocation.params, "tokens": allocation.tokens,
+            "tokens_per_param": allocation.tokens / allocation.params,
             "effective_tokens": allocation.effective_tokens, "predicted_target": allocation.predicted_loss,
             "epochs": allocation.epochs, "preset": preset, "preset_params": presets[preset],
             "lr": lr_law.lr(allocation.params) if lr_law else None}

@@ -157,7 +157,8 @@ class SearchConfig(StrictModel):
     @property
     def target_weights(self) -> dict[str, float]:
         """Evaluated dataset name -> weight in the target, normalised to sum to 1."""
-        weights = {name: entry if isinstance(entry, float | int) else entry.weight for name, entry in self.target.items()}
+        weights = {name: entry if isinstance(entry, float | int) else entry.weight for name,
+                   entry in self.target.items()}
         total = sum(weights.values())
         return {name: weight / total for name, weight in weights.items()}
 

@@ -45,7 +45,8 @@ def write_derived(plans: list[DerivedPlan]) -> list[dict[str, Any]]:
             raise ConfigError(f"{plan.field}: the tokenizer {tokenizer.info.path} changed since the base source was "
                               "written (sha256 differs); re-tokenise the base source first")
         stage = Stage(STAGE, local_output(str(plan.output)),
-                      {"derive": plan.derive.model_dump(mode="json"), "tokenize": plan.tokenize.model_dump(mode="json")},
+                      {"derive": plan.derive.model_dump(mode="json"),
+                       "tokenize": plan.tokenize.model_dump(mode="json")},
                       [stage_input_identity(spark, plan.derive.stage), tokenizer.info.sha256])
         stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, plan.derive.stage, plan.tokenize,
                                                                   tokenizer, tmp))

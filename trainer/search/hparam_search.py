@@ -124,7 +124,8 @@ def _optuna(store: RunStore, config: HparamConfig) -> list[dict[str, Any]]:
                 studies[size].tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
                 survivors.append((size, trial))
-        full = {(size, t.number): _trial(config, size, config.tokens, lrs[size, t.number], None, f"{size}-t{t.number:02d}")
+        full = {(size, t.number): _trial(config, size, config.tokens, lrs[size, t.number], None,
+                                         f"{size}-t{t.number:02d}")
                 for size, t in survivors}
         run(store, config, list(full.values()), f"full runs of {len(full)} unpruned trials")
         rows = scores(store, config)

@@ -65,7 +65,8 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
                           natural={name: count / everything for name, count in available.items()})
     if sum(limits.values()) < 1:
         raise ConfigError(f"no mixture of the sources is feasible: at final_run.total_tokens "
-                          f"{config.final_run.total_tokens:,} their max_epochs allow at most {sum(limits.values()):.3g} "
+                          f"{config.final_run.total_tokens:,} their max_epochs allow at most "
+                          f"{sum(limits.values()):.3g} "
                           "of the budget in all; lower the budget, raise max_epochs or add data")
     check_feasible(prior_weights(config, inputs), inputs, config, "prior")
     return inputs
@@ -131,7 +132,8 @@ def prior_weights(config: SearchConfig, inputs: SearchInputs) -> dict[str, float
     missing, unknown = set(config.sources) - set(config.prior), set(config.prior) - set(config.sources)
     if missing or unknown:
         raise ConfigError(f"prior: must give a weight to every source ({', '.join(config.sources)}); "
-                          + (f"missing {', '.join(sorted(missing))}" if missing else f"unknown {', '.join(sorted(unknown))}"))
+                          + (f"missing {', '.join(sorted(missing))}" if missing
+                             else f"unknown {', '.join(sorted(unknown))}"))
     if any(weight <= 0 for weight in config.prior.values()):
         raise ConfigError("prior: every weight must be above 0 (the Dirichlet needs it)")
     total = sum(config.prior.values())

@@ -32,7 +32,8 @@ def scaling(root: Path, summary: dict) -> None:
     span = np.geomspace(min(g["tokens"] for g in grid) / 2, max(g["tokens"] for g in grid) * 2, 100)
     for size in dict.fromkeys(g["size"] for g in grid):
         mine = [g for g in grid if g["size"] == size]
-        line = ax.plot(span, law.loss(mine[0]["params"], span), linewidth=1, label=f"{size} ({mine[0]['params']:,} params)")
+        line = ax.plot(span, law.loss(mine[0]["params"], span), linewidth=1,
+                       label=f"{size} ({mine[0]['params']:,} params)")
         for held_out, marker in ((False, "o"), (True, "x")):
             chosen = [g for g in mine if g["held_out"] == held_out]
             ax.errorbar([g["tokens"] for g in chosen], [g["loss"] for g in chosen], [g["std"] for g in chosen],
@@ -46,7 +47,8 @@ def scaling(root: Path, summary: dict) -> None:
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.scatter([g["compute"] for g in grid], [g["loss"] for g in grid], s=14, label="runs")
     span = np.geomspace(min(g["compute"] for g in grid) / 2, max(g["compute"] for g in grid) * 4, 100)
-    ax.plot(span, compute_law.loss(span), label=f"frontier fit {compute_law.E:.3g} + {compute_law.K:.3g}/C^{compute_law.gamma:.3g}")
+    ax.plot(span, compute_law.loss(span),
+            label=f"frontier fit {compute_law.E:.3g} + {compute_law.K:.3g}/C^{compute_law.gamma:.3g}")
     optimal = law.optimal_params(span)
     ax.plot(span, law.loss(optimal, span / (6 * optimal)), linestyle="--", label="compute-optimal L(N_opt, D_opt)")
     ax.set(xscale="log", xlabel="compute C = 6ND (FLOPs)", ylabel="target (bits/byte)", title="loss against compute")
@@ -79,7 +81,8 @@ def learning_rates(root: Path, summary: dict) -> None:
             trials = sorted((t for t in entry["trials"] if t["loss"] is not None and str(t["batch_size"]) == batch),
                             key=lambda t: t["lr"])
             line = ax.plot([t["lr"] for t in trials], [t["loss"] for t in trials], marker="o", markersize=3,
-                           label=f"{size} ({entry['params']:,} params)" + (f", batch {batch}" if len(batches) > 1 else ""))
+                           label=f"{size} ({entry['params']:,} params)" + (f", batch {batch}" if len(batches) > 1
+                                                                           else ""))
         ax.axvline(entry["optimum_lr"], color=line[0].get_color(), linestyle=":", linewidth=1)
         if "law_lr" in entry:
             ax.axvline(entry["law_lr"], color=line[0].get_color(), linestyle="--", linewidth=1)

@@ -9,9 +9,9 @@ space,
 with L-BFGS from a grid of starting points, keeping the best; the Huber loss makes the fit
 robust to a few outlying runs. Their grid has 4,500 starts (a, b in 0..25 by 5, e in -1..1 by
 0.5, α, β in 0..2 by 0.5), about 80 s of one core here; ours spans the same ranges with 432
-(`*_STARTS`), about 2 s, and recovers planted constants to 1% (tests/trainer/test_scaling_law.py). Their intervals come from bootstrapping the runs; so do ours,
-on every constant (`bootstrap`). Under C = 6·N·D the compute-optimal split is closed-form
-(their equation 4):
+(`*_STARTS`), about 2 s, and recovers planted constants to 1% (tests/trainer/test_scaling_law.py). Their intervals come
+from bootstrapping the runs; so do ours, on every constant (`bootstrap`). Under C = 6·N·D the compute-optimal split is
+closed-form (their equation 4):
 
     N_opt(C) = G·(C/6)^(β/(α+β)),  D_opt(C) = G⁻¹·(C/6)^(α/(α+β)),  G = (α·A / (β·B))^(1/(α+β)),
 

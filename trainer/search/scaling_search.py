@@ -96,7 +96,8 @@ def summarise(config: ScalingConfig, points: list[Point], rows: dict[str, dict])
         "interval_level": 0.9,
         "compute_law": {"E": compute_law.E, "K": compute_law.K, "gamma": compute_law.gamma,
                         "frontier": [fitted[i]["point"] for i in compute_frontier(compute, losses)]},
-        "compute_optimal": [{"compute": c, "params": float(law.optimal_params(c)), "tokens": float(law.optimal_tokens(c)),
+        "compute_optimal": [{"compute": c, "params": float(law.optimal_params(c)),
+                             "tokens": float(law.optimal_tokens(c)),
                              "tokens_per_param": law.tokens_per_param(c),
                              "loss": float(law.loss(law.optimal_params(c), law.optimal_tokens(c)))} for c in budgets],
         "holdout": [{"point": g["point"], **prediction_error(law, g["params"], g["tokens"], g["loss"])}

@@ -36,7 +36,8 @@ class SweepConfig(StrictModel):
     out_dir: str
     """Search folder: runs/, results.parquet, summary.json, plots/."""
     mixture: str
-    """Mixture file (`dataflow/mix/mixture.py`) every run trains on; its total_tokens is replaced by each run's budget."""
+    """Mixture file (`dataflow/mix/mixture.py`) every run trains on; its total_tokens is replaced by each run's
+    budget."""
     target: dict[str, float | TargetDataset] = Field(min_length=1)
     """Bits-per-byte to minimise, weighted: a source of the mixture (its validation split) with a weight, or a
     name with {path, weight} (any token dataset made with the same tokenizer, e.g. WikiText-2 test)."""

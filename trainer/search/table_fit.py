@@ -51,7 +51,8 @@ def read_table(path: str | Path, target: str, prefix: str | None, columns: list[
     if columns:
         missing = [name for name in columns if name not in table.column_names]
         if missing:
-            raise ConfigError(f"--weights: {path} has no column {missing[0]}; its columns: {', '.join(table.column_names)}")
+            raise ConfigError(f"--weights: {path} has no column {missing[0]}; its columns: "
+                              f"{', '.join(table.column_names)}")
         chosen, names = columns, columns
     else:
         prefix = prefix or "w_"

@@ -183,7 +183,8 @@ def summarise(config: VariantConfig, bases: list[Point], branches: list[Point], 
             if values and control and name != CONTROL:
                 entry["delta"] = entry["target"][0] - float(np.mean(control))
                 entry["delta_std"] = math.sqrt(np.var(values, ddof=1) / len(values)
-                                               + np.var(control, ddof=1) / len(control)) if min(len(values), len(control)) > 1 else None
+                                               + np.var(control, ddof=1) / len(control)) \
+                    if min(len(values), len(control)) > 1 else None
                 entry["verdict"] = _verdict(entry["delta"], entry["delta_std"])
             entries.append(entry)
     base_tokens, branch_tokens = bases[0].tokens, branches[0].tokens
@@ -192,7 +193,8 @@ def summarise(config: VariantConfig, bases: list[Point], branches: list[Point], 
                "runs": statuses(rows), "failures": failures(rows), "variants": entries,
                "base_tokens": base_tokens, "branch_tokens": branch_tokens, "branches_per_size": count,
                "shared_compute": base_tokens / (base_tokens + branch_tokens),
-               "compute_vs_separate_runs": (base_tokens + count * branch_tokens) / (count * (base_tokens + branch_tokens))}
+               "compute_vs_separate_runs": (base_tokens + count * branch_tokens)
+               / (count * (base_tokens + branch_tokens))}
     sizes = list(config.sizes)
     if len(sizes) >= 2:
         small, large = ({e["name"]: e["target"][0] for e in entries if e["size"] == size and e["target"]}

@@ -5,8 +5,8 @@ checkpoint when it has one, so a killed or preempted run loses at most `checkpoi
 steps), and records `result.json`. A try that raises, or ends with a non-finite
 bits-per-byte (a diverged run), is recorded with its reason; the run is tried again until
 `max_attempts` tries have failed and then marked failed. A try cut short by a killed search or
-a preempted job is recorded as interrupted and does not count as a failure. Failures are never scores: `result.json` is written
-only by a try that succeeded.
+a preempted job is recorded as interrupted and does not count as a failure. Failures are never scores: `result.json` is
+written only by a try that succeeded.
 """
 
 from __future__ import annotations

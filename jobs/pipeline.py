@@ -38,7 +38,7 @@ from dataflow.inspect.render import render_table
 from dataflow.pipeline import STAGE_ORDER, PipelineConfig, SourceSelection, load_pipeline_config
 from dataflow.samples.benchmark import benchmark_path
 from dataflow.shards import TokenDataset, split_path
-from dataflow.stage import STATS_FILE, check_output, read_stats
+from dataflow.stage import STATS_FILE, check_output, check_run_folder, read_stats
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE
 from jobs import classify
 from jobs import decontaminate
@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 def check_stage_outputs(config: PipelineConfig) -> None:
     """Refuse the run folder when a stage folder in it is, holds or lies in an input (dataflow/stage.py)."""
     out = config.output.rstrip("/")
+    check_run_folder(out)
     for folder in ("docs", "filtered", "deduped", "scored", "clean", "tokenizer",
                    *(f"tokens/{source}" for source in config.sources), f"shards/{mixture_name(config)}"):
         check_output(f"{out}/{folder}", config.input)

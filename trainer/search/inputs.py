@@ -132,8 +132,6 @@ def prior_weights(config: SearchConfig, inputs: SearchInputs) -> dict[str, float
     if missing or unknown:
         raise ConfigError(f"prior: must give a weight to every source ({', '.join(config.sources)}); "
                           + (f"missing {', '.join(sorted(missing))}" if missing else f"unknown {', '.join(sorted(unknown))}"))
-    if any(weight <= 0 for weight in config.prior.values()):
-        raise ConfigError("prior: every weight must be above 0 (the Dirichlet needs it)")
     total = sum(config.prior.values())
     return {name: config.prior[name] / total for name in config.sources}
 

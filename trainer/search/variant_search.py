@@ -35,7 +35,7 @@ import numpy as np
 import yaml
 from pydantic import Field, model_validator
 
-from dataflow.config import StrictModel, load_config
+from dataflow.config import PositiveFinite, StrictModel, load_config
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import load_mixture
 from trainer.search import law_plots
@@ -55,7 +55,7 @@ class Variant(StrictModel):
 
     mixture: str | None = None
     """Another mixture file for the decay phase (replaces the base mixture entirely)."""
-    weights: dict[str, float] = {}
+    weights: dict[str, PositiveFinite] = {}
     """New weights of named sources of the base mixture (normalised with the others)."""
     sources: dict[str, str] = {}
     """Another token source folder for named sources, e.g. the web source re-tokenised from a stricter filter

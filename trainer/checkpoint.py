@@ -4,7 +4,8 @@ After torchtitan's checkpointer: a step is written to `step-000100.tmp/`, its ma
 `complete.json` (the step and the sha256 of every file) is written last, and the folder is
 renamed to `step-000100/`; files, marker and rename are fsynced in that order. Resume takes the
 newest folder with a marker whose files match it, so a crash while writing leaves nothing
-half-written to load, and a corrupt newest step falls back to the one before; the last
+half-written to load, and a corrupt newest step (a file that does not match, an empty or torn
+marker) falls back to the one before, as does a spike rollback; the last
 `keep_last` steps are kept.
 
 The model and optimizer are saved as full (unsharded) state dicts through
@@ -150,8 +151,15 @@ def read(path: Path) -> dict[str, Any]:
     marker = path / MARKER
     if not marker.is_file():
         raise CheckpointError(f"checkpoint {path} is incomplete ({MARKER} is missing); delete it or give a complete one")
+    try:  # an empty or torn marker (a crash or a full disk while it was written) is a bad step, not a crash
+        hashes = json.loads(marker.read_text())["sha256"]
+    except (ValueError, KeyError, TypeError):
+        hashes = None
+    if not isinstance(hashes, dict):
+        raise CheckpointError(f"checkpoint {path} is incomplete: its {MARKER} is empty or torn; delete {path} to "
+                              "resume from the checkpoint before it")
     states = {}
-    for name, expected in json.loads(marker.read_text())["sha256"].items():
+    for name, expected in hashes.items():
         if not (path / name).is_file() or file_sha256(path / name) != expected:
             raise CheckpointError(f"checkpoint {path} is corrupt: {name} does not match the sha256 recorded "
                                   f"when it was written; delete {path} to resume from the checkpoint before it")

@@ -93,7 +93,8 @@ class HadoopFS:
         files, listing = {}, fs.listFiles(jpath, True)
         while listing.hasNext():
             status = listing.next()
-            files[status.getPath().toUri().getPath().removeprefix(base)] = (status.getLen(), status.getModificationTime())
+            name = status.getPath().toUri().getPath().removeprefix(base)
+            files[name] = (status.getLen(), status.getModificationTime())
         return files
 
     def siblings(self, pattern: str) -> list[str]:

@@ -1,0 +1,46 @@
+"""A search records the token datasets it starts with, and a --resume on re-tokenised data is refused
+before any run, naming the source and the fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dataflow.errors import ConfigError
+from trainer.search.config import load_search_config
+from trainer.search.inputs import DATASETS_FILE, check_same_datasets, read_inputs
+from trainer.search.mixture_search import run_mixture_search
+
+from conftest import write_source
+from search_sources import search_file, write_sources
+
+
+def started_search(tmp_path):
+    """A search folder as a first start leaves it (the datasets record), its sources and config."""
+    sources = write_sources(tmp_path / "tokens")
+    config = load_search_config(search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1"))
+    check_same_datasets(tmp_path / "mix1", read_inputs(config).manifests, resume=False)
+    return sources, config
+
+
+def test_the_start_records_every_dataset_manifest(tmp_path):
+    started_search(tmp_path)
+    record = json.loads((tmp_path / "mix1" / DATASETS_FILE).read_text())
+    assert sorted(record) == [f"sources.{name}.{split}" for name in ("books", "web", "wiki")
+                              for split in ("train", "validation")]
+    assert all(len(entry["sha256"]) == 64 for entry in record.values())
+
+
+def test_resume_on_the_same_data_goes_on(tmp_path):
+    _, config = started_search(tmp_path)
+    check_same_datasets(tmp_path / "mix1", read_inputs(config).manifests, resume=True)
+
+
+def test_resume_on_re_tokenised_data_is_refused_before_any_run(tmp_path):
+    sources, config = started_search(tmp_path)
+    write_source(sources["web"], "web", seed=9)  # the same folder, written again with other documents
+    with pytest.raises(ConfigError, match=r"--resume: sources.web.train \(.*web/train/manifest.json\) is not the "
+                                          r"token data .* start a new search folder"):
+        run_mixture_search(config, resume=True)
+    assert not (tmp_path / "mix1" / "runs").exists()

@@ -1,5 +1,5 @@
 """A search records the token datasets it starts with, and a --resume on re-tokenised data is refused
-before any run, naming the source and the fix."""
+before any run, naming the dataset and the fix."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import pytest
 
 from dataflow.errors import ConfigError
 from trainer.search.config import load_search_config
-from trainer.search.inputs import DATASETS_FILE, check_same_datasets, read_inputs
+from trainer.search.inputs import DATASETS_FILE, check_same_datasets, check_same_mixture_datasets, read_inputs
 from trainer.search.mixture_search import run_mixture_search
+from trainer.search.scaling_search import load_scaling_config, run_scaling_search
 
 from conftest import write_source
 from search_sources import search_file, write_sources
+from sweep_files import mixture_file, sweep_file
 
 
 def started_search(tmp_path):
@@ -44,3 +46,16 @@ def test_resume_on_re_tokenised_data_is_refused_before_any_run(tmp_path):
                                           r"token data .* start a new search folder"):
         run_mixture_search(config, resume=True)
     assert not (tmp_path / "mix1" / "runs").exists()
+
+
+def test_a_sweep_resume_on_re_tokenised_data_is_refused_before_any_run(tmp_path):
+    """Scaling, variant and hparam searches record the sources of their mixture file the same way."""
+    sources = write_sources(tmp_path / "tokens")
+    path = sweep_file(tmp_path / "scaling.yaml", mixture_file(tmp_path / "mix.yaml", sources), tmp_path / "scaling",
+                      tokens=[512])
+    config = load_scaling_config(path)
+    check_same_mixture_datasets(tmp_path / "scaling", config.mixture, config.target, resume=False)
+    write_source(sources["wiki"], "wiki", seed=9)
+    with pytest.raises(ConfigError, match=r"--resume: sources.wiki.train .* start a new search folder"):
+        run_scaling_search(config, resume=True)
+    assert not (tmp_path / "scaling" / "runs").exists()

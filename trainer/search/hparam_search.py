@@ -26,6 +26,7 @@ from dataflow.config import PositiveFinite, load_config
 from dataflow.mix.mixture import load_mixture
 from trainer.config import load_train_config
 from trainer.search import law_plots
+from trainer.search.inputs import check_same_mixture_datasets
 from trainer.search.lr_law import SizeOptimum, fit_lr_law, size_optimum
 from trainer.search.store import RunStore, write_json
 from trainer.search.sweep import Point, SweepConfig, count_params, failures, point, run, scores, start, statuses
@@ -72,6 +73,7 @@ def load_hparam_config(path: str | Path) -> HparamConfig:
 
 def run_hparam_search(config: HparamConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     trials = _grid(store, config) if config.sampler == "grid" else _optuna(store, config)
     summary = summarise(config, trials, scores(store, config))
     write_json(Path(config.out_dir) / SUMMARY, summary)

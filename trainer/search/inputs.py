@@ -17,7 +17,7 @@ from typing import Any
 
 from dataflow.config import deep_merge, load_yaml
 from dataflow.errors import ConfigError, InputError
-from dataflow.mix.mixture import epochs_at, share_limits
+from dataflow.mix.mixture import epochs_at, load_mixture, share_limits
 from dataflow.shards import MANIFEST, TokenDataset, file_sha256, open_split, split_path
 from trainer.config import PRESETS, load_train_config, preset_names
 from trainer.search.config import SearchConfig, TargetDataset
@@ -71,7 +71,8 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
     inputs = SearchInputs(available_tokens=available, max_epochs=max_epochs,
                           eval_datasets=eval_datasets, proxy=proxy, limits=limits,
                           natural={name: count / everything for name, count in available.items()},
-                          manifests=_manifests(config))
+                          manifests=dataset_manifests({name: s.path for name, s in config.sources.items()},
+                                                      config.target))
     if sum(limits.values()) < 1:
         raise ConfigError(f"no mixture of the sources is feasible: at final_run.total_tokens "
                           f"{config.final_run.total_tokens:,} their max_epochs allow at most {sum(limits.values()):.3g} "
@@ -158,15 +159,21 @@ def check_feasible(weights: dict[str, float], inputs: SearchInputs, config: Sear
                     f"sources.{name}.max_epochs")
 
 
-def _manifests(config: SearchConfig) -> dict[str, dict[str, str]]:
-    """The manifest of every source split and target dataset (already checked to exist), with its sha256."""
-    paths = {f"sources.{name}.{split}": split_path(source.path, split) / MANIFEST
-             for name, source in config.sources.items() for split in ("train", "validation")}
-    for name, entry in config.target.items():
+def dataset_manifests(sources: dict[str, str], target: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The manifest of every source split (`sources`: name -> folder) and target dataset, with its sha256."""
+    paths = {f"sources.{name}.{split}": split_path(folder, split) / MANIFEST
+             for name, folder in sources.items() for split in ("train", "validation")}
+    for name, entry in target.items():
         if isinstance(entry, TargetDataset):
             own = Path(entry.path) / MANIFEST
             paths[f"target.{name}"] = own if own.is_file() else split_path(entry.path, "validation") / MANIFEST
-    return {field: {"path": str(path), "sha256": file_sha256(path)} for field, path in paths.items()}
+    return {field: {"path": str(path), "sha256": file_sha256(path)} for field, path in paths.items() if path.is_file()}
+
+
+def check_same_mixture_datasets(folder: Path, mixture: str, target: dict[str, Any], resume: bool) -> None:
+    """`check_same_datasets` for a search over one mixture file (scaling, variants, hparams)."""
+    sources = {name: spec.path for name, spec in load_mixture(mixture).sources.items()}
+    check_same_datasets(folder, dataset_manifests(sources, target), resume)
 
 
 def check_same_datasets(folder: Path, manifests: dict[str, dict[str, str]], resume: bool) -> None:

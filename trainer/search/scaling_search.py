@@ -22,6 +22,7 @@ from pydantic import Field
 from dataflow.config import PositiveFinite, load_config
 from dataflow.errors import ConfigError
 from trainer.search import law_plots
+from trainer.search.inputs import check_same_mixture_datasets
 from trainer.search.scaling_law import (bootstrap, check_grid, compute_frontier, fit_compute_law, fit_scaling_law,
                                         prediction_error)
 from trainer.search.store import write_json
@@ -60,6 +61,7 @@ def plan(config: ScalingConfig) -> list[Point]:
 
 def run_scaling_search(config: ScalingConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     points = plan(config)
     unknown = set(config.holdout) - {p.spec.labels[0] for p in points}
     if unknown:

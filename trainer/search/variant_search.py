@@ -42,6 +42,7 @@ from dataflow.mix.mixture import load_mixture
 from trainer.search import law_plots
 from trainer.search.config import TargetDataset
 from trainer.search.derived_sources import DerivedSource, plan_derived
+from trainer.search.inputs import check_same_mixture_datasets
 from trainer.search.rank_transfer import rank_transfer
 from trainer.search.report import mean_std
 from trainer.search.store import write_json, write_text
@@ -133,6 +134,7 @@ def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: 
 
 def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     _check_target_is_fixed(config)
     plans = plan_derived(config.out_dir, config.variants, load_mixture(config.mixture))
     derived = []

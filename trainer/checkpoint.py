@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
@@ -35,6 +34,7 @@ from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model
 
 from dataflow.config import StrictModel
 from dataflow.errors import UserError
+from dataflow.fsync import fsync_path
 from dataflow.shards import file_sha256
 
 log = logging.getLogger(__name__)
@@ -104,13 +104,13 @@ class Checkpointer:
             tmp.mkdir(parents=True)
             for name, state in states.items():
                 torch.save(state, tmp / name)
-                _fsync(tmp / name)  # on disk before the marker says so: a power cut must not leave a marked, empty file
+                fsync_path(tmp / name)  # on disk before the marker: a power cut must not leave a marked, empty file
             hashes = {name: file_sha256(tmp / name) for name in states}
             (tmp / MARKER).write_text(json.dumps({"step": step, "sha256": hashes}, indent=1) + "\n")
-            _fsync(tmp / MARKER)
+            fsync_path(tmp / MARKER)
             shutil.rmtree(final, ignore_errors=True)  # the same step again after a rollback
             tmp.rename(final)
-            _fsync(self.folder)  # the rename itself
+            fsync_path(self.folder)  # the rename itself
             self._purge()
         if dist.is_initialized():
             dist.barrier()
@@ -135,15 +135,6 @@ class Checkpointer:
                 shutil.rmtree(path)
             except OSError as err:  # a failed delete costs disk, not the run
                 log.warning("could not delete old checkpoint %s: %s", path, err)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's (or a folder's entries') data to the disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read(path: Path) -> dict[str, Any]:

@@ -43,6 +43,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dataflow.fsync import fsync_path
+
 DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 QUIET = "-Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"  # an unusable archive is skipped silently
 STALE_PARTIAL_SECONDS = 3600
@@ -121,9 +123,9 @@ class JvmArchive:
                 return f"a JVM does not start with it ({' '.join(check[-3:])})"
         except (OSError, subprocess.TimeoutExpired) as err:
             return f"checking it failed: {err}"
-        _fsync(self.partial)
+        fsync_path(self.partial)
         os.replace(self.partial, self.path)
-        _fsync(self.path.parent)
+        fsync_path(self.path.parent)
         return None
 
     def _check_command(self, jvm) -> list[str] | None:
@@ -229,15 +231,6 @@ def _key(java: Path) -> str:
     parts = [str(java), str(java_stat.st_size), str(java_stat.st_mtime_ns), pyspark.__version__, str(jars),
              *sorted(entry.name for entry in jars.glob("*.jar")), os.environ.get("PYSPARK_SUBMIT_ARGS", "")]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's data (or a folder's entries) to the disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_stale_partials(folder: Path, key: str) -> None:

@@ -9,17 +9,37 @@ the YAML file (dolma's `-c config.yaml` merged with flags, flags winning).
 from __future__ import annotations
 
 import argparse
+import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dataflow.errors import ConfigError
 
 M = typing.TypeVar("M", bound=BaseModel)
+
+
+PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A weight, prior or concentration: above 0 and a real number (NaN or inf would reach a fit or a
+Dirichlet and fail, or silently give NaN, only after every run has trained)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 (PyYAML) reads `2e9` as a string, as its floats need a dot (`2.0e9`); a config value
+    `total_tokens: 2e9` is meant as a number, as YAML 1.2 reads it."""
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                              re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def parse_yaml(text: str) -> Any:
+    """`yaml.safe_load` that reads `2e9` and `1e-3` as numbers (`_Loader`)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
 
 
 class StrictModel(BaseModel):
@@ -87,7 +107,7 @@ def load_yaml(path: str | Path) -> Any:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -176,7 +196,7 @@ def _is_model(annotation: Any) -> bool:
 
 def _yaml_value(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
     except yaml.YAMLError:
         return text
 

@@ -14,8 +14,10 @@ in the final place, and `complete_stats` also checks that every file stats.json 
 (`output_files`, with its size) is there. Replacing an output deletes the old folder, so
 `check_output` refuses, before any engine starts, an output that is, contains or lies inside an
 input, or an existing folder that is not a stage output (a mistyped `--output out` must not
-delete a whole run folder). A rerun skips a stage whose output is complete and whose
-fingerprint (stage name, config, input identities, dataflow version) equals the new one.
+delete a whole run folder, nor `--output` at a user's Spark-written Parquet folder its part files:
+only a folder whose stats.json names a stage and fingerprint is ours to replace). A rerun skips a
+stage whose output is complete and whose fingerprint (stage name, config, input identities,
+dataflow version) equals the new one.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import hashlib
 import json
 import os
 import posixpath
-from collections.abc import Iterable
-from pathlib import PurePosixPath
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -85,7 +87,8 @@ def check_output(output: str, inputs: Iterable[str], flag: str = "--output") -> 
         return
     if os.path.isfile(path):
         raise UserError(f"{flag} {output} is a file; a stage writes a folder: choose a folder path")
-    check_replaceable(output, os.listdir(path) if os.path.isdir(path) else None, flag)
+    check_replaceable(output, os.listdir(path) if os.path.isdir(path) else None,
+                      lambda: Path(path, STATS_FILE).read_bytes(), flag)
 
 
 def check_apart(output: str, inputs: Iterable[str], flag: str = "--output") -> None:
@@ -111,14 +114,45 @@ def check_apart(output: str, inputs: Iterable[str], flag: str = "--output") -> N
                         "that input; choose an output outside every input")
 
 
-def check_replaceable(output: str, entries: Iterable[str] | None, flag: str = "--output") -> None:
-    """Refuse to replace an existing folder (its names `entries`; None: it does not exist) that is
-    neither empty nor a stage output, i.e. holds no stats.json or _SUCCESS."""
+def check_replaceable(output: str, entries: Iterable[str] | None, read_stats: Callable[[], bytes],
+                      flag: str = "--output") -> None:
+    """Refuse to replace an existing folder (its names `entries`; None: it does not exist) unless it is
+    empty or one this project wrote (`is_stage_output`; `read_stats()` gives its stats.json bytes).
+
+    `_SUCCESS` alone proves nothing: every Spark or Hadoop write leaves one, so a user's own Parquet
+    folder has it too, and replacing it would delete the user's part files.
+    """
     names = sorted(entries or ())
-    if names and not {STATS_FILE, SUCCESS_FILE} & set(names):
+    if names and not is_stage_output(names, read_stats):
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         raise UserError(f"{flag} {output} exists and is not a stage output (it holds {shown} but no {STATS_FILE} "
-                        "or _SUCCESS); a stage replaces its output whole: choose a new or empty folder")
+                        "naming a stage and fingerprint); a stage replaces its output whole, which would delete "
+                        "them: choose a new or empty folder")
+
+
+def is_stage_output(names: Iterable[str], read_stats: Callable[[], bytes]) -> bool:
+    """Whether a folder holding `names` was written by a stage of this project: its stats.json (written
+    before the folder is renamed into place) is a JSON object with the stage's name and fingerprint."""
+    if STATS_FILE not in set(names):
+        return False
+    try:
+        stats = json.loads(read_stats())
+    except (OSError, ValueError):
+        return False
+    return isinstance(stats, dict) and isinstance(stats.get("stage"), str) and isinstance(stats.get("fingerprint"), str)
+
+
+def check_run_folder(output: str, flag: str = "--output") -> None:
+    """Refuse a pipeline run folder that is itself a Parquet dataset (a Spark write: `_SUCCESS` or part
+    files at its top): the stage folders written into it would mix with, and break reads of, the user's data."""
+    scheme, _, path = _location(output)
+    if scheme or not os.path.isdir(path):
+        return
+    names = sorted(os.listdir(path))
+    found = [name for name in names if name == SUCCESS_FILE or name.endswith(".parquet")]
+    if found:
+        raise UserError(f"{flag} {output} is a Parquet dataset (it holds {', '.join(found[:3])}), not a run folder; "
+                        "the pipeline writes its stage folders into the run folder: choose a new or empty folder")
 
 
 def _location(path: str) -> tuple[str, str, PurePosixPath]:

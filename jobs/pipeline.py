@@ -39,7 +39,7 @@ from dataflow.inspect.render import render_table
 from dataflow.pipeline import PipelineConfig, SourceSelection, load_pipeline_config
 from dataflow.samples.benchmark import benchmark_path
 from dataflow.shards import TokenDataset, split_path
-from dataflow.stage import STATS_FILE, check_output, read_stats
+from dataflow.stage import STATS_FILE, check_output, check_run_folder, read_stats
 from dataflow.stages import STAGE_ORDER, stage_folder
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE
 from jobs import classify
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_stage_outputs(config: PipelineConfig) -> None:
     """Refuse the run folder when a stage folder in it is, holds or lies in an input (dataflow/stage.py)."""
+    check_run_folder(config.output.rstrip("/"))
     for name in STAGE_ORDER:
         for source in config.sources if name == "tokenize" else [""]:
             check_output(stage_folder(name, config.output, source=source, mixture=mixture_name(config)), config.input)

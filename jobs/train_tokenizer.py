@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow.errors import InputError, UserError
-from dataflow.stage import check_apart
+from dataflow.stage import check_apart, check_output
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE, TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     config = stage_config(args, STAGE, TokenizerTrainConfig)
     if "://" in args.output:
         raise UserError(f"--output {args.output}: the tokenizer is written to a local path; copy it afterwards")
-    check_apart(args.output, [args.input])
+    # A stage folder is replaced whole, so it must be ours (check_output); a .json file is refused below when it exists.
+    (check_apart if args.output.endswith(".json") else check_output)(args.output, [args.input])
     spark = get_spark("dataflow-tokenizer-train")
     if not args.output.endswith(".json"):
         stage = Stage(STAGE, local_output(args.output), config, [stage_input_identity(spark, args.input)],

@@ -4,7 +4,8 @@ After torchtitan's checkpointer: a step is written to `step-000100.tmp/`, its ma
 `complete.json` (the step and the sha256 of every file) is written last, and the folder is
 renamed to `step-000100/`; files, marker and rename are fsynced in that order. Resume takes the
 newest folder with a marker whose files match it, so a crash while writing leaves nothing
-half-written to load, and a corrupt newest step falls back to the one before; the last
+half-written to load, and a corrupt newest step (a file that does not match, an empty or torn
+marker) falls back to the one before, as does a spike rollback; the last
 `keep_last` steps are kept.
 
 The model and optimizer are saved as full (unsharded) state dicts through
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
@@ -34,6 +34,7 @@ from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model
 
 from dataflow.config import StrictModel
 from dataflow.errors import UserError
+from dataflow.fsync import fsync_path
 from dataflow.shards import file_sha256
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,13 @@ class Checkpointer:
             tmp.mkdir(parents=True)
             for name, state in states.items():
                 torch.save(state, tmp / name)
-                _fsync(tmp / name)  # on disk before the marker says so: a power cut must not leave a marked, empty file
+                fsync_path(tmp / name)  # on disk before the marker: a power cut must not leave a marked, empty file
             hashes = {name: file_sha256(tmp / name) for name in states}
             (tmp / MARKER).write_text(json.dumps({"step": step, "sha256": hashes}, indent=1) + "\n")
-            _fsync(tmp / MARKER)
+            fsync_path(tmp / MARKER)
             shutil.rmtree(final, ignore_errors=True)  # the same step again after a rollback
             tmp.rename(final)
-            _fsync(self.folder)  # the rename itself
+            fsync_path(self.folder)  # the rename itself
             self._purge()
         if dist.is_initialized():
             dist.barrier()
@@ -136,23 +137,21 @@ class Checkpointer:
                 log.warning("could not delete old checkpoint %s: %s", path, err)
 
 
-def _fsync(path: Path) -> None:
-    """Flush a file's (or a folder's entries') data to the disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def read(path: Path) -> dict[str, Any]:
     """The states saved in `path` ("model.pt", "optimizer.pt", "trainer.pt"), each file's sha256 checked first."""
     marker = path / MARKER
     if not marker.is_file():
         raise CheckpointError(f"checkpoint {path} is incomplete ({MARKER} is missing); delete it or give a "
                               "complete one")
+    try:  # an empty or torn marker (a crash or a full disk while it was written) is a bad step, not a crash
+        hashes = json.loads(marker.read_text())["sha256"]
+    except (ValueError, KeyError, TypeError):
+        hashes = None
+    if not isinstance(hashes, dict):
+        raise CheckpointError(f"checkpoint {path} is incomplete: its {MARKER} is empty or torn; delete {path} to "
+                              "resume from the checkpoint before it")
     states = {}
-    for name, expected in json.loads(marker.read_text())["sha256"].items():
+    for name, expected in hashes.items():
         if not (path / name).is_file() or file_sha256(path / name) != expected:
             raise CheckpointError(f"checkpoint {path} is corrupt: {name} does not match the sha256 recorded "
                                   f"when it was written; delete {path} to resume from the checkpoint before it")

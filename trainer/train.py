@@ -247,7 +247,7 @@ class Trainer:
             raise TrainingDiverged(f"training diverged at step {step}: {self.guard.consecutive} spikes in a row "
                                    f"and {why}; lower optim.lr or raise optim.warmup_steps (events.jsonl "
                                    f"in {self.run_dir} names the sources of the spiking batches)")
-        states = checkpoint.read(latest)
+        latest, states = self.checkpointer.read_newest()  # never one that fails verification: the one before it
         checkpoint.restore(states, self.model, self.optimizer)
         saved = states["trainer.pt"]
         skipped = [saved["data"]["position"], self.loader.position]

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, model_validator
 
-from dataflow.config import StrictModel, load_config
+from dataflow.config import PositiveFinite, StrictModel, load_config
 from dataflow.errors import ConfigError, InputError
 from dataflow.shards import Split, TokenDataset, open_split
 
@@ -42,7 +42,7 @@ class SourceSpec(StrictModel):
 
     path: str
     """Source folder written by `dataflow run tokenize`, holding `train/` and `validation/` token datasets."""
-    weight: float = Field(gt=0)
+    weight: PositiveFinite
     """Share of the mixture's tokens, relative to the other weights (normalised to sum to 1)."""
     max_epochs: float = Field(default=1.0, gt=0)
     """Most passes over this source's training tokens the budget may take before the mixture is refused."""

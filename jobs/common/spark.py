@@ -9,7 +9,7 @@ import shutil
 import sys
 
 from dataflow.errors import UserError
-from jobs.common.jvm_archive import DRIVER_JAVA_OPTIONS, JvmArchive, plan_archive
+from jobs.common.jvm_archive import DRIVER_JAVA_OPTIONS, crash_log_option, driver_java_options, plan_archive
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +32,21 @@ def get_spark(app_name: str, progress: bool = False):
     if active is not None:
         return active
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    archive = None
-    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit: we launch the JVM
+    archive, launching = None, "PYSPARK_GATEWAY_PORT" not in os.environ  # else spark-submit launched the JVM
+    if launching:
         _ensure_java()
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         archive = plan_archive()
     try:
-        session = _new_session(app_name, progress, archive)
+        session = _new_session(app_name, progress, driver_java_options(archive) if launching else None)
     except PySparkRuntimeError:
         if archive is None or archive.partial is not None:
             raise
-        log.warning("the JVM did not start with the class archive %s; removed it, starting without", archive.path)
+        log.warning("the JVM did not start with the class archive %s (its crash log: %s); removed it, starting "
+                    "without", archive.path, crash_log_option().partition("=")[2])
         archive.discard()
         archive = None
-        session = _new_session(app_name, progress, None)
+        session = _new_session(app_name, progress, driver_java_options(None))
     if archive is not None and archive.partial is not None:
         log.warning("first JVM start with these settings: at exit it writes a class archive to %s (once, 20-30 s; "
                     "later starts map it and start faster; DATAFLOW_JVM_ARCHIVE=0: off)", archive.path.parent)
@@ -53,7 +54,7 @@ def get_spark(app_name: str, progress: bool = False):
     return session
 
 
-def _new_session(app_name: str, progress: bool, archive: JvmArchive | None):
+def _new_session(app_name: str, progress: bool, java_options: str | None):
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
@@ -63,8 +64,8 @@ def _new_session(app_name: str, progress: bool, archive: JvmArchive | None):
     # adaptive execution may not coalesce that plan's shuffle partitions, and each read runs
     # spark.sql.shuffle.partitions (200) tiny tasks, most of the stage's time on small inputs.
     builder = builder.config("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
-    if archive is not None:
-        builder = builder.config(DRIVER_JAVA_OPTIONS, archive.java_options)
+    if java_options is not None:
+        builder = builder.config(DRIVER_JAVA_OPTIONS, java_options)
     return builder.getOrCreate()
 
 

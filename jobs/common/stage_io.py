@@ -13,6 +13,7 @@ Hadoop's FileSystem API, so the same code works on file://, hdfs:// and s3a://.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -83,12 +84,17 @@ class HadoopFS:
         return [status.getPath().getName() for status in fs.listStatus(jpath)]
 
     def file_sizes(self, path: str) -> dict[str, int]:
+        return {name: size for name, (size, _) in self.file_stats(path).items()}
+
+    def file_stats(self, path: str) -> dict[str, tuple[int, int]]:
+        """Every file under folder `path` with its size and modification time (ms), from one recursive listing."""
         fs, jpath = self._fs(path)
         base = fs.makeQualified(jpath).toUri().getPath().rstrip("/") + "/"
         files, listing = {}, fs.listFiles(jpath, True)
         while listing.hasNext():
             status = listing.next()
-            files[status.getPath().toUri().getPath().removeprefix(base)] = status.getLen()
+            name = status.getPath().toUri().getPath().removeprefix(base)
+            files[name] = (status.getLen(), status.getModificationTime())
         return files
 
     def siblings(self, pattern: str) -> list[str]:
@@ -132,12 +138,16 @@ def input_text_bytes(spark: SparkSession, docs: DataFrame, path: str) -> int:
 
 
 def stage_input_identity(spark: SparkSession, path: str) -> Any:
-    """What a downstream fingerprint records of an input: the input stage's own fingerprint."""
+    """What a downstream fingerprint records of an input: the input stage's own fingerprint, or for a
+    user's Parquet folder its file list with sizes and modification times (one listing, no file read),
+    so a folder regenerated in place is not taken for the one an existing output was made from."""
     fs = HadoopFS(spark)
     stats_path = f"{path.rstrip('/')}/{contract.STATS_FILE}"
     if fs.exists(stats_path):
         return json.loads(fs.read_bytes(stats_path))["fingerprint"]
-    return path  # a user's Parquet folder: identified by its path
+    files = sorted(fs.file_stats(path).items()) if fs.exists(path) else []
+    listing = hashlib.sha256(json.dumps(files).encode()).hexdigest()
+    return {"path": path, "files": len(files), "bytes": sum(size for _, (size, _) in files), "listing_sha256": listing}
 
 
 @dataclass
@@ -173,7 +183,8 @@ def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) 
     if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
         log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)
         return {**existing, "skipped": True}
-    contract.check_replaceable(stage.output, fs.entries(stage.output))
+    contract.check_replaceable(stage.output, fs.entries(stage.output),
+                               lambda: fs.read_bytes(f"{stage.output}/{contract.STATS_FILE}"))
     started = time.time()
     stale = fs.siblings(f"{stage.output}.tmp-*")
     if stale:  # another run's, live or crashed: not ours to delete

@@ -1,15 +1,21 @@
 """The class-data-sharing archive for JVMs we start (jobs/common/jvm_archive.py): written once
-from a clean exit, mapped by later starts, and a damaged one removed instead of failing the job."""
+from a clean exit and published only when a JVM starts with it, mapped by later starts, a damaged
+or empty one removed instead of failing the job, no retry for a day after a failed dump, off on
+network filesystems; crash logs go to the temporary folder, never the working directory."""
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from jobs.common.jvm_archive import STALE_PARTIAL_SECONDS, plan_archive
+from jobs.common.jvm_archive import (RETRY_AFTER_SECONDS, STALE_PARTIAL_SECONDS, JvmArchive, network_filesystem,
+                                     plan_archive)
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_JOB = """
@@ -29,9 +35,10 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache" / "jvm"
 
 
-def test_the_first_start_writes_a_partial_named_by_its_process_and_a_later_one_maps_the_archive(cache):
+def test_the_first_start_writes_a_partial_named_by_its_host_and_process_and_a_later_one_maps_the_archive(cache):
     first = plan_archive()
-    assert first.partial == cache / f"{first.path.stem}.{os.getpid()}.partial"
+    host = socket.gethostname().split(".")[0]
+    assert first.partial == cache / f"{first.path.stem}.{host}.{os.getpid()}.partial"
     assert f"-XX:ArchiveClassesAtExit={first.partial}" in first.java_options
     first.path.write_bytes(b"an archive")
     later = plan_archive()
@@ -62,13 +69,61 @@ def test_the_users_spark_defaults_with_driver_java_options_win(cache, monkeypatc
 
 def test_partials_of_killed_runs_are_removed_once_stale(cache):
     key = plan_archive().path.stem
-    stale, recent = cache / f"{key}.1.partial", cache / f"{key}.2.partial"
+    stale, recent = cache / f"{key}.host.1.partial", cache / f"{key}.host.2.partial"
     for partial in (stale, recent):
         partial.write_bytes(b"half a dump")
     old = time.time() - STALE_PARTIAL_SECONDS - 60
     os.utime(stale, (old, old))
     plan_archive()
     assert not stale.exists() and recent.exists()
+
+
+def test_an_empty_archive_is_removed_and_written_again(cache):
+    path = plan_archive().path
+    path.write_bytes(b"")
+    archive = plan_archive()
+    assert not path.exists() and archive.partial is not None
+
+
+def test_after_a_failed_dump_no_run_dumps_for_a_day_then_one_tries_again(cache):
+    marker = plan_archive().failed_marker
+    marker.write_text("1 the JVM wrote no archive\n")
+    assert plan_archive() is None
+    day_ago = time.time() - RETRY_AFTER_SECONDS - 60
+    os.utime(marker, (day_ago, day_ago))
+    assert plan_archive().partial is not None and not marker.exists()
+
+
+@pytest.mark.parametrize(("kind", "network"), [("nfs4", True), ("fuse.sshfs", True), ("lustre", True),
+                                               ("ext4", False)])
+def test_the_archive_is_off_on_a_network_filesystem(cache, tmp_path, kind, network):
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/sda1 / ext4 rw 0 0\nserver:/export {tmp_path} {kind} rw 0 0\n"
+                      "tmpfs /dev/shm tmpfs rw 0 0\n")
+    assert (network_filesystem(cache, mounts) == kind) is network
+    assert (plan_archive(mounts) is None) is network
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("no java on PATH")
+    return java
+
+
+def test_a_dump_is_published_only_when_a_jvm_starts_with_it(tmp_path):
+    java = _java()
+    good = JvmArchive(tmp_path / "good.jsa", tmp_path / "good.host.1.partial")
+    subprocess.run([java, f"-XX:ArchiveClassesAtExit={good.partial}", "-version"], capture_output=True, check=True)
+    assert good.publish([java, f"-XX:SharedArchiveFile={good.partial}", "-Xshare:on", "-version"]) is None
+    assert good.path.stat().st_size > 0 and not good.partial.exists()
+
+    torn = JvmArchive(tmp_path / "torn.jsa", tmp_path / "torn.host.1.partial")
+    torn.partial.write_bytes(good.path.read_bytes()[:4096])  # a dump cut short
+    error_file = f"-XX:ErrorFile={tmp_path / 'hs_err_pid%p.log'}"
+    reason = torn.publish([java, f"-XX:SharedArchiveFile={torn.partial}", "-Xshare:on", error_file, "-version"])
+    assert reason.startswith("a JVM does not start with it") and not torn.path.exists()
+    assert torn.publish(None).startswith("the JVM's options could not be read")
 
 
 def _run_tiny_job(cache: Path) -> str:
@@ -82,8 +137,10 @@ def _run_tiny_job(cache: Path) -> str:
 
 
 def test_a_real_jvm_writes_the_archive_at_exit_maps_it_next_time_and_survives_a_damaged_one(cache):
+    crash_logs_here = set(REPO.glob("hs_err_pid*.log"))
     first = _run_tiny_job(cache)
-    assert "ArchiveClassesAtExit" in first
+    assert "ArchiveClassesAtExit" in first and f"-XX:ErrorFile={Path(tempfile.gettempdir())}/hs_err_pid%p.log" in first
+    assert not list(cache.glob("*.failed"))  # the check JVM started with the dump
     archives = list(cache.glob("*.jsa"))
     assert len(archives) == 1 and archives[0].stat().st_size > 1_000_000
     assert not list(cache.glob("*.partial"))  # renamed into place after the JVM exited cleanly
@@ -96,3 +153,4 @@ def test_a_real_jvm_writes_the_archive_at_exit_maps_it_next_time_and_survives_a_
     damaged = _run_tiny_job(cache)
     assert "did not start with the class archive" in damaged
     assert not archives[0].exists()  # removed: the next run writes a new one
+    assert set(REPO.glob("hs_err_pid*.log")) == crash_logs_here  # the aborted JVM's log went to the temp folder

@@ -90,3 +90,20 @@ def test_repeated_spikes_roll_back_to_the_last_checkpoint_and_skip_the_data_wind
     assert [e["step"] for e in events[:at] if e["event"] == "checkpoint"] == [2]  # none mid-streak
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     assert trainer.step == 8 and trainer.loader.position == 24 + 6 * 4
+
+
+def test_rollback_skips_a_checkpoint_that_fails_verification(tmp_path, mixture_file, caplog):
+    config = tiny_config(tmp_path / "run", mixture_file, eval={"every_steps": 0},
+                         checkpoint={"every_steps": 2, "keep_last": 2}, guard={"max_consecutive_spikes": 3})
+    trainer = Trainer(config)
+    trainer.fit(until_step=5)  # checkpoints at steps 2 and 4
+    model_file = tmp_path / "run" / "checkpoints" / "step-000004" / "model.pt"
+    data = bytearray(model_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one flipped byte: fails its sha256
+    model_file.write_bytes(bytes(data))
+    poison(trainer)
+    trainer.fit()
+    rollback = next(e for e in read_jsonl(tmp_path / "run" / "events.jsonl") if e["event"] == "rollback")
+    assert rollback["checkpoint"].endswith("step-000002") and rollback["to_step"] == 2
+    assert "step-000004 is corrupt" in caplog.text
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters()) and trainer.step == 8

@@ -116,3 +116,14 @@ def test_branch_starts_from_another_runs_weights_with_a_new_mixture(tmp_path, mi
     assert branch.optimizer.state_dict()["state"][0]["step"] == 4  # AdamW moments carried over
     branch.fit()
     assert list(branch.loader.tokens_per_source()) == ["wiki"]
+
+
+@pytest.mark.parametrize("marker", [b"", b'{"step": 8, "sha2', b"[]"])
+def test_empty_or_torn_marker_of_the_newest_checkpoint_falls_back_with_a_warning(tmp_path, mixture_file, caplog,
+                                                                                   marker):
+    config = tiny_config(tmp_path / "run", mixture_file, max_steps=8)
+    train(config)
+    (tmp_path / "run" / "checkpoints" / "step-000008" / "complete.json").write_bytes(marker)
+    resumed = Trainer(config, resume=True)
+    assert resumed.step == 4
+    assert "step-000008 is incomplete: its complete.json is empty or torn" in caplog.text

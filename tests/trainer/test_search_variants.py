@@ -96,3 +96,21 @@ def test_killed_variant_search_resumes_only_unfinished_branches_from_their_own_c
     assert starts[0].startswith("training branched from") and "runs/s16-base" in starts[0]
     summary = json.loads((tmp_path / "variants" / "summary.json").read_text())
     assert summary["runs"]["done"] == 5 and [e["seeds"] for e in summary["variants"]] == [2, 2]
+
+
+def test_no_branch_starts_from_a_failed_base(sources, tmp_path, caplog):
+    """The s32 base diverges (a learning rate of 1e30: every loss after the first step is not finite) and fails;
+    s16's branches run, s32's are never started, and the summary names the failed base."""
+    mixture = mixture_file(tmp_path / "mix.yaml", sources)
+    config = load_variant_config(sweep_file(
+        tmp_path / "variants.yaml", mixture, tmp_path / "variants", base_tokens=1024, branch_tokens=256, max_attempts=1,
+        sizes={"s16": {"model": {"d_model": 16}}, "s32": {"model": {"d_model": 32}, "optim": {"lr": 1e30}}},
+        variants={"wiki-heavy": {"weights": {"wiki": 0.8, "web": 0.1, "books": 0.1}}}))
+    summary = run_variant_search(config)
+    runs = tmp_path / "variants" / "runs"
+    assert sorted(folder.name for folder in runs.iterdir() if folder.name.startswith("s32")) == ["s32-base"]
+    assert list(summary["failures"]) == ["s32-base"]
+    assert summary["runs"] == {"done": 5, "failed": 1, "queued": 0, "running": 0}
+    assert "base run s32-base is failed" in caplog.text
+    assert {e["variant"]: e["seeds"] for e in summary["variants"]} == {
+        "s16/control": 2, "s16/wiki-heavy": 2, "s32/control": 0, "s32/wiki-heavy": 0}

@@ -20,12 +20,13 @@ the resolved file with every default.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from dataflow.config import StrictModel, load_config
+from dataflow.config import PositiveFinite, StrictModel, load_config
 
 
 class SourceLimit(StrictModel):
@@ -42,7 +43,7 @@ class TargetDataset(StrictModel):
 
     path: str
     """A token dataset folder, or a source folder whose validation split is used."""
-    weight: float = Field(gt=0)
+    weight: PositiveFinite
     """Weight of its bits-per-byte in the target (weights are normalised to sum to 1)."""
 
 
@@ -138,11 +139,12 @@ class SearchConfig(StrictModel):
     """The budget the picked mixture must be feasible for."""
     proxy: ProxyConfig = ProxyConfig()
     """The proxy runs."""
-    candidates: int = Field(default=48, gt=1)
-    """Mixtures sampled and trained as proxies."""
+    candidates: int = Field(default=48, ge=3)
+    """Mixtures sampled and trained as proxies; at least 3, as the fit's leave-one-out needs 3 scored
+    mixtures (`regression.fit_surface`)."""
     prior: Literal["natural"] | dict[str, float] = "natural"
     """Centre of the sampling: `natural` (each source's share of all training tokens) or weights by source."""
-    concentrations: list[float] = Field(default=[0.3, 1.0, 3.0, 10.0], min_length=1)
+    concentrations: list[PositiveFinite] = Field(default=[0.3, 1.0, 3.0, 10.0], min_length=1)
     """Dirichlet concentrations, taken in turn: alpha = c * K * prior. c = 1 with a uniform prior is
     uniform on the simplex; small c gives extreme mixtures, large c mixtures near the prior."""
     seed: int = 0
@@ -154,13 +156,29 @@ class SearchConfig(StrictModel):
     fit: FitConfig = FitConfig()
     """Regression and surface search."""
 
+    @field_validator("target", "prior")
+    @classmethod
+    def _weights_are_positive(cls, value: Any) -> Any:
+        """Checked at load, not after every proxy has trained: a zero target weight divided by zero
+        there, a NaN one gave a NaN fit that still wrote a pick, a NaN prior a NaN Dirichlet."""
+        weights = _weights(value) if isinstance(value, dict) else {}
+        bad = {name: weight for name, weight in weights.items() if not (math.isfinite(weight) and weight > 0)}
+        if bad:
+            raise ValueError(f"weight {', '.join(f'{name}={weight}' for name, weight in bad.items())}: every weight "
+                             "must be a finite number above 0")
+        return value
+
     @property
     def target_weights(self) -> dict[str, float]:
         """Evaluated dataset name -> weight in the target, normalised to sum to 1."""
-        weights = {name: entry if isinstance(entry, float | int) else entry.weight for name,
-                   entry in self.target.items()}
+        weights = _weights(self.target)
         total = sum(weights.values())
         return {name: weight / total for name, weight in weights.items()}
+
+
+def _weights(entries: dict[str, Any]) -> dict[str, float]:
+    """Weight by name, of plain numbers and of entries with a `weight` (TargetDataset)."""
+    return {name: entry if isinstance(entry, float | int) else entry.weight for name, entry in entries.items()}
 
 
 def load_search_config(path: str | Path) -> SearchConfig:

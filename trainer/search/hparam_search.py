@@ -22,10 +22,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from dataflow.config import load_config
+from dataflow.config import PositiveFinite, load_config
 from dataflow.mix.mixture import load_mixture
 from trainer.config import load_train_config
 from trainer.search import law_plots
+from trainer.search.inputs import check_same_mixture_datasets
 from trainer.search.lr_law import SizeOptimum, fit_lr_law, size_optimum
 from trainer.search.store import RunStore, write_json
 from trainer.search.sweep import Point, SweepConfig, count_params, failures, point, run, scores, start, statuses
@@ -42,13 +43,13 @@ class HparamConfig(SweepConfig):
     """Training tokens of every full run."""
     sampler: Literal["grid", "optuna"] = "grid"
     """`grid` trains every (lr, batch size) pair; `optuna` samples rates with TPE and prunes hopeless trials."""
-    lrs: list[float] = []
+    lrs: list[PositiveFinite] = []
     """Grid: peak learning rates tried at every size (3 or more around the optimum)."""
     batch_sizes: list[int] = []
     """Grid: sequences per step tried with every rate; empty keeps the preset's. The token budget stays fixed."""
     trials: int = Field(default=8, gt=1)
     """Optuna: trials per size."""
-    lr_range: tuple[float, float] = (1e-4, 3e-2)
+    lr_range: tuple[PositiveFinite, PositiveFinite] = (1e-4, 3e-2)
     """Optuna: the log-uniform range of peak learning rates."""
     rung_fraction: float = Field(default=0.25, gt=0, lt=1)
     """Optuna: share of the tokens of a trial's rung run; its loss decides whether the trial is pruned."""
@@ -72,6 +73,7 @@ def load_hparam_config(path: str | Path) -> HparamConfig:
 
 def run_hparam_search(config: HparamConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     trials = _grid(store, config) if config.sampler == "grid" else _optuna(store, config)
     summary = summarise(config, trials, scores(store, config))
     write_json(Path(config.out_dir) / SUMMARY, summary)

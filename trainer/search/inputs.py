@@ -3,11 +3,13 @@
 Every problem a user can fix is one line naming the field: a source folder that is not a
 token source, sources or targets made with different tokenizers, a target naming a source
 without a validation split, a prior that the final run's budget cannot meet. Only manifests
-are read (and the validation splits' sizes), so the checks take milliseconds.
+are read (and the validation splits' sizes), so the checks take milliseconds. The manifests'
+sha256 are recorded in the search folder, and a `--resume` on other data is refused.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +17,13 @@ from typing import Any
 
 from dataflow.config import deep_merge, load_yaml
 from dataflow.errors import ConfigError, InputError
-from dataflow.mix.mixture import epochs_at, share_limits
-from dataflow.shards import MANIFEST, TokenDataset, open_split, split_path
+from dataflow.mix.mixture import epochs_at, load_mixture, share_limits
+from dataflow.shards import MANIFEST, TokenDataset, file_sha256, open_split, split_path
 from trainer.config import PRESETS, load_train_config, preset_names
 from trainer.search.config import SearchConfig, TargetDataset
+from trainer.search.store import write_text
+
+DATASETS_FILE = "datasets.json"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class SearchInputs:
     """Largest feasible share per source: the tighter of the final run's and the proxy's limits."""
     natural: dict[str, float]
     """Each source's share of all training tokens."""
+    manifests: dict[str, dict[str, str]]
+    """Every token dataset the search trains or scores on, by field: its manifest's path and sha256 (the
+    manifest lists every shard's sha256, so a re-tokenised dataset has another)."""
 
 
 def read_inputs(config: SearchConfig) -> SearchInputs:
@@ -62,7 +70,9 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
     everything = sum(available.values())
     inputs = SearchInputs(available_tokens=available, max_epochs=max_epochs,
                           eval_datasets=eval_datasets, proxy=proxy, limits=limits,
-                          natural={name: count / everything for name, count in available.items()})
+                          natural={name: count / everything for name, count in available.items()},
+                          manifests=dataset_manifests({name: s.path for name, s in config.sources.items()},
+                                                      config.target))
     if sum(limits.values()) < 1:
         raise ConfigError(f"no mixture of the sources is feasible: at final_run.total_tokens "
                           f"{config.final_run.total_tokens:,} their max_epochs allow at most "
@@ -134,8 +144,6 @@ def prior_weights(config: SearchConfig, inputs: SearchInputs) -> dict[str, float
         raise ConfigError(f"prior: must give a weight to every source ({', '.join(config.sources)}); "
                           + (f"missing {', '.join(sorted(missing))}" if missing
                              else f"unknown {', '.join(sorted(unknown))}"))
-    if any(weight <= 0 for weight in config.prior.values()):
-        raise ConfigError("prior: every weight must be above 0 (the Dirichlet needs it)")
     total = sum(config.prior.values())
     return {name: config.prior[name] / total for name in config.sources}
 
@@ -151,6 +159,44 @@ def check_feasible(weights: dict[str, float], inputs: SearchInputs, config: Sear
                     f"{budget_name} {budget:,} ({inputs.available_tokens[name]:,} tokens), above its max_epochs "
                     f"{inputs.max_epochs[name]:g}; lower its weight (at most {inputs.limits[name]:.4g}) or raise "
                     f"sources.{name}.max_epochs")
+
+
+def dataset_manifests(sources: dict[str, str], target: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The manifest of every source split (`sources`: name -> folder) and target dataset, with its sha256."""
+    paths = {f"sources.{name}.{split}": split_path(folder, split) / MANIFEST
+             for name, folder in sources.items() for split in ("train", "validation")}
+    for name, entry in target.items():
+        if isinstance(entry, TargetDataset):
+            own = Path(entry.path) / MANIFEST
+            paths[f"target.{name}"] = own if own.is_file() else split_path(entry.path, "validation") / MANIFEST
+    return {field: {"path": str(path), "sha256": file_sha256(path)} for field, path in paths.items() if path.is_file()}
+
+
+def check_same_mixture_datasets(folder: Path, mixture: str, target: dict[str, Any], resume: bool) -> None:
+    """`check_same_datasets` for a search over one mixture file (scaling, variants, hparams)."""
+    sources = {name: spec.path for name, spec in load_mixture(mixture).sources.items()}
+    check_same_datasets(folder, dataset_manifests(sources, target), resume)
+
+
+def check_same_datasets(folder: Path, manifests: dict[str, dict[str, str]], resume: bool) -> None:
+    """Record the token datasets a search starts with in its folder (datasets.json); refuse a --resume
+    when one of them changed since, as the finished runs were trained or scored on the old data and a
+    table mixing both would compare runs on different data."""
+    record = folder / DATASETS_FILE
+    if resume and record.is_file():
+        try:
+            started = json.loads(record.read_text(encoding="utf-8"))
+        except ValueError:
+            raise ConfigError(f"--resume: {record} is unreadable (empty or torn); it records the token data the "
+                              "search started with: restore it, or start a new search folder") from None
+        for field in sorted(started.keys() | manifests.keys()):
+            was, now = started.get(field, {}), manifests.get(field, {})
+            if was.get("sha256") != now.get("sha256"):
+                raise ConfigError(f"--resume: {field} ({now.get('path') or was.get('path')}) is not the token data "
+                                  f"{folder} was started with (its manifest differs from the one recorded in "
+                                  f"{record}); restore that data, or start a new search folder (another out_dir)")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(record, json.dumps(manifests, indent=1, sort_keys=True) + "\n")
 
 
 def _open(path: str, split: str, field: str) -> TokenDataset:

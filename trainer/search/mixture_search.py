@@ -30,7 +30,7 @@ from dataflow.errors import ConfigError
 from trainer.search import backends, report
 from trainer.search.candidates import Draws, feasible, sample_feasible
 from trainer.search.config import SearchConfig
-from trainer.search.inputs import SearchInputs, check_feasible, prior_weights, read_inputs
+from trainer.search.inputs import SearchInputs, check_feasible, check_same_datasets, prior_weights, read_inputs
 from trainer.search.regression import Regressor, fit_surface, search_surface
 from trainer.search.store import RunSpec, RunStore, write_text
 
@@ -44,6 +44,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     backends.check(config.backend)
     store = RunStore(config.out_dir)
     _claim_folder(store, config, resume)
+    check_same_datasets(store.root, inputs.manifests, resume)
     names = list(config.sources)
     draws, candidates = plan_candidates(config, inputs)
     log.info("%d candidates sampled (%d infeasible draws rejected); share limits %s", config.candidates,

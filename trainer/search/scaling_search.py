@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from dataflow.config import load_config
+from dataflow.config import PositiveFinite, load_config
 from dataflow.errors import ConfigError
 from trainer.search import law_plots
+from trainer.search.inputs import check_same_mixture_datasets
 from trainer.search.scaling_law import (bootstrap, check_grid, compute_frontier, fit_compute_law, fit_scaling_law,
                                         prediction_error)
 from trainer.search.store import write_json
@@ -36,13 +37,13 @@ class ScalingConfig(SweepConfig):
 
     kind: Literal["scaling"] = "scaling"
     """Which search this file is for; `dataflow search status` reads it back from the folder's search.yaml."""
-    tokens: list[int] = Field(min_length=1)
+    tokens: list[Annotated[int, Field(gt=0)]] = Field(min_length=1)
     """Training-token budgets; every size is trained at each (rounded up to whole steps)."""
     holdout: list[str] = []
     """Grid points left out of the fit and predicted by it, as `SIZE@TOKENS` (e.g. `s3@65536`)."""
     bootstrap_samples: int = Field(default=200, gt=0)
     """Refits on runs resampled with replacement, for the 90% interval of every constant."""
-    compute: list[float] = []
+    compute: list[PositiveFinite] = []
     """Budgets in FLOPs (C = 6·N·D) at which to report the compute-optimal N, D and tokens per parameter;
     empty: the grid's largest compute."""
     seed: int = 0
@@ -60,6 +61,7 @@ def plan(config: ScalingConfig) -> list[Point]:
 
 def run_scaling_search(config: ScalingConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     points = plan(config)
     unknown = set(config.holdout) - {p.spec.labels[0] for p in points}
     if unknown:

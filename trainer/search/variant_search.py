@@ -27,6 +27,7 @@ trust (`rank_transfer.py`).
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -35,17 +36,19 @@ import numpy as np
 import yaml
 from pydantic import Field, model_validator
 
-from dataflow.config import StrictModel, load_config
-from dataflow.errors import ConfigError
+from dataflow.config import PositiveFinite, StrictModel, load_config
+from dataflow.errors import ConfigError, UserError
 from dataflow.mix.mixture import load_mixture
 from trainer.search import law_plots
 from trainer.search.config import TargetDataset
 from trainer.search.derived_sources import DerivedSource, plan_derived
+from trainer.search.inputs import check_same_mixture_datasets
 from trainer.search.rank_transfer import rank_transfer
 from trainer.search.report import mean_std
 from trainer.search.store import write_json, write_text
 from trainer.search.sweep import Point, SweepConfig, failures, mean_over_seeds, point, run, scores, start, statuses
 
+log = logging.getLogger("trainer.search")
 SUMMARY = "summary.json"
 CONTROL = "control"
 
@@ -55,7 +58,7 @@ class Variant(StrictModel):
 
     mixture: str | None = None
     """Another mixture file for the decay phase (replaces the base mixture entirely)."""
-    weights: dict[str, float] = {}
+    weights: dict[str, PositiveFinite] = {}
     """New weights of named sources of the base mixture (normalised with the others)."""
     sources: dict[str, str] = {}
     """Another token source folder for named sources, e.g. the web source re-tokenised from a stricter filter
@@ -131,6 +134,7 @@ def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: 
 
 def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str, Any]:
     store = start(config, resume)
+    check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     _check_target_is_fixed(config)
     plans = plan_derived(config.out_dir, config.variants, load_mixture(config.mixture))
     derived = []
@@ -146,17 +150,33 @@ def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str,
     bases = [point(config, size, config.base_tokens, 0, f"{size}-base", labels=("base",),
                    overrides={"optim": {"schedule": "wsd", "decay_frac": 0.0}}) for size in config.sizes]
     run(store, config, bases, "base runs (stable phase)")
+    ready = finished_bases(bases, scores(store, config))
     branches = [point(config, size, config.branch_tokens, seed, f"{size}-{name}-s{seed}", labels=(name,),
                       mixture_path=path, overrides={
                           "optim": {"schedule": "wsd", "warmup_steps": 0, "decay_frac": 1.0},
                           "checkpoint": {"init_from": str((store.runs / f"{size}-base").resolve())}})
                 for size in config.sizes for name, path in mixtures.items() for seed in range(1, config.seeds + 1)]
-    run(store, config, branches, "decay-phase branches")
+    run(store, config, [p for p in branches if p.size in ready], "decay-phase branches")
     rows = scores(store, config)
     summary = {**summarise(config, bases, branches, rows), "derived": derived}
     write_json(Path(config.out_dir) / SUMMARY, summary)
     law_plots.variants(Path(config.out_dir), summary)
     return summary
+
+
+def finished_bases(bases: list[Point], rows: dict[str, dict]) -> set[str]:
+    """Sizes whose base run is done. A branch starts from its base's newest checkpoint, so the branches
+    of a failed or unfinished base are not started (they would continue from a checkpoint mid-way
+    through the stable phase, or from one that diverged); the summary shows them without results."""
+    ready = {p.size for p in bases if (rows.get(p.spec.run_id) or {}).get("status") == "done"}
+    waiting = {p.spec.run_id: rows.get(p.spec.run_id) or {} for p in bases if p.size not in ready}
+    for run_id, row in waiting.items():
+        log.warning("base run %s is %s (%s): its branches are not started; fix the cause and --resume", run_id,
+                    row.get("status", "missing"), row.get("failure") or "no failure recorded")
+    if not ready:
+        raise UserError(f"no base run finished ({', '.join(waiting)}): a branch never starts from a failed or "
+                        "unfinished base; see each run's status.json, fix the cause and rerun with --resume")
+    return ready
 
 
 def _check_target_is_fixed(config: VariantConfig) -> None:

@@ -37,7 +37,7 @@ from trainer.search.store import RunStore, read_state, write_json, write_state
 from trainer.search.worker import execute_run
 
 REPO = Path(__file__).resolve().parents[2]
-LONG = {"preset": "tiny", "total_tokens": 100 * 128, "confirm_seeds": 2,  # 100 steps: long enough to kill mid-run
+LONG = {"preset": "tiny", "total_tokens": 60 * 128, "confirm_seeds": 2,  # 60 steps: long enough to kill mid-run
         "train": {**PROXY_TRAIN, "checkpoint": {"every_steps": 20}, "log": {"every_steps": 2, "tensorboard": False}}}
 
 
@@ -65,7 +65,7 @@ def _training(folder: Path) -> bool:
         steps = [row["step"] for row in read_jsonl(folder / "metrics.jsonl") if row["kind"] == "train"]
     except (OSError, ValueError):
         return False
-    return state.status == "running" and state.pid is not None and bool(steps) and steps[-1] < 90
+    return state.status == "running" and state.pid is not None and bool(steps) and steps[-1] < 50
 
 
 def _kill_first_training(runs: list[Path], killed: list[str]) -> None:

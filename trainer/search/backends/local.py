@@ -3,7 +3,9 @@
 On GPUs each worker owns one device (`CUDA_VISIBLE_DEVICES` set before torch starts in it)
 and runs one proxy at a time. On CPU, `workers` processes split the cores between them:
 each sets `torch.set_num_threads(cores // workers)`, since two runs with all cores each
-would fight over them. Workers are spawned (not forked), so each starts a clean torch.
+would fight over them. Workers are forked from multiprocessing's fork server, a clean process
+that has imported torch and nothing else (no CUDA, no thread pools started), so each run starts
+a fresh process without paying torch's import again, and the search's own state never leaks in.
 
 Each run gets its own process, and the backend waits on each one by itself: a worker killed
 under its run (the OOM killer, kill -9) ends only that run's try. The backend records the exit
@@ -28,7 +30,8 @@ def run_local(folders: list[Path], backend: LocalBackend, *, max_attempts: int, 
     gpus = visible_gpus()
     workers = backend.workers or max(1, len(gpus))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["torch"])
     free = [gpus[index % len(gpus)] if gpus else None for index in range(workers)]
     queue, running = list(folders), {}
     try:

@@ -51,8 +51,7 @@ def run_spark(folders: list[Path], backend: SparkBackend, *, max_attempts: int, 
             try:
                 return runs.map(lambda path: _run_task(path, max_attempts, threads)).collect()[0]
             except Exception as err:  # noqa: BLE001 - the job failed: its task's try is lost, not the search
-                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                status = record_lost_try(folder, f"Spark job failed: {reason[:300]}", max_attempts)
+                status = record_lost_try(folder, f"Spark job failed: {_reason(err)}", max_attempts)
                 if status != "queued":
                     return status
 
@@ -81,6 +80,13 @@ def _run_task(folder: str, max_attempts: int, threads: int) -> str:
 
     torch.set_num_threads(threads)
     return execute_run(folder, max_attempts)
+
+
+def _reason(err: Exception) -> str:
+    """The task's own failure out of a Py4J error's Java stack trace (its first line names only the call)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+    aborted = next((line for line in lines if "Job aborted" in line), lines[0])
+    return aborted.split("most recent failure: ", 1)[-1][:300]
 
 
 def check_spark(backend: SparkBackend) -> None:

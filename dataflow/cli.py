@@ -354,6 +354,7 @@ def dedup_near(doc_id: Annotated[str, typer.Argument(help="document id")],
 def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML, trainer/search/config.py)")],
                    resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run "
                                                              "(a half-done run resumes from its checkpoint)")] = False,
+                   retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False,
                    dry_run: Annotated[bool,
                                       typer.Option(help="print the resolved search file and exit")] = False) -> None:
     """Sample feasible mixtures, train a proxy on each, fit, pick the best and confirm it against baselines."""
@@ -372,9 +373,19 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from trainer.search.mixture_search import run_mixture_search
 
-    summary = run_mixture_search(search, resume=resume)
+    summary = run_mixture_search(search, resume=resume, retry_failed=retry_failed)
     typer.echo("\n".join(summary["verdicts"]))
     typer.echo(f"pick: {search.out_dir}/best/mixture.yaml; report: dataflow inspect {search.out_dir}")
+    _failure_note(summary, "mixture", search.out_dir)
+
+
+def _failure_note(summary: dict, kind: str, out_dir: str) -> None:
+    """After a search with failed runs: how many, where to read why, and the command that reruns them."""
+    from trainer.search.mixture_search import retry_command
+
+    if summary.get("failures"):
+        typer.echo(f"{len(summary['failures'])} runs failed (reasons: dataflow search status {out_dir}); "
+                   f"rerun them with: {retry_command(kind, out_dir)}")
 
 
 def _search_logging() -> None:
@@ -386,24 +397,28 @@ def _search_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _law_search(config: Path, resume: bool, kind: str):
+def _law_search(config: Path, resume: bool, kind: str, retry_failed: bool = False):
     """Load a search file of `kind` (one-line errors), then run it with the search's log lines."""
     from trainer.search.search_files import load_search_as, run_search
 
     search = load_search_as(config, kind)
     _search_logging()
-    return search, run_search(search, resume)
+    summary = run_search(search, resume, retry_failed)
+    _failure_note(summary, kind, search.out_dir)
+    return search, summary
 
 
 RESUME_HELP = "finish a killed search: only unfinished runs run (a half-done run resumes from its checkpoint)"
+RETRY_HELP = "with --resume: run the failed runs again, each with a fresh count of max_attempts tries"
 
 
 @search_app.command("scaling")
 def search_scaling(config: Annotated[Path,
                                      typer.Option(help="scaling search file (YAML, trainer/search/scaling_search.py)")],
-                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
+                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
+                   retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False) -> None:
     """Train a grid of model sizes x token budgets, fit L(N, D) with intervals, predict held-out runs."""
-    search, summary = _law_search(config, resume, "scaling")
+    search, summary = _law_search(config, resume, "scaling", retry_failed)
     law = summary["law"]
     typer.echo(f"L(N, D) = {law['E']:.4g} + {law['A']:.4g}/N^{law['alpha']:.4g} + {law['B']:.4g}/D^{law['beta']:.4g}")
     for entry in summary["compute_optimal"]:
@@ -418,9 +433,10 @@ def search_scaling(config: Annotated[Path,
 @search_app.command("variants")
 def search_variants(config: Annotated[Path, typer.Option(help="variant search file (YAML, "
                                                              "trainer/search/variant_search.py)")],
-                    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
+                    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
+                    retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False) -> None:
     """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
-    search, summary = _law_search(config, resume, "variants")
+    search, summary = _law_search(config, resume, "variants", retry_failed)
     for row in summary["derived"]:
         typer.echo(f"derived {row['variant']}/{row['source']}: {row['rows']:,} rows, {row['tokens']:,} tokens")
     for entry in summary["variants"]:
@@ -433,9 +449,10 @@ def search_variants(config: Annotated[Path, typer.Option(help="variant search fi
 def search_hparams(config: Annotated[Path,
                                      typer.Option(help="hyper-parameter search file (YAML, "
                                                   "trainer/search/hparam_search.py)")],
-                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False) -> None:
+                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
+                   retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False) -> None:
     """Learning-rate sweeps at several sizes (grid, or Optuna with pruning); the optimum as a power law of size."""
-    search, summary = _law_search(config, resume, "hparams")
+    search, summary = _law_search(config, resume, "hparams", retry_failed)
     for size, entry in summary["sizes"].items():
         typer.echo(f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g} at batch size "
                    f"{entry['batch_size']}" + (" (at the sweep's edge: widen it)" if entry["at_edge"] else ""))
@@ -485,6 +502,8 @@ def search_status(path: Annotated[Path, typer.Argument(help="search folder (its 
         raise UserError(f"{path} is not a search folder (no search.yaml); give the out_dir of a search")
     rows = [{**row, "status": live_status(path / "runs" / row["run"])}
             for row in store.rows(load_any_search(path / "search.yaml").target_weights)]
+    for folder, reason in store.unreadable().items():
+        typer.echo(f"unreadable run folder {folder} (left out): {reason}")
     counts = Counter(row["status"] for row in rows)
     typer.echo(f"{path}: {len(rows)} runs; " + ", ".join(f"{counts[s]} {s}" for s in ("done", "running", "queued",
                                                                                         "interrupted", "failed")))

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +101,7 @@ class Checkpointer:
                   "trainer.pt": trainer_state}
         final = self.folder / f"step-{step:06d}"
         if self.is_main:
-            tmp = self.folder / f"{final.name}.tmp"
+            tmp = self.folder / f"{final.name}.{socket.gethostname()}-{os.getpid()}.tmp"  # one per writer
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             for name, state in states.items():

@@ -38,8 +38,8 @@ def test_run_that_raises_is_retried_then_recorded_failed_with_reason_and_no_scor
 
     good, bad = (read_state(folder) for folder in folders)
     assert (good.status, good.attempts, good.failure) == ("done", 1, None)
-    assert (bad.status, bad.attempts, bad.failures) == ("failed", 3, 3)
-    assert "no-such-source does not exist" in bad.failure and len(bad.history) == 3
+    assert (bad.status, bad.attempts, bad.failures) == ("failed", 2, 2)  # the same failure twice is final
+    assert "no-such-source does not exist" in bad.failure and len(bad.history) == 3  # 2 tries and why it stopped
     assert not (folders[1] / "result.json").exists()
     rows = {row["run"]: row for row in store.write_table(search[0].target_weights).to_pylist()}
     assert rows["m1-s0"]["status"] == "failed" and rows["m1-s0"]["target"] is None
@@ -65,3 +65,16 @@ def test_submitit_local_executor_runs_the_job_array(search, tmp_path):
                      work_dir=tmp_path)
     assert [read_state(folder).status for folder in folders] == ["done", "done"]
     assert any((tmp_path / "submitit").rglob("*_result.pkl"))  # it went through submitit's own files
+
+
+def test_spark_task_whose_python_worker_is_killed_is_one_failed_try_and_is_run_again(spark, tmp_path):
+    from test_search_recovery import LONG, _runs, _search, _with_kill
+
+    long_search = _search(write_sources(tmp_path / "sources"), tmp_path, proxy=LONG)
+    store, folders = _runs(long_search, 2)
+    killed = _with_kill(folders, lambda: backends.run_all(folders, SparkBackend(kind="spark"), max_attempts=2,
+                                                          work_dir=tmp_path))
+    state = read_state(store.runs / killed)
+    assert (state.status, state.attempts, state.failures) == ("done", 2, 1)
+    assert state.history[0].startswith("try 1: worker lost: Spark job failed: ") and "Python worker" in state.history[0]
+    assert [read_state(folder).status for folder in folders] == ["done", "done"]

@@ -71,8 +71,8 @@ def load_hparam_config(path: str | Path) -> HparamConfig:
     return load_config(HparamConfig, path)
 
 
-def run_hparam_search(config: HparamConfig, resume: bool = False) -> dict[str, Any]:
-    store = start(config, resume)
+def run_hparam_search(config: HparamConfig, resume: bool = False, retry_failed: bool = False) -> dict[str, Any]:
+    store = start(config, resume, retry_failed)
     check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     trials = _grid(store, config) if config.sampler == "grid" else _optuna(store, config)
     summary = summarise(config, trials, scores(store, config))

@@ -31,19 +31,20 @@ from trainer.search import backends, report
 from trainer.search.candidates import Draws, feasible, sample_feasible
 from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs, check_feasible, check_same_datasets, prior_weights, read_inputs
+from trainer.search.locks import lock_folder
 from trainer.search.regression import Regressor, fit_surface, search_surface
-from trainer.search.store import RunSpec, RunStore, write_text
+from trainer.search.store import RunSpec, RunStore, weights_id, write_text
 
 log = logging.getLogger("trainer.search")
 CONFIG_COPY = "search.yaml"
 
 
-def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
+def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed: bool = False) -> dict:
     """Plan, run, fit, pick and confirm; return the summary (also written to summary.json)."""
     inputs = read_inputs(config)
     backends.check(config.backend)
     store = RunStore(config.out_dir)
-    _claim_folder(store, config, resume)
+    _claim_folder(store, config, resume, retry_failed)
     check_same_datasets(store.root, inputs.manifests, resume)
     names = list(config.sources)
     draws, candidates = plan_candidates(config, inputs)
@@ -55,7 +56,8 @@ def run_mixture_search(config: SearchConfig, resume: bool = False) -> dict:
     mixtures, scores = _mean_scores(table, names, "candidate")
     if len(scores) < 3:
         raise ConfigError(f"only {len(scores)} candidate mixtures finished (see `dataflow search status "
-                          f"{config.out_dir}`); a fit needs 3 or more: fix the failures and rerun with --resume")
+                          f"{config.out_dir}`); a fit needs 3 or more: fix the failures, then rerun them with "
+                          f"`{retry_command('mixture', config.out_dir)}`")
     weights = np.array([[mixtures[mixture][name] for name in names] for mixture in scores])
     observed = np.array(list(scores.values()))
     fit = fit_surface(weights, observed)
@@ -93,22 +95,40 @@ def _confirmations(config: SearchConfig, inputs: SearchInputs, baselines: dict[s
         if not feasible(weights, limits):
             skipped[label] = "infeasible at the final run's budget (a source would exceed max_epochs)"
             continue
-        name = best_sampled if label == "best-sampled" else label
+        name = {"best-sampled": best_sampled, "predicted": predicted_name(mixture)}.get(label, label)
         specs += [run_spec(config, inputs, name, weights, seed, label) for seed in range(config.proxy.confirm_seeds)]
     return specs, skipped
 
 
-def _claim_folder(store: RunStore, config: SearchConfig, resume: bool) -> None:
+def predicted_name(pick: dict[str, float]) -> str:
+    """`predicted-<hash of the weights>`: a refit that moves the pick confirms it in new run folders,
+    never in those of an older pick (the store refuses a run id whose stored weights differ)."""
+    return f"predicted-{weights_id(pick)}"
+
+
+def _claim_folder(store: RunStore, config: SearchConfig, resume: bool, retry_failed: bool = False) -> None:
+    """Lock the folder for this process (one writer), check it may be used, and requeue failed runs when asked."""
     copy = store.root / CONFIG_COPY
     resolved = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    if retry_failed and not resume:
+        raise ConfigError("--retry-failed reruns the failed runs of a search being resumed; pass --resume too")
+    lock_folder(store.root)
     if store.folders() and not resume:
         raise ConfigError(f"out_dir {config.out_dir} already holds runs of a search; pass --resume to finish it, "
                           "or choose another out_dir")
     if resume and copy.is_file() and copy.read_text(encoding="utf-8") != resolved:
         raise ConfigError(f"--resume: the config differs from the one {config.out_dir} was started with "
                           f"({copy}); resume with that config, or choose another out_dir")
-    store.root.mkdir(parents=True, exist_ok=True)
     write_text(copy, resolved)
+    if retry_failed:
+        requeued = store.requeue_failed()
+        log.info("--retry-failed: %d failed runs queued again%s", len(requeued),
+                 f" ({', '.join(requeued)})" if requeued else "")
+
+
+def retry_command(kind: str, out_dir: str | Path) -> str:
+    """The command that reruns a search's failed runs: its own resolved config copy, resumed."""
+    return f"dataflow search {kind} --config {Path(out_dir) / CONFIG_COPY} --resume --retry-failed"
 
 
 def run_spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,

@@ -20,7 +20,7 @@ from dataflow.mix.mixture import epochs_at
 from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs
 from trainer.search.regression import Fit
-from trainer.search.store import write_json
+from trainer.search.store import weights_id, write_json
 
 SUMMARY = "summary.json"
 PLOTS = "plots"
@@ -31,7 +31,8 @@ def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rej
               candidates: dict[str, list[float]], observed: np.ndarray, pick: dict[str, float],
               predicted_score: float, best_sampled: str, skipped: dict[str, str]) -> dict[str, Any]:
     statuses = [row["status"] for row in table]
-    comparison = {label: {"skipped": skipped[label]} if label in skipped else _compare(table, label)
+    current = {"predicted": f"predicted-{weights_id(pick)}"}  # the pick in best/, not an older fit's
+    comparison = {label: {"skipped": skipped[label]} if label in skipped else _compare(table, label, current.get(label))
                   for label in LABELS}
     chosen = fit.quality[fit.chosen]
     return {
@@ -62,8 +63,9 @@ def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rej
     }
 
 
-def _compare(table: list[dict], label: str) -> dict[str, Any]:
-    rows = [row for row in table if label in row["labels"].split(",") and row["status"] == "done"]
+def _compare(table: list[dict], label: str, mixture: str | None = None) -> dict[str, Any]:
+    rows = [row for row in table if label in row["labels"].split(",") and row["status"] == "done"
+            and mixture in (None, row["mixture"])]
     if label == "best-sampled":  # its candidate run counts as one of its seeds
         rows = [row for row in table if row["mixture"] == (rows[0]["mixture"] if rows else None)
                 and row["status"] == "done"]

@@ -59,8 +59,8 @@ def plan(config: ScalingConfig) -> list[Point]:
             for size in config.sizes for tokens in config.tokens for seed in range(config.seeds)]
 
 
-def run_scaling_search(config: ScalingConfig, resume: bool = False) -> dict[str, Any]:
-    store = start(config, resume)
+def run_scaling_search(config: ScalingConfig, resume: bool = False, retry_failed: bool = False) -> dict[str, Any]:
+    store = start(config, resume, retry_failed)
     check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     points = plan(config)
     unknown = set(config.holdout) - {p.spec.labels[0] for p in points}

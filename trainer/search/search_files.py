@@ -24,9 +24,9 @@ def load_search_as(path: str | Path, kind: str) -> StrictModel:
     return load_config(_kinds()[kind][0], path)
 
 
-def run_search(search: StrictModel, resume: bool) -> dict[str, Any]:
+def run_search(search: StrictModel, resume: bool, retry_failed: bool = False) -> dict[str, Any]:
     kind = getattr(search, "kind", "mixture")
-    return _kinds()[kind][1](search, resume=resume)
+    return _kinds()[kind][1](search, resume=resume, retry_failed=retry_failed)
 
 
 def load_any_search(path: str | Path) -> StrictModel:

@@ -8,15 +8,21 @@
     runs/<run>/...           the trainer's own files: config.yaml, metrics.jsonl, events.jsonl, checkpoints/
 
 `results.parquet` is derived: `write_table` rebuilds it from the folders every time, so it can
-never disagree with them. Every JSON file is written to a temporary name and renamed, so a
-search killed at any moment leaves each file either old or new, never half-written.
+never disagree with them. Every file is written to a temporary name unique to its writer,
+fsynced, and renamed (the rename fsynced too), so a search killed at any moment, or a power cut,
+leaves each file either old or new, never half-written. A folder whose spec.json or status.json
+cannot be read anyway (written by an older version, damaged by hand) is reported with its path and
+left out of the table and of the queue, never fatal to the search.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import socket
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from dataflow.errors import ConfigError
+
+log = logging.getLogger("trainer.search")
 RUNS_DIR = "runs"
 TABLE = "results.parquet"
 Status = Literal["queued", "running", "done", "failed"]
@@ -67,7 +76,13 @@ class RunState:
     host: str | None = None
     pid: int | None = None
     history: list[str] = field(default_factory=list)
-    """One line per try: how it ended."""
+    """One line per try: how it ended (done, the exception, or the exit code or signal of a lost worker)."""
+    lr_scale: float = 1.0
+    """Factor on the run config's learning rate: halved after each diverged try (`worker.py`)."""
+    start_step: int = 0
+    """Checkpoint step the latest try started from (0: from scratch)."""
+    failed_from: int | None = None
+    """Checkpoint step the last failed try started from: the same failure from the same step is final."""
 
 
 class RunStore:
@@ -76,10 +91,15 @@ class RunStore:
         self.runs = self.root / RUNS_DIR
 
     def add(self, spec: RunSpec) -> Path:
-        """Create the run's folder, or merge labels into an existing one with the same spec."""
+        """Create the run's folder, or merge labels into an existing one with the same spec; a stored run
+        with the same id and another spec (weights, config) is refused, both specs shown."""
         folder = self.runs / spec.run_id
         if (folder / "spec.json").is_file():
             old = read_spec(folder)
+            if _without_labels(old) != _without_labels(spec):
+                raise ConfigError(f"run {spec.run_id} in {self.runs} was stored with another spec: stored "
+                                  f"{_differences(old, spec, 0)}, asked {_differences(old, spec, 1)}; "
+                                  "use another out_dir, or delete that run folder to train the new spec")
             labels = tuple(dict.fromkeys(old.labels + spec.labels))
             if labels != old.labels:
                 write_json(folder / "spec.json", asdict(RunSpec(**{**asdict(old), "labels": labels})))
@@ -98,22 +118,57 @@ class RunStore:
             return []
         return sorted(path for path in self.runs.iterdir() if (path / "spec.json").is_file())
 
+    def unreadable(self) -> dict[Path, str]:
+        """Run folders whose spec.json or status.json does not read back, with the reason."""
+        found = {}
+        for folder in self.folders():
+            try:
+                read_spec(folder), read_state(folder)
+            except (OSError, ValueError, TypeError, KeyError) as err:
+                found[folder] = f"{type(err).__name__}: {err}"
+        return found
+
+    def readable(self, folders: list[Path]) -> list[Path]:
+        """`folders` without the unreadable ones, each reported once with its path."""
+        bad = self.unreadable()
+        for folder in folders:
+            if folder in bad:
+                log.warning("skipping run folder %s: it does not read back (%s); delete it to rerun the run",
+                            folder, bad[folder])
+        return [folder for folder in folders if folder not in bad]
+
     def unfinished(self, folders: list[Path]) -> list[Path]:
         """Folders not done and not failed: queued, or running when the search was killed."""
-        return [folder for folder in folders if read_state(folder).status in ("queued", "running")]
+        return [folder for folder in self.readable(folders) if read_state(folder).status in ("queued", "running")]
+
+    def requeue_failed(self) -> list[str]:
+        """Put every failed run back in the queue with a fresh count of failures (`--retry-failed`)."""
+        requeued = []
+        for folder in self.readable(self.folders()):
+            state = read_state(folder)
+            if state.status == "failed":
+                state.status, state.failures, state.failed_from = "queued", 0, None
+                state.history.append("requeued by --retry-failed")
+                write_state(folder, state)
+                requeued.append(folder.name)
+        return requeued
 
     def rows(self, target_weights: dict[str, float]) -> list[dict[str, Any]]:
-        """One row per run folder; the target is the weighted bits-per-byte, only for done runs."""
-        rows = [run_row(folder, target_weights) for folder in self.folders()]
+        """One row per readable run folder; the target is the weighted bits-per-byte, only for done runs."""
+        rows = [run_row(folder, target_weights) for folder in self.readable(self.folders())]
         columns = list(dict.fromkeys(key for row in rows for key in row))  # failed runs have no bpb_ columns
         return [{key: row.get(key) for key in columns} for row in rows]
 
     def write_table(self, target_weights: dict[str, float]) -> pa.Table:
         table = pa.Table.from_pylist(self.rows(target_weights))
-        temporary = self.root / f".{TABLE}.tmp"
-        pq.write_table(table, temporary)
-        os.replace(temporary, self.root / TABLE)
+        with _temporary(self.root / TABLE) as temporary:
+            pq.write_table(table, temporary)
         return table
+
+
+def weights_id(weights: dict[str, float]) -> str:
+    """Eight hex digits naming a mixture's weights (sha256 of their JSON, sources sorted)."""
+    return hashlib.sha256(json.dumps(weights, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
@@ -124,7 +179,7 @@ def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
     score = (sum(weight * bpb[name] for name, weight in target_weights.items()) / total
              if bpb and all(name in bpb for name in target_weights) else None)
     return {"run": spec.run_id, "mixture": spec.mixture, "labels": ",".join(spec.labels), "seed": spec.seed,
-            "status": state.status, "attempts": state.attempts, "target": score,
+            "status": state.status, "attempts": state.attempts, "lr_scale": state.lr_scale, "target": score,
             **{f"w_{name}": weight for name, weight in spec.weights.items()},
             **{f"bpb_{name}": value for name, value in bpb.items()},
             "tokens": result.get("tokens"), "wall_seconds": state.wall_seconds,
@@ -134,13 +189,19 @@ def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
 def live_status(folder: Path) -> str:
     """The run's status, with `interrupted` for a run marked running whose process on this host is gone."""
     state = read_state(folder)
-    if state.status == "running" and state.host == socket.gethostname() and state.pid is not None:
-        try:  # a killed worker may linger as a zombie until someone reaps it: that is gone too
-            if psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE:
-                return "interrupted"
-        except psutil.NoSuchProcess:
-            return "interrupted"
+    if state.status == "running" and state.host == socket.gethostname() and not process_alive(state.pid):
+        return "interrupted"
     return state.status
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether `pid` runs on this host; a killed process left as a zombie until reaped counts as gone."""
+    if pid is None:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def read_spec(folder: Path) -> RunSpec:
@@ -166,6 +227,50 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write through a temporary file and a rename, so readers see the old or the new file, whole."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    with _temporary(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+class _temporary:
+    """`with _temporary(path) as tmp:` write tmp; on success it is fsynced and renamed onto `path`.
+
+    The name is unique to the writer (mkstemp), so two writers of one file never rename each
+    other's half-written file; the folder is fsynced after the rename so the rename survives a crash."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> Path:
+        handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(handle)
+        self.temporary = Path(name)
+        return self.temporary
+
+    def __exit__(self, kind, *exc) -> None:
+        if kind is not None:
+            self.temporary.unlink(missing_ok=True)
+            return
+        _fsync(self.temporary, os.O_RDONLY)
+        os.replace(self.temporary, self.path)
+        _fsync(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _without_labels(spec: RunSpec) -> dict[str, Any]:
+    return json.loads(json.dumps({**asdict(spec), "labels": None}))  # tuples and lists compare alike
+
+
+def _differences(old: RunSpec, new: RunSpec, side: int) -> str:
+    """The fields (and for weights, the sources) where two specs differ, from one side."""
+    a, b = _without_labels(old), _without_labels(new)
+    keys = [key for key in a if a[key] != b[key]]
+    shown = {key: ({name: value for name, value in (a, b)[side][key].items() if a[key].get(name) != b[key].get(name)}
+                   if key == "weights" else (a, b)[side][key]) for key in keys}
+    return json.dumps(shown, sort_keys=True)

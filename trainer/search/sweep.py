@@ -72,7 +72,7 @@ class Point:
     max_steps: int
 
 
-def start(config: SweepConfig, resume: bool) -> RunStore:
+def start(config: SweepConfig, resume: bool, retry_failed: bool = False) -> RunStore:
     """Check the mixture and the target, then claim the search folder (refused without --resume when used)."""
     mixture = _mixture(config)
     for name, entry in config.target.items():
@@ -82,7 +82,7 @@ def start(config: SweepConfig, resume: bool) -> RunStore:
     if config.preset not in preset_names():
         raise ConfigError(f"preset: unknown preset '{config.preset}'; known presets: {', '.join(preset_names())}")
     store = RunStore(config.out_dir)
-    _claim_folder(store, config, resume)
+    _claim_folder(store, config, resume, retry_failed)
     return store
 
 

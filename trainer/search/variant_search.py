@@ -132,8 +132,8 @@ def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: 
     return str(folder / f"{name}.yaml")
 
 
-def run_variant_search(config: VariantConfig, resume: bool = False) -> dict[str, Any]:
-    store = start(config, resume)
+def run_variant_search(config: VariantConfig, resume: bool = False, retry_failed: bool = False) -> dict[str, Any]:
+    store = start(config, resume, retry_failed)
     check_same_mixture_datasets(store.root, config.mixture, config.target, resume)
     _check_target_is_fixed(config)
     plans = plan_derived(config.out_dir, config.variants, load_mixture(config.mixture))

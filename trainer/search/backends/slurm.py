@@ -2,8 +2,13 @@
 
 Each array task runs one proxy (`execute_run` on its folder). `RunTask` is Checkpointable:
 when Slurm preempts a task or it reaches its time limit, submitit requeues the same call,
-and the run resumes from its newest complete checkpoint. `cluster: local` runs the same
-code path in local processes (submitit's LocalExecutor), which is how the tests run it.
+and the run resumes from its newest complete checkpoint; the requeued try is recorded in the
+run's history and does not count as failed (the scheduler took the slot; submitit bounds the
+requeues after time limits itself). A job that ends otherwise under its run (the OOM killer, a
+node failure, `scancel`) is recorded as a failed try naming the job's state, counted toward
+`max_attempts`, and submitted again while the run has tries left; the other jobs go on.
+`cluster: local` runs the same code path in local processes (submitit's LocalExecutor), which is
+how the tests run it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import submitit
 
 from dataflow.errors import ConfigError
 from trainer.search.config import SlurmBackend
-from trainer.search.worker import execute_run
+from trainer.search.store import read_state, write_state
+from trainer.search.worker import execute_run, record_lost_try
 
 
 class RunTask(submitit.helpers.Checkpointable):
@@ -30,6 +36,15 @@ class RunTask(submitit.helpers.Checkpointable):
         torch.set_num_threads(self.threads)
         return execute_run(folder, self.max_attempts)
 
+    def checkpoint(self, folder: str) -> submitit.helpers.DelayedSubmission:
+        """Slurm preempts the job or its time limit is near: note the try as requeued, then requeue."""
+        state = read_state(Path(folder))
+        if state.status == "running":
+            state.status = "queued"
+            state.history.append(f"try {state.attempts}: requeued by Slurm (preempted or at its time limit)")
+            write_state(Path(folder), state)
+        return super().checkpoint(folder)
+
 
 def run_slurm(folders: list[Path], backend: SlurmBackend, *, max_attempts: int, work_dir: Path,
               progress=None) -> None:
@@ -38,9 +53,19 @@ def run_slurm(folders: list[Path], backend: SlurmBackend, *, max_attempts: int, 
                                gpus_per_node=backend.gpus_per_task, tasks_per_node=1, nodes=1,
                                slurm_array_parallelism=backend.max_parallel,
                                **({"slurm_partition": backend.partition} if backend.partition else {}))
-    jobs = executor.map_array(RunTask(max_attempts, backend.cpus_per_task), [str(folder) for folder in folders])
-    for folder, job in zip(folders, jobs):
-        status = job.result()  # execute_run records failures itself; an error here is the scheduler's
+    task = RunTask(max_attempts, backend.cpus_per_task)
+    jobs = dict(zip(executor.map_array(task, [str(folder) for folder in folders]), folders))
+    while jobs:
+        job = next(iter(jobs))
+        folder = jobs.pop(job)
+        try:
+            status = job.result()  # execute_run records the run's own failures; an error here is the job's
+        except (submitit.core.utils.FailedJobError, submitit.core.utils.UncompletedJobError) as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            status = record_lost_try(folder, f"Slurm job {job.job_id} ended {job.state}: {reason[:300]}", max_attempts)
+            if status == "queued":
+                jobs[executor.submit(task, str(folder))] = folder
+                continue
         if progress:
             progress(folder, status)
 

@@ -517,7 +517,8 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
     tens of rows and when the optimum lies beyond the rows (it extrapolates).
     ensemble: the three rank-averaged, weighted by their Spearman; best on large tables.
 
-    The chosen fit has the highest Spearman, or is the smoothest within one standard error of it.
+    The chosen fit has the highest Spearman; the mixing law is chosen when within one standard error
+    of it. More, and how to read the figures: docs/search/mixture.md.
     """
     from trainer.search.table_fit import describe_fit, fit_table, rank_other, read_table
 

@@ -53,17 +53,18 @@ def test_fit_optimize_writes_a_feasible_mixture_file_under_the_search_constraint
     assert np.abs(shares - OPTIMUM).max() < 0.1  # the planted optimum is feasible here (every limit is 0.6)
 
 
-def test_fit_renormalises_rows_rounded_within_one_percent_and_says_so(tmp_path, capsys):
-    table = planted_table(12, 0)
+def test_fit_renormalises_rows_rounded_within_one_percent_and_cross_validates_a_large_table_by_folds(
+        tmp_path, capsys):
+    table = planted_table(120, 0)
     weights = table["mix_web"].to_numpy().copy()
     weights[[2, 7]] = np.round(weights[[2, 7]], 3) + np.array([0.004, -0.002])  # published shares, rounded
     pcsv.write_csv(table.set_column(1, "mix_web", pa.array(weights)), tmp_path / "runs.csv")
     assert main(["search", "fit", "--results", str(tmp_path / "runs.csv"), "--target", "loss",
                  "--weights-prefix", "mix_"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].endswith("renormalised 2 of 12 rows whose weights summed to 1 within 1% "
+    assert out.splitlines()[0].endswith("renormalised 2 of 120 rows whose weights summed to 1 within 1% "
                                         "(largest deviation 0.0043)")
-    assert out.splitlines()[1] == "12 mixtures; leave-one-out cross-validation:"
+    assert out.splitlines()[1] == "120 mixtures; 5-fold cross-validation:"  # leave-one-out up to 100 rows
 
 
 def test_fit_refuses_a_row_whose_weights_do_not_sum_to_one(tmp_path, capsys):

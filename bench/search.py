@@ -17,7 +17,7 @@ Then:
 2. the search itself (`dataflow search mixture`; it resumes past the runs of step 1): the rest of
    the `--candidates`, the fit, the pick and the confirmation runs (`--confirm-seeds` each);
 3. prints the pick, its target bits-per-byte against natural and uniform (mean ± std over
-   seeds), the fit's leave-one-out Spearman, and the wall times.
+   seeds), the fit's cross-validated Spearman, and the wall times.
 
     python -m bench.search [--work DIR] [--candidates 32] [--proxy-tokens 600000] [--workers 2]
                            [--busy-runs 16] [--confirm-seeds 3] [--final-tokens 2500000]
@@ -203,8 +203,8 @@ def report(summary: dict, search_wall: float, work: Path) -> None:
     fit = summary["fit"]
     print(f"search: {summary['runs']['done']} runs done, {summary['runs']['failed']} failed, {search_wall:.0f} s wall "
           f"({search_wall / 60:.1f} min)")
-    print(f"fit: chosen {fit['chosen']}; leave-one-out " + "; ".join(
-        f"{name} MAE {q['loo_mae']:.4f} Spearman {q['loo_spearman']:.3f}" for name, q in fit["models"].items()))
+    print(f"fit: chosen {fit['chosen']}; {fit['cross_validation']} " + "; ".join(
+        f"{name} MAE {q['cv_mae']:.4f} Spearman {q['cv_spearman']:.3f}" for name, q in fit["models"].items()))
     print("pick: " + ", ".join(f"{name} {share:.3f}" for name, share in summary["pick"].items()))
     for label, entry in comparison.items():
         if "target" in entry:

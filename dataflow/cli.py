@@ -357,7 +357,16 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
                    retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False,
                    dry_run: Annotated[bool,
                                       typer.Option(help="print the resolved search file and exit")] = False) -> None:
-    """Sample feasible mixtures, train a proxy on each, fit, pick the best and confirm it against baselines."""
+    """Sample feasible mixtures, train a proxy on each, fit, pick the best and confirm it against baselines.
+
+    The fit is chosen by cross-validation among four (see `search fit --help` and docs/search/mixture.md);
+    summary.json records every fit's cross-validated MAE and Spearman and the chosen one.
+
+    Verdicts: "the pick beats X by M bits/byte, more than the seed std S" means the confirmed mean of
+    the pick is lower than baseline X's by more than the larger of their seed stds; "does NOT beat"
+    means the margin is within seed noise or negative: look at the fit's Spearman (below ~0.7 the
+    proxies do not rank mixtures reliably) and at whether the pick sits on a max_epochs bound.
+    """
     import logging
 
     import yaml
@@ -523,7 +532,21 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
                config: Annotated[Optional[Path], typer.Option(help="search file whose sources, max_epochs and "
                                                                    "final budget constrain --optimize")] = None,
                ) -> None:
-    """Fit the search's regression on any results table; rank other mixtures; optimise under constraints."""
+    """Fit the search's regression on any results table; rank other mixtures; optimise under constraints.
+
+    Rows whose weights sum to 1 within 1% (rounded published shares) are renormalised, with one line
+    saying how many; rows further off are refused. Fits, each cross-validated (leave-one-out up to
+    100 rows, 5-fold beyond) and printed with MAE and Spearman:
+
+    lightgbm: RegMix's boosted trees; wins with hundreds of rows, flat outside the sampled region.
+    linear: ridge on log-weights; a cheap baseline, rarely best.
+    mixing-law: Ye et al.'s L = c + exp(sum t_j r_j), robust fit, one per target dataset; wins on
+    tens of rows and when the optimum lies beyond the rows (it extrapolates).
+    ensemble: the three rank-averaged, weighted by their Spearman; best on large tables.
+
+    The chosen fit has the highest Spearman; the mixing law is chosen when within one standard error
+    of it. More, and how to read the figures: docs/search/mixture.md.
+    """
     from trainer.search.table_fit import describe_fit, fit_table, rank_other, read_table
 
     if optimize is not None and config is None:
@@ -531,11 +554,15 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
                         "are the constraints")
     columns = weights.split(",") if weights else None
     table = read_table(results, target, weights_prefix, columns)
+    if table.renormalised_line():
+        typer.echo(f"{results}: {table.renormalised_line()}")
     fit = fit_table(table)
     typer.echo("\n".join(describe_fit(fit, len(table.scores))))
     if predict is not None:
-        typer.echo("\n".join(rank_other(fit, read_table(predict, target, weights_prefix, columns, need_target=False),
-                                        table.names)))
+        other = read_table(predict, target, weights_prefix, columns, need_target=False)
+        if other.renormalised_line():
+            typer.echo(f"{predict}: {other.renormalised_line()}")
+        typer.echo("\n".join(rank_other(fit, other, table.names)))
     if optimize is not None:
         from trainer.search.table_fit import optimise_to_file
 

@@ -49,13 +49,13 @@ def search_report(path: Path, options: InspectOptions) -> Report:
         "budget": f"final run {summary['budget']['final_run_tokens']:,} tokens; proxy "
                            f"{summary['budget']['proxy_preset']}"
                   f", {summary['budget']['proxy_tokens']:,} tokens ({summary['budget']['proxy_steps']} steps)",
-        "target": summary["target"], "fit": f"{fit['chosen']} (smaller leave-one-out error)",
+        "target": summary["target"], "fit": f"{fit['chosen']} (highest {fit['cross_validation']} Spearman)",
         "pick": {name: round(share, 4) for name, share in summary["pick"].items()},
         "pick predicted target": fit["predicted_target_of_pick"], "best sampled": summary["best_sampled"],
         "pick file": str(path / "best" / "mixture.yaml"), "plots": str(path / PLOTS)})
-    report.tables["fit (leave-one-out)"] = Table(
+    report.tables[f"fit ({fit['cross_validation']})"] = Table(
         ["model", "MAE", "RMSE", "Spearman"],
-        [[name, q["loo_mae"], q["loo_rmse"], q["loo_spearman"]] for name, q in fit["models"].items()])
+        [[name, q["cv_mae"], q["cv_rmse"], q["cv_spearman"]] for name, q in fit["models"].items()])
     report.tables["pick vs baselines"] = _comparison_table(summary["comparison"])
     report.tables["verdict"] = Table(["verdict"], [[line] for line in summary["verdicts"]])
     report.tables["data constraint (final run)"] = _constraint_table(summary["constraint"])

@@ -25,14 +25,15 @@ def planted_table(rows: int, seed: int) -> pa.Table:
                      "mix_books": weights[:, 2], "loss": loss})
 
 
-def test_fit_prints_leave_one_out_and_predict_ranks_with_spearman(tmp_path, capsys):
+def test_fit_prints_every_models_cross_validation_and_predict_ranks_with_spearman(tmp_path, capsys):
     pcsv.write_csv(planted_table(30, 0), tmp_path / "runs.csv")
     pq.write_table(planted_table(10, 1), tmp_path / "other.parquet")
     assert main(["search", "fit", "--results", str(tmp_path / "runs.csv"), "--target", "loss",
                  "--weights-prefix", "mix_", "--predict", str(tmp_path / "other.parquet")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("30 mixtures; leave-one-out:")
-    assert "lightgbm" in out and "linear" in out and "<- chosen" in out
+    assert out.startswith("30 mixtures; leave-one-out cross-validation:")
+    fits = [line.split()[0] for line in out.splitlines()[1:5]]
+    assert fits == ["lightgbm", "linear", "mixing-law", "ensemble"] and out.count("<- chosen") == 1
     ranked = [line for line in out.splitlines() if line.strip()[:1].isdigit() and "web=" in line]
     assert len(ranked) == 10
     spearman = float(out.rsplit("Spearman of predicted vs observed on 10 mixtures: ", 1)[1].split()[0])
@@ -52,6 +53,20 @@ def test_fit_optimize_writes_a_feasible_mixture_file_under_the_search_constraint
     assert np.abs(shares - OPTIMUM).max() < 0.1  # the planted optimum is feasible here (every limit is 0.6)
 
 
+def test_fit_renormalises_rows_rounded_within_one_percent_and_cross_validates_a_large_table_by_folds(
+        tmp_path, capsys):
+    table = planted_table(120, 0)
+    weights = table["mix_web"].to_numpy().copy()
+    weights[[2, 7]] = np.round(weights[[2, 7]], 3) + np.array([0.004, -0.002])  # published shares, rounded
+    pcsv.write_csv(table.set_column(1, "mix_web", pa.array(weights)), tmp_path / "runs.csv")
+    assert main(["search", "fit", "--results", str(tmp_path / "runs.csv"), "--target", "loss",
+                 "--weights-prefix", "mix_"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("renormalised 2 of 120 rows whose weights summed to 1 within 1% "
+                                        "(largest deviation 0.0043)")
+    assert out.splitlines()[1] == "120 mixtures; 5-fold cross-validation:"  # leave-one-out up to 100 rows
+
+
 def test_fit_refuses_a_row_whose_weights_do_not_sum_to_one(tmp_path, capsys):
     table = planted_table(8, 0)
     weights = table["mix_web"].to_numpy().copy()
@@ -61,7 +76,8 @@ def test_fit_refuses_a_row_whose_weights_do_not_sum_to_one(tmp_path, capsys):
     assert main(["search", "fit", "--results", str(tmp_path / "runs.csv"), "--target", "loss",
                  "--weights", "mix_web,mix_wiki,mix_books"]) == 2
     err = capsys.readouterr().err
-    assert "the weights of row 5 (mix_web, mix_wiki, mix_books) sum to 1.1" in err and err.count("\n") == 1
+    assert "the weights of row 5 (mix_web, mix_wiki, mix_books) sum to 1.1, more than 1% from 1" in err
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize("args, message", [

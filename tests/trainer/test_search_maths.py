@@ -1,4 +1,5 @@
-"""The data constraint, candidate sampling, the fitted surface, and bad input refused before any run."""
+"""Candidate sampling, and bad input refused before any run (the fit and the surface search against a known
+optimum: test_search_planted.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import pytest
 import yaml
 
 from dataflow.errors import ConfigError, UserError
-from dataflow.mix.mixture import epochs_at, share_limits
 from trainer.search.candidates import feasible, sample_feasible
-from trainer.search.config import FitConfig, load_search_config
+from trainer.search.config import load_search_config
 from trainer.search.mixture_search import run_mixture_search
-from trainer.search.regression import fit_surface, search_surface
 
 from conftest import write_source
 from search_sources import PROXY_TRAIN, search_file, write_sources
@@ -22,14 +21,6 @@ from search_sources import PROXY_TRAIN, search_file, write_sources
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
     return write_sources(tmp_path_factory.mktemp("search-maths"))
-
-
-def test_share_limits_are_max_epochs_times_tokens_over_budget():
-    # 20B final tokens: a 1B source at 4 epochs may take 20%; a 30B source at 1 epoch is capped at 100%
-    limits = share_limits({"wiki": 10**9, "web": 3 * 10**10}, {"wiki": 4, "web": 1}, 2 * 10**10)
-    assert limits == {"wiki": pytest.approx(0.2), "web": 1.0}
-    assert epochs_at({"wiki": 0.2, "web": 0.8}, {"wiki": 10**9, "web": 3 * 10**10}, 2 * 10**10) == {
-        "wiki": pytest.approx(4.0), "web": pytest.approx(16 / 30)}
 
 
 def test_candidates_stay_in_the_feasible_region_and_rejections_are_counted():
@@ -41,27 +32,6 @@ def test_candidates_stay_in_the_feasible_region_and_rejections_are_counted():
     assert np.array_equal(draws.weights, again.weights)  # fixed by the seed: --resume plans the same runs
     # both near-prior and extreme mixtures: the largest share of some candidates is above 0.9
     assert draws.weights[:, 1].max() > 0.9 and draws.weights.min() < 0.01
-
-
-def test_fitted_surface_recovers_a_planted_optimum():
-    rng = np.random.default_rng(0)
-    optimum = np.array([0.2, 0.5, 0.3])
-    weights = rng.dirichlet([1, 1, 1], size=32)
-    scores = 1 + 3 * ((weights - optimum) ** 2).sum(1) + rng.normal(0, 0.005, 32)
-    fit = fit_surface(weights, scores)
-    assert fit.quality[fit.chosen].loo_spearman > 0.8
-    best, predicted = search_surface(fit.model, np.full(3, 1 / 3), np.ones(3), [0.3, 1, 3, 10], FitConfig(), rng)
-    assert np.abs(best - optimum).max() < 0.08
-    assert predicted < scores.min() + 0.02
-
-
-def test_surface_search_respects_the_limits():
-    rng = np.random.default_rng(1)
-    weights = rng.dirichlet([1, 1, 1], size=24)
-    fit = fit_surface(weights, 1 - weights[:, 0])  # more of source 0 is always better
-    limits = np.array([0.3, 1.0, 1.0])
-    best, _ = search_surface(fit.model, np.full(3, 1 / 3), limits, [1.0], FitConfig(surface_samples=5000), rng)
-    assert feasible(best, limits) and best[0] == pytest.approx(0.3, abs=0.05)
 
 
 @pytest.mark.parametrize("change, message", [

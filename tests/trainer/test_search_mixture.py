@@ -36,7 +36,7 @@ def test_six_proxy_search_writes_table_pick_baselines_and_plots(sources, tmp_pat
     assert all(row["target"] == pytest.approx(0.5 * row["bpb_wiki"] + 0.5 * row["bpb_books"]) for row in rows)
     assert all(abs(sum(row[f"w_{name}"] for name in sources) - 1) < 1e-9 for row in rows)
     assert summary["runs"] == {"done": 13, "failed": 0, "queued": 0, "running": 0}
-    assert set(summary["fit"]["models"]) == {"lightgbm", "linear"}
+    assert set(summary["fit"]["models"]) == {"lightgbm", "linear", "mixing-law", "ensemble"}
     assert {label: entry["seeds"] for label, entry in summary["comparison"].items()} == {
         "natural": 2, "uniform": 2, "best-sampled": 2, "predicted": 2}
     assert len(summary["verdicts"]) == 3

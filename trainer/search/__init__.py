@@ -7,7 +7,9 @@
     config.py       the search file
     inputs.py       what the sources and targets hold, checked before any run starts
     candidates.py   Dirichlet candidates inside the feasible region of the final run
-    regression.py   weights -> score (LightGBM and linear on log-weights), leave-one-out, surface search
+    regression.py   weights -> score: four fits, cross-validated, and the surface search
+    mixing_law.py   the data mixing law (Ye et al. 2024), one per target dataset, robust fit
+    ensemble.py     the fits rank-averaged
     mixture_search.py  the data-constraint search: plan, run, fit, pick, confirm
     report.py       summary.json, tables and PNG plots
 

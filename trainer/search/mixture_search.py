@@ -6,8 +6,9 @@ for the final run's budget (RegMix, Liu et al. 2024, with the budget's repetitio
 1. Check the inputs (`inputs.py`) and the backend before anything runs.
 2. Sample `candidates` feasible mixtures (`candidates.py`) and train one proxy per candidate
    and seed on the backend; every run is a folder of the store.
-3. Fit weights -> target score (LightGBM and linear on log-weights, the one with the smaller
-   leave-one-out error), search its surface over the feasible region, and write the pick as
+3. Fit weights -> target score (LightGBM, linear on log-weights, a data mixing law per target
+   dataset and their rank-averaged ensemble; the one with the best cross-validated Spearman,
+   `regression.py`), search its surface over the feasible region, and write the pick as
    `best/mixture.yaml` (for `dataflow run mix`) and `best/run.yaml` (for `dataflow train`).
 4. Confirm with the same proxies: natural, uniform, best sampled and predicted best mixtures,
    `confirm_seeds` seeds each; the report compares them (mean ± std) and says when the pick
@@ -20,6 +21,7 @@ and only runs those not finished.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,15 +34,23 @@ from trainer.search.candidates import Draws, feasible, sample_feasible
 from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs, check_feasible, check_same_datasets, prior_weights, read_inputs
 from trainer.search.locks import lock_folder
-from trainer.search.regression import Regressor, fit_surface, search_surface
+from trainer.search.regression import Regressor, Scores, fit_surface, search_surface
 from trainer.search.store import RunSpec, RunStore, weights_id, write_text
 
 log = logging.getLogger("trainer.search")
 CONFIG_COPY = "search.yaml"
+Runner = Callable[[list[Path]], None]
+"""Brings run folders of the store to done (writing each one's result.json, as `worker.execute_run` does)
+or failed."""
 
 
-def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed: bool = False) -> dict:
-    """Plan, run, fit, pick and confirm; return the summary (also written to summary.json)."""
+def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed: bool = False,
+                       runner: Runner | None = None) -> dict:
+    """Plan, run, fit, pick and confirm; return the summary (also written to summary.json).
+
+    `runner` replaces the backend: by default `config.backend` trains a proxy per run folder; a
+    runner that scores each folder's mixture on a known loss surface (tests/trainer/planted_law.py)
+    checks everything else the search does against a known optimum, without training."""
     inputs = read_inputs(config)
     backends.check(config.backend)
     store = RunStore(config.out_dir)
@@ -50,7 +60,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed:
     draws, candidates = plan_candidates(config, inputs)
     log.info("%d candidates sampled (%d infeasible draws rejected); share limits %s", config.candidates,
              draws.rejected, ", ".join(f"{name} {limit:.3g}" for name, limit in inputs.limits.items()))
-    _run(store, config, candidates, "candidates")
+    _run(store, config, candidates, "candidates", runner)
 
     table = store.write_table(config.target_weights).to_pylist()
     mixtures, scores = _mean_scores(table, names, "candidate")
@@ -60,7 +70,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed:
                           f"`{retry_command('mixture', config.out_dir)}`")
     weights = np.array([[mixtures[mixture][name] for name in names] for mixture in scores])
     observed = np.array(list(scores.values()))
-    fit = fit_surface(weights, observed)
+    fit = fit_surface(weights, _target_parts(table, list(scores), config.target_weights))
     pick, predicted_score = optimise(config, inputs, fit.model, np.random.default_rng([config.seed, 1]))
     write_best(config, inputs, pick, Path(config.out_dir) / "best")
     best_sampled = min(scores, key=scores.get)
@@ -68,7 +78,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed:
     baselines = {"natural": inputs.natural, "uniform": dict.fromkeys(names, 1 / len(names)),
                  "best-sampled": mixtures[best_sampled], "predicted": pick}
     confirmations, skipped = _confirmations(config, inputs, baselines, best_sampled)
-    _run(store, config, confirmations, "confirmation runs")
+    _run(store, config, confirmations, "confirmation runs", runner)
 
     table = store.write_table(config.target_weights).to_pylist()
     summary = report.summarise(config, inputs, table, draws.rejected, fit, dict(zip(scores, weights.tolist())),
@@ -165,9 +175,12 @@ def _proxy_train(inputs: SearchInputs) -> dict:
         name: str(Path(path).resolve()) for name, path in inputs.eval_datasets.items()}}})
 
 
-def _run(store: RunStore, config: SearchConfig, specs: list[RunSpec], what: str) -> None:
+def _run(store: RunStore, config: SearchConfig, specs: list[RunSpec], what: str, runner: Runner | None) -> None:
     folders = list(dict.fromkeys(store.add(spec) for spec in specs))
     todo = store.unfinished(folders)
+    if runner is not None:
+        runner(todo)
+        return
     log.info("%s: %d runs, %d to run on the %s backend", what, len(folders), len(todo), config.backend.kind)
     finished = iter(range(1, len(todo) + 1))
 
@@ -185,6 +198,15 @@ def _mean_scores(table: list[dict], names: list[str], label: str) -> tuple[dict[
             mixtures[row["mixture"]] = {name: row[f"w_{name}"] for name in names}
             sums.setdefault(row["mixture"], []).append(row["target"])
     return mixtures, {mixture: float(np.mean(values)) for mixture, values in sorted(sums.items())}
+
+
+def _target_parts(table: list[dict], mixtures: list[str], target_weights: dict[str, float]) -> Scores:
+    """Each target dataset's bits-per-byte per candidate mixture (mean over its finished seeds), so that
+    a fit can model each dataset apart (one mixing law per dataset)."""
+    parts = np.array([[np.mean([row[f"bpb_{name}"] for row in table if row["mixture"] == mixture
+                                and "candidate" in row["labels"].split(",") and row["status"] == "done"])
+                       for name in target_weights] for mixture in mixtures])
+    return Scores(parts, np.array(list(target_weights.values())))
 
 
 def _prior_and_limits(config: SearchConfig, inputs: SearchInputs) -> tuple[np.ndarray, np.ndarray]:

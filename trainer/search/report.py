@@ -1,7 +1,7 @@
 """A mixture search's outcome: `summary.json` and PNG plots beside the results table.
 
-The summary holds what `dataflow inspect SEARCH` prints: fit quality (leave-one-out error and
-Spearman of both regressions), the pick against the baselines (mean ± std over seeds of the
+The summary holds what `dataflow inspect SEARCH` prints: fit quality (cross-validated error and
+Spearman of every fit, and which was chosen), the pick against the baselines (mean ± std over seeds of the
 target and of every evaluated dataset's bits-per-byte, with a plain verdict per baseline),
 and the data constraint (epochs of each source at the final budget). Plots (matplotlib, Agg):
 predicted vs observed, target against each source's weight, and bits-per-byte of the pick
@@ -44,11 +44,11 @@ def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rej
         "target": config.target_weights,
         "budget": {"final_run_tokens": config.final_run.total_tokens, "proxy_tokens": inputs.proxy.total_tokens,
                    "proxy_preset": config.proxy.preset, "proxy_steps": inputs.proxy.max_steps},
-        "fit": {"chosen": fit.chosen,
-                "models": {name: {"loo_mae": q.loo_mae, "loo_rmse": q.loo_rmse, "loo_spearman": q.loo_spearman}
+        "fit": {"chosen": fit.chosen, "cross_validation": fit.scheme,
+                "models": {name: {"cv_mae": q.cv_mae, "cv_rmse": q.cv_rmse, "cv_spearman": q.cv_spearman}
                            for name, q in fit.quality.items()},
-                "points": [{"mixture": name, "observed": float(value), "loo_predicted": predicted}
-                           for name, value, predicted in zip(candidates, observed, chosen.loo_predictions)],
+                "points": [{"mixture": name, "observed": float(value), "cv_predicted": predicted}
+                           for name, value, predicted in zip(candidates, observed, chosen.cv_predictions)],
                 "predicted_target_of_pick": predicted_score},
         "pick": pick,
         "best_sampled": best_sampled,
@@ -118,14 +118,14 @@ def write(root: Path, summary: dict[str, Any], table: list[dict], names: list[st
 def _predicted_vs_observed(plt, summary: dict, path: Path) -> None:
     points = summary["fit"]["points"]
     observed = [p["observed"] for p in points]
-    predicted = [p["loo_predicted"] for p in points]
+    predicted = [p["cv_predicted"] for p in points]
     quality = summary["fit"]["models"][summary["fit"]["chosen"]]
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(observed, predicted, s=18)
     low, high = min(observed + predicted), max(observed + predicted)
     ax.plot([low, high], [low, high], color="grey", linewidth=1)
-    ax.set(xlabel="observed target (bits/byte)", ylabel="leave-one-out prediction",
-           title=f"{summary['fit']['chosen']}: Spearman {quality['loo_spearman']:.3f}, MAE {quality['loo_mae']:.4f}")
+    ax.set(xlabel="observed target (bits/byte)", ylabel=f"{summary['fit']['cross_validation']} prediction",
+           title=f"{summary['fit']['chosen']}: Spearman {quality['cv_spearman']:.3f}, MAE {quality['cv_mae']:.4f}")
     _save(plt, fig, path)
 
 

@@ -5,7 +5,9 @@
     dataflow search fit --results runs.csv --target loss --optimize best.yaml --config search/mix.yaml
 
 Proxy runs from another trainer, or a paper's released runs (RegMix publishes its 512 runs
-as such a table), fit with the same models and leave-one-out selection as `search mixture`;
+as such a table), fit with the same models and cross-validated choice as `search mixture`.
+Published weights are rounded (RegMix's to 3 decimals, so rows sum to 0.996-1.003): rows within
+`SUM_TOLERANCE` of 1 are renormalised and counted, rows further off are refused as a wrong column set;
 `--predict` ranks other mixtures with the fit, `--optimize` searches its surface within a
 search file's constraints (sources, max_epochs, final budget) and writes a mixture file.
 """
@@ -23,7 +25,10 @@ from scipy.stats import spearmanr
 from dataflow.errors import ConfigError, InputError
 from trainer.search.regression import Fit, fit_surface
 
-SUM_TOLERANCE = 1e-3
+SUM_TOLERANCE = 0.01
+"""Rows whose weights sum to 1 within 1% are rounded published shares: renormalised, not refused."""
+EXACT = 1e-6
+"""Deviations below this are float round-off: renormalised without being counted."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,22 @@ class WeightTable:
     """(rows, sources)."""
     scores: np.ndarray | None
     """The target column, when the table has it."""
+    renormalised: int = 0
+    """Rows whose weights summed to 1 only within SUM_TOLERANCE, scaled to sum to 1."""
+    largest_deviation: float = 0.0
+    """The largest |sum - 1| among them."""
+
+    def renormalised_line(self) -> str | None:
+        if not self.renormalised:
+            return None
+        return (f"renormalised {self.renormalised} of {len(self.weights)} rows whose weights summed to 1 within "
+                f"{SUM_TOLERANCE:.0%} (largest deviation {self.largest_deviation:.4f})")
 
 
 def read_table(path: str | Path, target: str, prefix: str | None, columns: list[str] | None,
                need_target: bool = True) -> WeightTable:
-    """Weight columns (by prefix or listed) and the target; rows whose weights do not sum to 1 are refused."""
+    """Weight columns (by prefix or listed) and the target; rows summing to 1 within 1% are renormalised,
+    rows further off are refused."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist")
@@ -67,20 +83,23 @@ def read_table(path: str | Path, target: str, prefix: str | None, columns: list[
         table = table.filter(table[target].is_valid())
     weights = np.column_stack([table[name].to_numpy(zero_copy_only=False).astype(float) for name in chosen])
     sums = weights.sum(axis=1)
-    bad = np.flatnonzero(np.abs(sums - 1) > SUM_TOLERANCE)
+    deviation = np.abs(sums - 1)
+    bad = np.flatnonzero(deviation > SUM_TOLERANCE)
     if len(bad):
         raise ConfigError(f"{path}: the weights of row {bad[0] + 1} ({', '.join(chosen)}) sum to {sums[bad[0]]:.6g}, "
-                          "not 1; fix the row or the weight columns")
+                          f"more than {SUM_TOLERANCE:.0%} from 1; fix the row or the weight columns")
     scores = table[target].to_numpy(zero_copy_only=False).astype(float) if target in table.column_names else None
-    return WeightTable(names=names, weights=weights, scores=scores)
+    rounded = deviation > EXACT
+    return WeightTable(names=names, weights=weights / sums[:, None], scores=scores, renormalised=int(rounded.sum()),
+                       largest_deviation=float(deviation.max()) if rounded.any() else 0.0)
 
 
 def describe_fit(fit: Fit, rows: int) -> list[str]:
-    lines = [f"{rows} mixtures; leave-one-out:"]
+    lines = [f"{rows} mixtures; {fit.scheme} cross-validation:"]
     for name, quality in fit.quality.items():
         mark = "  <- chosen" if name == fit.chosen else ""
-        lines.append(f"  {name:<9} MAE {quality.loo_mae:.5f}  RMSE {quality.loo_rmse:.5f}  "
-                     f"Spearman {quality.loo_spearman:.3f}{mark}")
+        lines.append(f"  {name:<10} MAE {quality.cv_mae:.5f}  RMSE {quality.cv_rmse:.5f}  "
+                     f"Spearman {quality.cv_spearman:.3f}{mark}")
     return lines
 
 

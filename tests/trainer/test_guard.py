@@ -33,6 +33,32 @@ def test_gradient_norm_spike_alone_is_skipped():
     assert steady_guard().judge(2.02, 5.0).verdict is Verdict.SKIP
 
 
+def test_gradient_norm_spikes_alone_never_roll_back_and_a_persistent_level_becomes_the_new_normal():
+    guard = steady_guard()
+    verdicts = [guard.judge(2.02, 5.0).verdict for _ in range(3)]
+    assert verdicts == [Verdict.SKIP, Verdict.SKIP, Verdict.OK] and guard.consecutive == 0
+    assert list(guard.grad_norms) == [5.0]  # the history starts again from the new level
+    assert guard.judge(2.02, 5.1).verdict is Verdict.OK  # too little gradient history to judge it yet
+    assert guard.judge(9.0, 5.0).verdict is Verdict.SKIP  # the loss is still judged
+
+
+def test_no_z_score_before_the_minimum_history_and_twice_the_warmup():
+    guard = SpikeGuard(CONFIG, warmup_steps=15)  # 2 x 15 = 30 accepted steps, more than min_history 10
+    for i in range(29):
+        assert guard.judge(2.0 + 0.01 * (i % 5), 1.0).verdict is Verdict.OK
+    assert guard.judge(9.0, 1.0).verdict is Verdict.OK
+    assert guard.judge(9.0, 1.0).verdict is Verdict.SKIP  # 30 steps seen: now it is judged
+
+
+def test_early_values_in_the_window_do_not_hide_a_spike():
+    # Two early steps far above the rest: a mean and std over the window would make 3.0 look normal
+    # (mean 2.7, std 2.1); the median and MAD are not moved by them.
+    guard = SpikeGuard(CONFIG)
+    for loss in [10.0, 8.0] + [2.0 + 0.01 * (i % 5) for i in range(18)]:
+        assert guard.judge(loss, 1.0).verdict is Verdict.OK
+    assert guard.judge(3.0, 1.0).verdict is Verdict.SKIP
+
+
 def test_non_finite_values_are_spikes_even_before_there_is_history():
     guard = SpikeGuard(CONFIG)
     assert guard.judge(math.nan, 1.0).verdict is Verdict.SKIP

@@ -96,14 +96,14 @@ def measure(config) -> dict:
 
 
 def _events(folder: Path, kind: str) -> int:
-    path = folder / "run" / "events.jsonl"
+    path = folder / "events.jsonl"
     if not path.is_file():
         return 0
     return sum(1 for line in path.read_text().splitlines() if json.loads(line)["event"] == kind)
 
 
 def _final_loss(folder: Path) -> float:
-    rows = [json.loads(line) for line in (folder / "run" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     return [row for row in rows if row["kind"] == "train"][-1]["loss"]
 
 

@@ -1,6 +1,8 @@
 """Loss-spike guard: the z-score rule, and in a real run: skipped updates, rollback, divergence."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,17 +31,13 @@ def test_loss_far_above_the_window_is_skipped_and_a_normal_step_resets_the_strea
     assert guard.consecutive == 0
 
 
-def test_gradient_norm_spike_alone_is_skipped():
-    assert steady_guard().judge(2.02, 5.0).verdict is Verdict.SKIP
+def test_gradient_norm_far_above_its_median_alone_is_recorded_but_not_skipped():
+    judgement = steady_guard().judge(2.02, 5.0)
+    assert judgement.verdict is Verdict.OK and judgement.grad_norm_z > 4
 
 
-def test_gradient_norm_spikes_alone_never_roll_back_and_a_persistent_level_becomes_the_new_normal():
-    guard = steady_guard()
-    verdicts = [guard.judge(2.02, 5.0).verdict for _ in range(3)]
-    assert verdicts == [Verdict.SKIP, Verdict.SKIP, Verdict.OK] and guard.consecutive == 0
-    assert list(guard.grad_norms) == [5.0]  # the history starts again from the new level
-    assert guard.judge(2.02, 5.1).verdict is Verdict.OK  # too little gradient history to judge it yet
-    assert guard.judge(9.0, 5.0).verdict is Verdict.SKIP  # the loss is still judged
+def test_a_non_finite_gradient_norm_is_a_spike():
+    assert steady_guard().judge(2.02, math.inf).verdict is Verdict.SKIP
 
 
 def test_no_z_score_before_the_minimum_history_and_twice_the_warmup():
@@ -115,3 +113,26 @@ def test_repeated_spikes_roll_back_to_the_last_checkpoint_and_skip_the_data_wind
     assert [e["step"] for e in events[:at] if e["event"] == "checkpoint"] == [2]  # none mid-streak
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     assert trainer.step == 8 and trainer.loader.position == 24 + 6 * 4
+
+
+def real_trace() -> list[tuple[float, float]]:
+    """(loss, grad norm) of the first steps of a real proxy run: the `tiny` preset (warmup 20) on web, wiki and
+    books text from the pipeline (bench/proxy_recipe.py, recipe tiny-200k), one row per step."""
+    data = json.loads((Path(__file__).parent / "data" / "guard_trace_real.json").read_text())
+    return list(zip(data["loss"], data["grad_norm"]))
+
+
+def test_quiet_on_a_clean_early_training_trace_of_a_real_run():
+    trace = real_trace()
+    guard = SpikeGuard(GuardConfig(), warmup_steps=20)
+    assert [step for step, (loss, grad_norm) in enumerate(trace)
+            if guard.judge(loss, grad_norm).verdict is not Verdict.OK] == []
+
+
+def test_fires_on_a_spike_planted_in_the_real_trace():
+    trace = real_trace()
+    planted = len(trace) - 20
+    guard = SpikeGuard(GuardConfig(), warmup_steps=20)
+    verdicts = {step: guard.judge(loss + (1.5 if step == planted else 0.0), grad_norm).verdict
+                for step, (loss, grad_norm) in enumerate(trace)}
+    assert [step for step, verdict in verdicts.items() if verdict is not Verdict.OK] == [planted]

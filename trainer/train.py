@@ -66,7 +66,7 @@ class Trainer:
         self.num_params, self.flops_per_token = model.num_params(), model.flops_per_token()
         self.model = parallelize(model, config.parallel, self.bf16, config.compile, self.env)
         self.optimizer = build_optimizer(self.model, config.optim, fused=self.env.device.type == "cuda")
-        self.guard = SpikeGuard(config.guard)
+        self.guard = SpikeGuard(config.guard, warmup_steps=config.optim.warmup_steps)
         self.checkpointer = Checkpointer(self.run_dir / "checkpoints", config.checkpoint.keep_last, self.env.is_main)
         self.step = self.saved_step = self.rollbacks = 0
         started = self._restore_or_branch(resume, allow_config_change)
@@ -285,7 +285,8 @@ class Trainer:
 
     def evaluate(self) -> dict[str, SourceEval]:
         results = self.evaluator.evaluate(self.model, self.env.device, self.bf16)
-        values = {name: {"loss": r.loss, "bits_per_byte": r.bits_per_byte} for name, r in results.items()}
+        values = {name: {"loss": r.loss, "bits_per_byte": r.bits_per_byte, "bits_per_byte_se": r.bits_per_byte_se}
+                  for name, r in results.items()}
         values["mean_bits_per_byte"] = sum(r.bits_per_byte for r in results.values()) / len(results)
         self.metrics.log(self.step, "eval", values)
         return results

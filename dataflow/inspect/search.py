@@ -67,7 +67,7 @@ def search_report(path: Path, options: InspectOptions) -> Report:
 
 def _runs_table(rows: list[dict]) -> Table:
     weights = [key for key in (rows[0] if rows else {}) if key.startswith("w_")]
-    columns = ["run", "labels", "status", "target", *weights, "wall_seconds"]
+    columns = ["run", "labels", "status", "target", "target_se", *weights, "wall_seconds"]
     return Table(columns, [[row.get(c) if not c.startswith("w_") else round(row[c], 3) for c in columns]
                            for row in rows])
 
@@ -77,13 +77,16 @@ def _comparison_table(comparison: dict[str, dict]) -> Table:
     rows = []
     for label, entry in comparison.items():
         if "target" not in entry:
-            rows.append([label, "-", "-", f"not run: {entry['skipped']}", *["-"] * len(datasets)])
+            rows.append([label, "-", "-", f"not run: {entry['skipped']}", "-", *["-"] * len(datasets)])
             continue
+        se = entry.get("target_se")
         rows.append([label, entry["mixture"], entry["seeds"], _pm(entry["target"]),
+                     f"{se:.4f}" if se is not None else "-",
                      *[_pm(entry["bits_per_byte"][name]) if name in entry["bits_per_byte"] else "-"
                        for name in datasets]])
-    return Table(["mixture", "run name", "seeds", "target bpb", *[f"{name} bpb" for name in datasets]], rows,
-                 note="mean ± std over seeds; lower is better")
+    return Table(["mixture", "run name", "seeds", "target bpb", "eval SE", *[f"{name} bpb" for name in datasets]],
+                 rows, note="mean ± std over seeds; eval SE: standard error over the target's evaluation "
+                            "windows, mean over seeds; lower is better")
 
 
 def _constraint_table(constraint: dict[str, dict]) -> Table:

@@ -1,6 +1,8 @@
 """Loss-spike guard: the z-score rule, and in a real run: skipped updates, rollback, divergence."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,8 +31,30 @@ def test_loss_far_above_the_window_is_skipped_and_a_normal_step_resets_the_strea
     assert guard.consecutive == 0
 
 
-def test_gradient_norm_spike_alone_is_skipped():
-    assert steady_guard().judge(2.02, 5.0).verdict is Verdict.SKIP
+def test_gradient_norm_far_above_its_median_alone_is_recorded_but_not_skipped():
+    judgement = steady_guard().judge(2.02, 5.0)
+    assert judgement.verdict is Verdict.OK and judgement.grad_norm_z > 4
+
+
+def test_a_non_finite_gradient_norm_is_a_spike():
+    assert steady_guard().judge(2.02, math.inf).verdict is Verdict.SKIP
+
+
+def test_no_z_score_before_the_minimum_history_and_twice_the_warmup():
+    guard = SpikeGuard(CONFIG, warmup_steps=15)  # 2 x 15 = 30 accepted steps, more than min_history 10
+    for i in range(29):
+        assert guard.judge(2.0 + 0.01 * (i % 5), 1.0).verdict is Verdict.OK
+    assert guard.judge(9.0, 1.0).verdict is Verdict.OK
+    assert guard.judge(9.0, 1.0).verdict is Verdict.SKIP  # 30 steps seen: now it is judged
+
+
+def test_early_values_in_the_window_do_not_hide_a_spike():
+    # Two early steps far above the rest: a mean and std over the window would make 3.0 look normal
+    # (mean 2.7, std 2.1); the median and MAD are not moved by them.
+    guard = SpikeGuard(CONFIG)
+    for loss in [10.0, 8.0] + [2.0 + 0.01 * (i % 5) for i in range(18)]:
+        assert guard.judge(loss, 1.0).verdict is Verdict.OK
+    assert guard.judge(3.0, 1.0).verdict is Verdict.SKIP
 
 
 def test_non_finite_values_are_spikes_even_before_there_is_history():
@@ -107,3 +131,24 @@ def test_rollback_skips_a_checkpoint_that_fails_verification(tmp_path, mixture_f
     assert rollback["checkpoint"].endswith("step-000002") and rollback["to_step"] == 2
     assert "step-000004 is corrupt" in caplog.text
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters()) and trainer.step == 8
+def real_trace() -> list[tuple[float, float]]:
+    """(loss, grad norm) of the first steps of a real proxy run: the `tiny` preset (warmup 20) on web, wiki and
+    books text from the pipeline (bench/proxy_recipe.py, recipe tiny-200k), one row per step."""
+    data = json.loads((Path(__file__).parent / "data" / "guard_trace_real.json").read_text())
+    return list(zip(data["loss"], data["grad_norm"]))
+
+
+def test_quiet_on_a_clean_early_training_trace_of_a_real_run():
+    trace = real_trace()
+    guard = SpikeGuard(GuardConfig(), warmup_steps=20)
+    assert [step for step, (loss, grad_norm) in enumerate(trace)
+            if guard.judge(loss, grad_norm).verdict is not Verdict.OK] == []
+
+
+def test_fires_on_a_spike_planted_in_the_real_trace():
+    trace = real_trace()
+    planted = len(trace) - 20
+    guard = SpikeGuard(GuardConfig(), warmup_steps=20)
+    verdicts = {step: guard.judge(loss + (1.5 if step == planted else 0.0), grad_norm).verdict
+                for step, (loss, grad_norm) in enumerate(trace)}
+    assert [step for step, verdict in verdicts.items() if verdict is not Verdict.OK] == [planted]

@@ -66,6 +66,10 @@ class ProxyConfig(StrictModel):
     confirm_seeds: int = Field(default=3, gt=0)
     """Seeds of the confirmation runs (natural, uniform, best sampled, predicted best); 3 or more to
     report a meaningful std."""
+    target_tokens: int = Field(default=262_144, gt=0)
+    """Tokens of each target dataset scored by every proxy (all of a smaller split), in windows of seq_len, once
+    at the end of the run: enough that one run's standard error is about 0.005 bits/byte or less
+    (docs/search/proxy-recipe.md has the figures and the cost). `proxy.train` can still set `eval`."""
     train: dict[str, Any] = {}
     """Run-config values laid over the preset for every proxy (e.g. `{optim: {lr: 1e-3}}`); `out_dir`,
     `max_steps`, `seed` and `data.mixture` are set by the search."""

@@ -128,7 +128,14 @@ def resolve_proxy(config: SearchConfig) -> Proxy:
         if key in config.proxy.train:
             raise ConfigError(f"proxy.train.{key}: set by the search for every run; remove it "
                               "(proxy.total_tokens sets max_steps)")
-    merged = deep_merge(load_yaml(PRESETS / f"{preset}.yaml"), {**config.proxy.train, "preset": preset})
+    preset_file = load_yaml(PRESETS / f"{preset}.yaml")
+    merged = deep_merge(preset_file, {**config.proxy.train, "preset": preset})
+    seq_len = load_train_config(None, deep_merge(merged, {"out_dir": ".", "data": {"mixture": "-"}})).model.seq_len
+    # Laid under proxy.train, over the preset: the target is scored on proxy.target_tokens (its SE small),
+    # once at the end (the search reads only the last evaluation; each one costs a pass over the target).
+    scoring = {"eval": {"every_steps": 0,
+                        "sequences": dict.fromkeys(config.target, max(1, config.proxy.target_tokens // seq_len))}}
+    merged = deep_merge(deep_merge(preset_file, scoring), {**config.proxy.train, "preset": preset})
     probe = load_train_config(None, deep_merge(merged, {"out_dir": ".", "data": {"mixture": "-"}}))
     tokens_per_step = probe.data.batch_size * probe.data.grad_accum_steps * probe.model.seq_len
     max_steps = math.ceil(config.proxy.total_tokens / tokens_per_step)

@@ -2,7 +2,9 @@
 
 The summary holds what `dataflow inspect SEARCH` prints: fit quality (cross-validated error and
 Spearman of every fit, and which was chosen), the pick against the baselines (mean ± std over seeds of the
-target and of every evaluated dataset's bits-per-byte, with a plain verdict per baseline),
+target and of every evaluated dataset's bits-per-byte, the target's evaluation standard error,
+and a plain verdict per baseline: a win is a margin above twice the seed std and the evaluation
+SE added in quadrature),
 and the data constraint (epochs of each source at the final budget). Plots (matplotlib, Agg):
 predicted vs observed, target against each source's weight, and bits-per-byte of the pick
 vs the baselines.
@@ -75,6 +77,7 @@ def _compare(table: list[dict], label: str, mixture: str | None = None) -> dict[
     bpb = sorted({key[4:] for row in rows for key in row if key.startswith("bpb_") and row[key] is not None})
     return {"mixture": rows[0]["mixture"], "weights": {name: rows[0][f"w_{name}"] for name in names},
             "seeds": len(rows), "target": mean_std([row["target"] for row in rows]),
+            "target_se": _mean_se([row.get("target_se") for row in rows]),
             "bits_per_byte": {name: mean_std([row[f"bpb_{name}"] for row in rows]) for name in bpb}}
 
 
@@ -83,7 +86,22 @@ def mean_std(values: list[float]) -> list[float]:
     return [float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0]
 
 
+def _mean_se(values: list[float | None]) -> float | None:
+    """The runs' mean evaluation standard error; None when a run has none (a table from before it was recorded)."""
+    return float(np.mean(values)) if values and all(v is not None for v in values) else None
+
+
+def noise(pick: dict[str, Any], base: dict[str, Any]) -> tuple[float, float, float]:
+    """(noise, seed std, eval SE) of a comparison: the larger seed std and the larger evaluation standard
+    error of the two, added in quadrature. Conservative: both are scored on the same windows, so the error
+    of their difference is smaller than either's SE."""
+    seed_std = max(base["target"][1], pick["target"][1])
+    eval_se = max(base.get("target_se") or 0.0, pick.get("target_se") or 0.0)
+    return math.hypot(seed_std, eval_se), seed_std, eval_se
+
+
 def _verdicts(comparison: dict[str, dict]) -> list[str]:
+    """The pick beats a baseline when its mean target is lower by more than twice the noise."""
     pick = comparison["predicted"]
     if "target" not in pick:
         return [f"the predicted best was not confirmed: {pick['skipped']}"]
@@ -93,12 +111,13 @@ def _verdicts(comparison: dict[str, dict]) -> list[str]:
         if "target" not in base:
             lines.append(f"{label}: no comparison ({base['skipped']})")
             continue
-        margin, spread = base["target"][0] - pick["target"][0], max(base["target"][1], pick["target"][1])
-        if margin > spread:
-            lines.append(f"the pick beats {label} by {margin:.4f} bits/byte, more than the seed std {spread:.4f}")
+        margin = base["target"][0] - pick["target"][0]
+        total, seed_std, eval_se = noise(pick, base)
+        against = f"2 × noise {2 * total:.4f} (seed std {seed_std:.4f}, eval SE {eval_se:.4f})"
+        if margin > 2 * total:
+            lines.append(f"the pick beats {label} by {margin:.4f} bits/byte, more than {against}")
         else:
-            lines.append(f"the pick does NOT beat {label}: margin {margin:+.4f} bits/byte against a seed std of "
-                         f"{spread:.4f}")
+            lines.append(f"the pick does NOT beat {label}: margin {margin:+.4f} bits/byte, not more than {against}")
     return lines
 
 

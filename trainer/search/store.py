@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import socket
 import tempfile
@@ -174,14 +175,19 @@ def weights_id(weights: dict[str, float]) -> str:
 def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
     spec, state = read_spec(folder), read_state(folder)
     result = read_json(folder / "result.json") if state.status == "done" else {}
-    bpb = result.get("bits_per_byte", {})
+    bpb, se = result.get("bits_per_byte", {}), result.get("bits_per_byte_se", {})
     total = sum(target_weights.values())
-    score = (sum(weight * bpb[name] for name, weight in target_weights.items()) / total
-             if bpb and all(name in bpb for name in target_weights) else None)
+    scored = bpb and all(name in bpb for name in target_weights)
+    score = sum(weight * bpb[name] for name, weight in target_weights.items()) / total if scored else None
+    # The target's datasets are scored on different text, so their errors add in quadrature.
+    score_se = (math.sqrt(sum((weight / total * se[name]) ** 2 for name, weight in target_weights.items()))
+                if scored and all(name in se for name in target_weights) else None)
     return {"run": spec.run_id, "mixture": spec.mixture, "labels": ",".join(spec.labels), "seed": spec.seed,
             "status": state.status, "attempts": state.attempts, "lr_scale": state.lr_scale, "target": score,
+            "target_se": score_se,
             **{f"w_{name}": weight for name, weight in spec.weights.items()},
             **{f"bpb_{name}": value for name, value in bpb.items()},
+            **{f"se_{name}": value for name, value in se.items()},
             "tokens": result.get("tokens"), "wall_seconds": state.wall_seconds,
             "device_seconds": state.device_seconds, "failure": state.failure if state.status == "failed" else None}
 

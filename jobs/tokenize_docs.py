@@ -39,6 +39,7 @@ from dataflow.tokenize.encode import (DOCUMENTS_DIR, ENCODED_SCHEMA, TOKENIZE_OU
                                       choose_encoder, encode_partition, write_partition)
 from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.exact_partitions import exactly_partitioned
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, TokenizeConfig,
                           output_help="token source folder; a path the driver and all executors see")
-    parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
+    add_input_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -134,6 +135,7 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    columns = column_mapping(args)
     config = stage_config(args, STAGE, TokenizeConfig)
     if config.tokenizer is None:
         raise ConfigError("tokenize needs a tokenizer: give --tokenizer PATH/tokenizer.json "
@@ -141,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = load_tokenizer(config.tokenizer, config.eos_token)
     check_output(args.output, [args.input, config.tokenizer])
     spark = get_spark("dataflow-tokenize")
-    docs = read_stage_input(spark, args.input)
+    docs = read_stage_input(spark, args.input, columns)
     if config.languages:
         docs = docs.where(F.col("language").isin(config.languages))
     stage = Stage(STAGE, local_output(args.output), config,
-                  [stage_input_identity(spark, args.input), tokenizer.info.sha256], force=args.force)
+                  [stage_input_identity(spark, args.input, columns), tokenizer.info.sha256], force=args.force)
     stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp))
     if not stats.get("skipped"):
         log.warning("tokenize %s: %d documents, %d tokens (%d documents held out) in %.1fs -> %s", config.source,

@@ -20,15 +20,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow import stage as contract
-from dataflow.errors import InputError, UserError
+from dataflow.errors import UserError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
+
+if TYPE_CHECKING:  # documents_in imports this module at load time
+    from jobs.common.documents_in import ColumnMapping
 
 log = logging.getLogger(__name__)
 
@@ -106,18 +109,11 @@ def local_output(path: str) -> str:
     return "file://" + os.path.abspath(path.removeprefix("file://"))
 
 
-def read_stage_input(spark: SparkSession, path: str) -> DataFrame:
-    """Rows of a stage output folder (its data/), or of any plain Parquet folder."""
-    fs = HadoopFS(spark)
-    root = path.rstrip("/")
-    if fs.exists(f"{root}/{contract.DATA_DIR}"):
-        if contract.complete_stats(fs, root) is None:
-            raise InputError(f"{path} is an incomplete stage output (no {contract.SUCCESS_FILE}, or files missing): "
-                             "rerun the stage that writes it")
-        return spark.read.parquet(f"{root}/{contract.DATA_DIR}")
-    if not fs.exists(root):
-        raise InputError(f"input {path} does not exist")
-    return spark.read.parquet(root)
+def read_stage_input(spark: SparkSession, path: str, columns: ColumnMapping | None = None) -> DataFrame:
+    """Documents of a stage output folder (its data/), or of a user's dataset (jobs/common/documents_in.py)."""
+    from jobs.common.documents_in import ColumnMapping, read_documents  # it stands on this module's HadoopFS
+
+    return read_documents(spark, path, columns or ColumnMapping())
 
 
 def input_text_bytes(spark: SparkSession, docs: DataFrame, path: str) -> int:
@@ -131,13 +127,14 @@ def input_text_bytes(spark: SparkSession, docs: DataFrame, path: str) -> int:
     return int(docs.select(F.sum(F.octet_length("text"))).first()[0] or 0)
 
 
-def stage_input_identity(spark: SparkSession, path: str) -> Any:
-    """What a downstream fingerprint records of an input: the input stage's own fingerprint."""
+def stage_input_identity(spark: SparkSession, path: str, columns: ColumnMapping | None = None) -> Any:
+    """What a downstream fingerprint records of an input: the input stage's own fingerprint, else (a user's
+    dataset) its path and column mapping."""
     fs = HadoopFS(spark)
     stats_path = f"{path.rstrip('/')}/{contract.STATS_FILE}"
     if fs.exists(stats_path):
         return json.loads(fs.read_bytes(stats_path))["fingerprint"]
-    return path  # a user's Parquet folder: identified by its path
+    return columns.identity(path) if columns is not None else path
 
 
 @dataclass

@@ -111,5 +111,6 @@ def test_wet_text_is_taken_as_extracted_and_language_identified(tmp_path):
     document = result[1]
     assert (document["url"], document["text"], document["language"]) == ("http://wet.example/en",
                                                                           texts["http://wet.example/en"], "en")
-    assert document["id"] == record_doc_id(records[document["url"]].record_id, str(wet), records[document["url"]].offset)
+    record = records[document["url"]]
+    assert document["id"] == record_doc_id(record.record_id, str(wet), record.offset)
     assert result[2]["reject_value"].startswith("de:") and result[2]["text"] == texts["http://wet.example/de"]

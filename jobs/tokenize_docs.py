@@ -41,6 +41,7 @@ from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.exact_partitions import exactly_partitioned
+from jobs.common.megatron_docs import write_megatron
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, input_text_bytes, local_output, read_stage_input, run_output, stage_input_identity
 
@@ -118,9 +119,10 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         skipped = out.where(F.col("document").isNull() & F.col("entry").isNull()).count()
     finally:
         out.unpersist()
-    splits = {}
+    splits, by_split = {}, {}
     for split in SPLITS:
-        shards = [ShardEntry.model_validate_json(row["entry"]) for row in entries if row["split"] == split]
+        shards = by_split[split] = [ShardEntry.model_validate_json(row["entry"]) for row in entries
+                                    if row["split"] == split]
         Path(directory, split).mkdir(parents=True, exist_ok=True)  # a split no document fell into: empty
         write_manifest(f"{directory}/{split}", shards, source=config.source, split=split, tokenizer=tokenizer.info,
                        vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
@@ -128,9 +130,12 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         splits[split] = {"documents": sum(s.num_documents for s in shards), "tokens": sum(s.num_tokens for s in shards),
                          "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
     documents = sum(figures["documents"] for figures in splits.values())
-    return {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(), "encoder": encoder,
-            "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
-            **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
+    result = {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(),
+              "encoder": encoder, "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
+              **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
+    if config.megatron:
+        result["megatron_documents"] = write_megatron(spark, directory, by_split, tokenizer.vocab_size)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,6 +83,9 @@ class TokenizeConfig(StrictModel):
     """Text bytes per training shard when num_shards is not set (about a quarter as many tokens)."""
     batch_rows: int = Field(1000, gt=0)
     """Documents encoded per call: bounds a task's memory to this many documents' ids."""
+    megatron: bool = False
+    """Also write each shard as a per-document Megatron-LM indexed dataset, megatron/<split>/NNNNN.bin/.idx
+    (dataflow/tokenize/megatron_docs.py)."""
 
 
 @functools.lru_cache(maxsize=2)

@@ -1,0 +1,64 @@
+"""`tokenize --megatron`: per-document Megatron-LM indexed datasets beside the shards, read back by
+megatron-core's own `IndexedDataset` for every document's tokens; a uint32 vocabulary is written as int32."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from dataflow.shards import TokenizerInfo, open_split, split_path, write_token_dataset
+from dataflow.tokenize.megatron_docs import MEGATRON_DIR, write_megatron_shard
+from jobs import tokenize_docs
+from tests.jobs.test_documents_in import write_jsonl
+from tests.real_pages import load_pages
+from tests.stage_outputs import stats_of
+
+with warnings.catch_warnings():  # megatron-core warns at import that Transformer Engine and Apex are absent
+    warnings.simplefilter("ignore")
+    from megatron.core.datasets.indexed_dataset import IndexedDataset
+
+
+def assert_megatron_equals(dataset, prefix_dir):
+    """Every document of every shard of `dataset`, EOS included, as Megatron's reader returns it."""
+    for shard, entry in enumerate(dataset.manifest.shards):
+        megatron = IndexedDataset(str(prefix_dir / entry.file.removesuffix(".bin")))
+        assert len(megatron) == entry.num_documents
+        for i in range(entry.num_documents):
+            assert np.array_equal(megatron[i], dataset.document(shard, i))
+
+
+def test_every_document_reads_back_through_megatron_core(spark, shared_data, tmp_path):
+    pages = [page for page in load_pages(shared_data) if page["text"]][::40][:40]
+    source = write_jsonl(tmp_path / "docs.jsonl", [{"body": page["text"]} for page in pages])
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.train_from_iterator([page["text"] for page in pages], trainers.BpeTrainer(
+        vocab_size=600, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    out = tmp_path / "tokens"
+    assert tokenize_docs.main(["--input", str(source), "--text-column", "body", "--tokenizer",
+                               str(tmp_path / "tokenizer.json"), "--num-shards", "2", "--validation-frac", "0.2",
+                               "--megatron", "--output", str(out)]) == 0
+    stats = stats_of(out)
+    assert stats["megatron_documents"] == {split: stats["splits"][split]["documents"] for split in stats["splits"]}
+    assert sum(stats["megatron_documents"].values()) == len(pages)
+    for split in ("train", "validation"):
+        assert_megatron_equals(open_split(out, split), out / MEGATRON_DIR / split)
+
+
+def test_a_uint32_vocabulary_is_written_as_int32(tmp_path):
+    rng = np.random.default_rng(0)
+    docs = [(np.append(rng.integers(0, 70_000, size=n), 69_999), 10) for n in (5, 1, 30)]
+    (tmp_path / "tokenizer.json").write_text("{}")
+    write_token_dataset(split_path(tmp_path, "train"), docs, source="big", split="train", vocab_size=70_000,
+                        eos_id=69_999, tokenizer=TokenizerInfo.from_file(tmp_path / "tokenizer.json"))
+    dataset = open_split(tmp_path, "train")
+    assert dataset.tokens[0].dtype == np.uint32
+    entry = dataset.manifest.shards[0]
+    assert write_megatron_shard(tmp_path, "train", entry.file, entry.index_file, 70_000) == 3
+    assert IndexedDataset(str(tmp_path / MEGATRON_DIR / "train" / "00000")).index.dtype == np.int32
+    assert_megatron_equals(dataset, tmp_path / MEGATRON_DIR / "train")
+

@@ -91,6 +91,7 @@ def build(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, tokenize
     """
     encode = functools.partial(encode_partition, tokenizer_path=tokenizer.info.path,
                                tokenizer_sha256=tokenizer.info.sha256, eos_token=config.eos_token,
+                               bos_token=config.bos_token,
                                encoder=config.encoder, batch_rows=config.batch_rows,
                                threads=int(spark.conf.get("spark.task.cpus", "1")))
     write = functools.partial(write_partition, directory=directory, vocab_size=tokenizer.vocab_size,
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.tokenizer is None:
         raise ConfigError("tokenize needs a tokenizer: give --tokenizer PATH/tokenizer.json "
                           "(or `tokenize.tokenizer` in the config file)")
-    tokenizer = load_tokenizer(config.tokenizer, config.eos_token)
+    tokenizer = load_tokenizer(config.tokenizer, config.eos_token, config.bos_token)
     check_output(args.output, [args.input, config.tokenizer])
     spark = get_spark("dataflow-tokenize")
     docs = read_stage_input(spark, args.input, columns)

@@ -89,6 +89,29 @@ def train(ctx: typer.Context) -> None:
     raise typer.Exit(train_main(list(ctx.args)))
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def export(ctx: typer.Context) -> None:
+    """Export a stage's documents as JSON Lines or a Hugging Face dataset folder (jobs/export.py).
+
+    All arguments go to the job: `dataflow export --help` lists them (STAGE_OUTPUT, --format, --output, ...).
+    """
+    from jobs.export import main as export_main
+
+    raise typer.Exit(export_main(list(ctx.args)))
+
+
+@app.command("export-model", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def export_model(ctx: typer.Context) -> None:
+    """Export a training run as a Hugging Face transformers folder (LlamaForCausalLM; trainer/hf_export.py).
+
+    All arguments go to the exporter: `dataflow export-model --help` lists them (RUN_DIR, --output, --checkpoint).
+    """
+    from trainer.hf_export import main as export_model_main
+
+    raise typer.Exit(export_model_main(list(ctx.args)))
+
+
 @app.command("sample-warcs")
 def sample_warcs(out_dir: Annotated[Path, typer.Argument(help="folder for the WARC files and manifest.jsonl")],
                  pages: Annotated[int, typer.Option(help="HTML pages to write")] = 2000,

@@ -30,6 +30,7 @@ from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import check_output
 from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -40,8 +41,7 @@ NO_LANGUAGE = ""
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, ClassifyConfig)
-    parser.add_argument("--input", required=True,
-                        help="documents: a stage output folder (e.g. filter's) or Parquet folder")
+    add_input_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -90,14 +90,15 @@ def select(scored: DataFrame, limits: dict[str, float]) -> DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    columns = column_mapping(args)
     config = stage_config(args, STAGE, ClassifyConfig)
     if config.model is None:
         raise ConfigError("the classify stage needs a model: pass --model PATH or set classify.model in the config")
     check_model_file(config.model)  # before Spark starts: a bad model fails in a second, as one line
     check_output(args.output, [args.input, config.model])
     spark = get_spark("dataflow-classify")
-    docs = read_stage_input(spark, args.input)
-    inputs = [stage_input_identity(spark, args.input), _model_identity(config.model)]
+    docs = read_stage_input(spark, args.input, columns)
+    inputs = [stage_input_identity(spark, args.input, columns), _model_identity(config.model)]
     stage = Stage(STAGE, args.output, config, inputs, force=args.force)
     limits: dict[str, float] = {}
     scored: DataFrame | None = None

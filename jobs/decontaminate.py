@@ -35,6 +35,7 @@ from dataflow.stage import check_output, local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.benchmark_index import SparkIndex, benchmark_index
 from jobs.common.contamination_report import write_report
+from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, DecontaminateConfig, skip=frozenset({"benchmarks", "registries"}))
-    parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
+    add_input_flags(parser)
     parser.add_argument("--benchmark", action="append", default=[],
                         help="NAME (registry entry), `all`, or NAME=PATH:FIELD,FIELD for a set the registry lacks; "
                         "repeatable")
@@ -113,6 +114,7 @@ def benchmark_identity(specs: list[BenchmarkSpec], config: DecontaminateConfig) 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    columns = column_mapping(args)
     config = stage_config(args, STAGE, DecontaminateConfig)
     overrides = {"benchmarks": args.benchmark} if args.benchmark else {}
     if args.registry:
@@ -121,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     specs = benchmark_specs(config)
     check_output(args.output, [args.input])
     spark = get_spark("dataflow-decontaminate")
-    inputs = [stage_input_identity(spark, args.input), benchmark_identity(specs, config)]
+    inputs = [stage_input_identity(spark, args.input, columns), benchmark_identity(specs, config)]
     stage = Stage(STAGE, args.output, config, inputs, force=args.force)
     index = functools.cache(lambda: load_index(spark, config, specs))  # not built when the stage is skipped
     settings = config.model_dump(include={"action", "ngram", "min_ngram", "max_items_per_ngram", "window_chars"})
-    run_stage(spark, stage, lambda: build(spark, read_stage_input(spark, args.input), index(), config),
+    run_stage(spark, stage, lambda: build(spark, read_stage_input(spark, args.input, columns), index(), config),
               split_parent=PARENT_COLUMN,
               extra_outputs=lambda annotated, folder: write_report(annotated, folder, index().stats, settings,
                                                                    config.max_report_documents))

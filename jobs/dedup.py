@@ -37,6 +37,7 @@ from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import check_output
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.connected_components import connected_components
+from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -48,7 +49,7 @@ ADDED_COLUMNS = ("dup_cluster", "dup_cluster_size", "minhash")
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, DedupConfig)
-    parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet path")
+    add_input_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -182,11 +183,12 @@ def cluster_stats(annotated: DataFrame) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    columns = column_mapping(args)
     config = stage_config(args, STAGE, DedupConfig)
     check_output(args.output, [args.input])
     spark = get_spark("dataflow-dedup")
-    docs = read_stage_input(spark, args.input)
-    stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input)], force=args.force)
+    docs = read_stage_input(spark, args.input, columns)
+    stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input, columns)], force=args.force)
     figures: dict = {}
     run_stage(spark, stage, lambda: build(spark, docs, config, stage.work_dir, figures),
               extra_stats=lambda annotated: {**figures, **cluster_stats(annotated)},

@@ -31,6 +31,7 @@ from dataflow.filters.screens import PII, PII_PREFIX
 from dataflow.stage import check_output
 from dataflow.schema import REJECT_FIELDS, REJECT_REASON
 from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -39,8 +40,7 @@ STAGE = "filter"
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, FilterConfig)
-    parser.add_argument("--input", required=True,
-                        help="documents: a stage output folder (e.g. extract's) or Parquet folder")
+    add_input_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -77,11 +77,12 @@ def line_rule_stats(config: FilterConfig):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    columns = column_mapping(args)
     config = stage_config(args, STAGE, FilterConfig)
     check_output(args.output, [args.input])
     spark = get_spark("dataflow-filter")
-    docs = read_stage_input(spark, args.input)
-    stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input)], force=args.force)
+    docs = read_stage_input(spark, args.input, columns)
+    stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input, columns)], force=args.force)
     run_stage(spark, stage, lambda: build(docs, config), extra_stats=line_rule_stats(config))
     return 0
 

@@ -50,6 +50,7 @@ from jobs import mix
 from jobs import tokenize_docs
 from jobs import train_tokenizer
 from jobs import filter as filter_stage
+from jobs.common.documents_in import add_column_flags, column_flags
 from jobs.common.spark import get_spark
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                          "[default: the config's sources, else one named web]")
     parser.add_argument("--seq-len", type=int, help="tokens per mixed sequence [default: the config's, 1024]")
     parser.add_argument("--seed", type=int, help="seed of the mixture [default: the config's, 1234]")
+    parser.add_argument("--documents", help="with --from filter: documents to start from instead of the run folder's "
+                                            "docs/ (Parquet, JSON Lines, a Hugging Face dataset folder; docs/formats.md)")
+    add_column_flags(parser)
     parser.add_argument("--from", dest="first", choices=STAGE_ORDER,
                         help="first stage to run; earlier outputs must be complete")
     parser.add_argument("--until", dest="last", choices=STAGE_ORDER, help="last stage to run")
@@ -95,7 +99,9 @@ def resolve(args: argparse.Namespace) -> PipelineConfig:
     if args.source:
         updates["sources"] = {args.source: SourceSelection()}
     config = config.model_copy(update=updates)
-    if not config.input:
+    if args.documents and args.first != "filter":
+        raise ConfigError(f"--documents {args.documents} starts the pipeline at filter: give --from filter with it")
+    if not config.input and not args.documents:
         raise ConfigError("the pipeline needs WARC input: give --input PATH or `input:` in the config file")
     if not config.output:
         raise ConfigError("the pipeline needs a run folder: give --output PATH or `output:` in the config file")
@@ -109,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if first > last:
         raise UserError(f"--from {args.first} comes after --until {args.last}; stages run in the order "
                         f"{' -> '.join(STAGE_ORDER)}")
-    check_stage_outputs(config)  # before any stage starts Spark
+    check_stage_outputs(config, [args.documents] if args.documents else [])  # before any stage starts Spark
     spark = get_spark("dataflow-pipeline", progress=not args.quiet and sys.stderr.isatty())
     if not args.quiet:
         return run(args, config, first, last)
@@ -123,12 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         root.setLevel(level)
 
 
-def check_stage_outputs(config: PipelineConfig) -> None:
+def check_stage_outputs(config: PipelineConfig, documents: list[str]) -> None:
     """Refuse the run folder when a stage folder in it is, holds or lies in an input (dataflow/stage.py)."""
     check_run_folder(config.output.rstrip("/"))
     for name in STAGE_ORDER:
         for source in config.sources if name == "tokenize" else [""]:
-            check_output(stage_folder(name, config.output, source=source, mixture=mixture_name(config)), config.input)
+            check_output(stage_folder(name, config.output, source=source, mixture=mixture_name(config)),
+                         [*config.input, *documents])
 
 
 def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int) -> int:
@@ -148,7 +155,8 @@ def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int)
             print(progress_line(name, output, started), flush=True)
 
     stage("extract", extract.main, folder["extract"], *[flag for path in config.input for flag in ("--input", path)])
-    stage("filter", filter_stage.main, folder["filter"], "--input", folder["extract"])
+    stage("filter", filter_stage.main, folder["filter"], "--input", args.documents or folder["extract"],
+          *column_flags(args))
     stage("dedup", dedup.main, folder["dedup"], "--input", folder["filter"])
     documents = folder["dedup"]
     model = args.quality_model or config.classify.model

@@ -39,7 +39,9 @@ from dataflow.tokenize.encode import (DOCUMENTS_DIR, ENCODED_SCHEMA, TOKENIZE_OU
                                       choose_encoder, encode_partition, write_partition)
 from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.exact_partitions import exactly_partitioned
+from jobs.common.megatron_docs import write_megatron
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import (Stage, input_text_bytes, local_output, read_stage_input, run_output,
                                   stage_input_identity)
@@ -54,7 +56,7 @@ log = logging.getLogger(__name__)
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, TokenizeConfig,
                           output_help="token source folder; a path the driver and all executors see")
-    parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
+    add_input_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -90,6 +92,7 @@ def build(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, tokenize
     """
     encode = functools.partial(encode_partition, tokenizer_path=tokenizer.info.path,
                                tokenizer_sha256=tokenizer.info.sha256, eos_token=config.eos_token,
+                               bos_token=config.bos_token,
                                encoder=config.encoder, batch_rows=config.batch_rows,
                                threads=int(spark.conf.get("spark.task.cpus", "1")))
     write = functools.partial(write_partition, directory=directory, vocab_size=tokenizer.vocab_size,
@@ -118,9 +121,10 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         skipped = out.where(F.col("document").isNull() & F.col("entry").isNull()).count()
     finally:
         out.unpersist()
-    splits = {}
+    splits, by_split = {}, {}
     for split in SPLITS:
-        shards = [ShardEntry.model_validate_json(row["entry"]) for row in entries if row["split"] == split]
+        shards = by_split[split] = [ShardEntry.model_validate_json(row["entry"]) for row in entries
+                                    if row["split"] == split]
         Path(directory, split).mkdir(parents=True, exist_ok=True)  # a split no document fell into: empty
         write_manifest(f"{directory}/{split}", shards, source=config.source, split=split, tokenizer=tokenizer.info,
                        vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
@@ -128,25 +132,29 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
         splits[split] = {"documents": sum(s.num_documents for s in shards), "tokens": sum(s.num_tokens for s in shards),
                          "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
     documents = sum(figures["documents"] for figures in splits.values())
-    return {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(), "encoder": encoder,
-            "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
-            **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
+    result = {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(),
+              "encoder": encoder, "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
+              **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
+    if config.megatron:
+        result["megatron_documents"] = write_megatron(spark, directory, by_split, tokenizer.vocab_size)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    columns = column_mapping(args)
     config = stage_config(args, STAGE, TokenizeConfig)
     if config.tokenizer is None:
         raise ConfigError("tokenize needs a tokenizer: give --tokenizer PATH/tokenizer.json "
                           "(or `tokenize.tokenizer` in the config file)")
-    tokenizer = load_tokenizer(config.tokenizer, config.eos_token)
+    tokenizer = load_tokenizer(config.tokenizer, config.eos_token, config.bos_token)
     check_output(args.output, [args.input, config.tokenizer])
     spark = get_spark("dataflow-tokenize")
-    docs = read_stage_input(spark, args.input)
+    docs = read_stage_input(spark, args.input, columns)
     if config.languages:
         docs = docs.where(F.col("language").isin(config.languages))
     stage = Stage(STAGE, local_output(args.output), config,
-                  [stage_input_identity(spark, args.input), tokenizer.info.sha256], force=args.force)
+                  [stage_input_identity(spark, args.input, columns), tokenizer.info.sha256], force=args.force)
     stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp))
     if not stats.get("skipped"):
         log.warning("tokenize %s: %d documents, %d tokens (%d documents held out) in %.1fs -> %s", config.source,

@@ -38,6 +38,17 @@ def write_warc(path: Path, pages: list[Page], *, with_requests: bool = False) ->
     return path
 
 
+def write_wet(path: Path, texts: dict[str, str]) -> Path:
+    """A WET file as Common Crawl writes it: a warcinfo record and one `conversion` record (UTF-8 text) per URL."""
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "dataflow-tests"}))
+        for url, text in texts.items():
+            writer.write_record(writer.create_warc_record(url, "conversion", payload=io.BytesIO(text.encode("utf-8")),
+                                                          warc_headers_dict={"Content-Type": "text/plain"}))
+    return path
+
+
 def real_pages(shared_data: Path, count: int, *, step: int = 37) -> list[tuple[dict, bytes]]:
     """`count` real pages from ../shared/data/html spread over sources (every `step`-th page)."""
     rows = [json.loads(line) for line in open(shared_data / "html" / "manifest.jsonl", encoding="utf-8")]

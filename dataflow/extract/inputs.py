@@ -1,8 +1,8 @@
 """Turning `--input` specs and `--crawl NAME` into the list of WARC files to read.
 
 A spec is a glob (`out/warc/*.warc.gz`, `s3://bucket/x/*.warc.gz`), a directory, a text file
-of paths (one per line, `#` comments), a Common Crawl listing (`warc.paths.gz`; entries are
-relative to `base_url`), or one WARC file. Listings are read on the driver: they hold paths,
+of paths (one per line, `#` comments), a Common Crawl listing (`warc.paths.gz` or `wet.paths.gz`; entries
+are relative to `base_url`), or one WARC (or WET) file. Listings are read on the driver: they hold paths,
 not data (a whole crawl's listing is ~90k lines).
 """
 
@@ -18,7 +18,8 @@ from dataflow.errors import InputError
 from dataflow.remote import fsspec_url, open_binary, storage_options_for
 
 COMMON_CRAWL_BASE_URL = "https://data.commoncrawl.org/"
-WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.lz4", ".warc.zst")
+#: `.wet`/`.wet.gz`: Common Crawl's WET files (`*.warc.wet.gz`, listed in `wet.paths.gz`), text already extracted.
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.lz4", ".warc.zst", ".wet", ".wet.gz")
 LISTING_SUFFIXES = (".paths", ".paths.gz", ".txt", ".txt.gz", ".lst")
 
 

@@ -3,7 +3,8 @@
 `extract_files` turns Arrow batches of WARC paths into Arrow batches of annotated document
 rows (the `mapInArrow` contract), one file at a time, records streamed. Every record becomes
 exactly one row: a document (reject_reason null), a rejected page (reason and value), or a
-skipped non-page record (request, metadata, ... counted but not written to `rejected/`), so
+skipped non-page record (request, metadata, ... counted but not written to `rejected/`); a WET file's
+`conversion` records are pages whose text is extracted already (`_converted_text_into`). So
 the stage's counts add up to the records read: an error in any per-record step ends in the
 per-record guard as `record_error`, never as a failed task. Cheap rejections (record type, status,
 content type, size) happen before the expensive ones (decoding, trafilatura, language ID).
@@ -23,7 +24,7 @@ from dataflow.extract.cascade import Cascade
 from dataflow.extract.repair import TextRepairConfig, repair_text
 from dataflow.config import StrictModel
 from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema, doc_schema, record_doc_id
-from dataflow.extract.warc import ReadFailure, Record, crawl_name, read_archive
+from dataflow.extract.warc import CONVERSION, ReadFailure, Record, crawl_name, read_archive
 
 #: Extraction adds the codec the page was decoded with and the kinds of text repair applied (extract/repair.py).
 EXTRACT_SCHEMA = doc_schema(pa.field("charset", pa.string()), pa.field("text_fixes", pa.list_(pa.string())))
@@ -32,7 +33,7 @@ EXTRACT_OUTPUT_SCHEMA = annotated_schema(EXTRACT_SCHEMA)
 #: `extractor` setting -> function from decoded HTML to main text (None when there is none).
 EXTRACTORS = {"trafilatura": html_text.extract_main_text, "resiliparse": resiliparse_text.extract_main_text}
 SKIPPED_RECORD_REASONS = ("record_warcinfo", "record_request", "record_metadata", "record_revisit",
-                          "record_resource", "record_conversion", "record_other")
+                          "record_resource", "record_other")
 
 
 class ExtractConfig(StrictModel):
@@ -144,7 +145,9 @@ def _record_row(record: Record, path: str, crawl: str | None, config: ExtractCon
         "source": config.source,
     }
     reason, value = _cheap_rejection(record, config)
-    if reason is None:
+    if reason is None and record.record_type == CONVERSION:
+        reason, value = _converted_text_into(row, record.payload or b"", config)
+    elif reason is None:
         reason, value = cascade.extract(row, record.payload or b"", record.header_charset, record.payload_digest,
                                         lambda row, html: _extract_into(row, html, config))
     return {**row, REJECT_REASON: reason, REJECT_VALUE: value}
@@ -152,6 +155,9 @@ def _record_row(record: Record, path: str, crawl: str | None, config: ExtractCon
 
 def _cheap_rejection(record: Record, config: ExtractConfig) -> tuple[str | None, str | None]:
     """Reasons that need no decoding or parsing, checked before the expensive steps."""
+    if record.record_type == CONVERSION:  # WET text: only its size to check
+        too_large = record.content_length > config.max_html_bytes
+        return ("too_large", str(record.content_length)) if too_large else (None, None)
     if record.record_type != "response":
         reason = f"record_{record.record_type}"
         return (reason if reason in SKIPPED_RECORD_REASONS else "record_other"), record.record_type
@@ -182,6 +188,17 @@ def _extract_into(row: dict, html: str, config: ExtractConfig) -> tuple[str | No
     if not row["text"]:
         return "no_text", None
     row["text"], row["text_fixes"] = repair_text(row["text"], config.repair)
+    return None, None
+
+
+def _converted_text_into(row: dict, payload: bytes, config: ExtractConfig) -> tuple[str | None, str | None]:
+    """A WET record's text is extracted already (Common Crawl writes it as UTF-8): it skips decoding and
+    extraction, and gets the same repair, language ID and keep rules as an extracted page."""
+    text = payload.decode("utf-8", errors="replace").strip()
+    if not text:
+        return "no_text", None
+    row["charset"] = "utf-8"
+    row["text"], row["text_fixes"] = repair_text(text, config.repair)
     return None, None
 
 

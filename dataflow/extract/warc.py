@@ -21,6 +21,8 @@ from dataflow.remote import open_binary
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
 #: Declared types that say nothing about the payload: sniff the bytes instead.
 VAGUE_TYPES = frozenset({"", "application/octet-stream", "unknown/unknown", "application/unknown", "text/plain"})
+#: The record type of a WET file's text (Common Crawl writes one per page, the text already extracted).
+CONVERSION = "conversion"
 _CRAWL_NAME = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 # WHATWG MIME sniffing, "rules for identifying an unknown MIME type": the HTML patterns.
 _HTML_START = re.compile(rb"^[\t\n\x0c\r ]*(?:<!--|<(?:!doctype html|html|head|script|iframe|h1|div|font|table|a|style|"
@@ -81,7 +83,7 @@ def crawl_name(path: str) -> str | None:
 
 def read_archive(path: str, *, max_payload_bytes: int, s3_anonymous: bool = False, read_retries: int = 8,
                  retry_backoff_seconds: float = 1.0) -> Iterator[Record | ReadFailure]:
-    """Yield every record of a WARC or ARC file, payloads for responses only.
+    """Yield every record of a WARC or ARC file, payloads for responses and conversions (WET text) only.
 
     A file that cannot be opened, or holds no readable record, yields one `unreadable_file`
     failure; a reading error part-way yields one `unreadable_record` failure and ends the file
@@ -152,6 +154,11 @@ def _read_warc(stream, max_payload_bytes: int) -> Iterator[Record | ReadFailure]
                                                           rec.http_headers.get("Content-Encoding"), max_payload_bytes)
                     except BodyError as err:
                         record.payload_problem = (err.reason, err.value)
+            elif record.record_type == CONVERSION:
+                record.content_type = _media_type(rec.headers.get("Content-Type") or "")
+                record.content_length = rec.content_length
+                if rec.content_length <= max_payload_bytes:
+                    record.payload = rec.reader.read()
             yield record
     except OSError as err:
         yield ReadFailure("unreadable_record", offset, f"corrupt data after byte {offset}: {err}")

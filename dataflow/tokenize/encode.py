@@ -68,9 +68,12 @@ class TokenizeConfig(StrictModel):
     languages: list[str] = []
     """Only documents whose `language` is one of these (a source per language group); empty: every document."""
     tokenizer: str | None = None
-    """Hugging Face tokenizer.json to encode with (required); its sha256 goes into every manifest."""
+    """Hugging Face tokenizer.json, or a tokenizer or model folder holding one, to encode with (required); its
+    sha256 goes into every manifest."""
     eos_token: str | None = None
     """End-of-document token; default: the first of <|endoftext|>, <|end_of_text|>, </s>, <eos> the tokenizer has."""
+    bos_token: str | None = None
+    """Token put before every document (e.g. <s> or <|begin_of_text|> for a Llama tokenizer); default: none."""
     encoder: Literal["auto", "tokenizers"] = "auto"
     """auto: tiktoken when the tokenizer converts exactly (checked token for token when it is built), else
     tokenizers."""
@@ -84,12 +87,15 @@ class TokenizeConfig(StrictModel):
     """Text bytes per training shard when num_shards is not set (about a quarter as many tokens)."""
     batch_rows: int = Field(1000, gt=0)
     """Documents encoded per call: bounds a task's memory to this many documents' ids."""
+    megatron: bool = False
+    """Also write each shard as a per-document Megatron-LM indexed dataset, megatron/<split>/NNNNN.bin/.idx
+    (dataflow/tokenize/megatron_docs.py)."""
 
 
 @functools.lru_cache(maxsize=2)
-def worker_tokenizer(path: str, sha256: str, eos_token: str | None) -> LoadedTokenizer:
+def worker_tokenizer(path: str, sha256: str, eos_token: str | None, bos_token: str | None = None) -> LoadedTokenizer:
     """The tokenizer, loaded once per Python worker; refused if the file changed since the driver read it."""
-    loaded = load_tokenizer(path, eos_token)
+    loaded = load_tokenizer(path, eos_token, bos_token)
     if loaded.info.sha256 != sha256:
         raise RuntimeError(f"tokenizer {path} changed while the job ran (sha256 {loaded.info.sha256[:12]}…, "
                            f"expected {sha256[:12]}…)")
@@ -116,11 +122,13 @@ def set_encode_threads(threads: int) -> None:
 
 
 def encode_partition(batches: Iterable[pa.RecordBatch], *, tokenizer_path: str, tokenizer_sha256: str,
-                     eos_token: str | None, encoder: str, batch_rows: int, threads: int) -> Iterator[pa.RecordBatch]:
+                     eos_token: str | None, encoder: str, batch_rows: int, threads: int,
+                     bos_token: str | None = None) -> Iterator[pa.RecordBatch]:
     """mapInArrow body, in the input's partitions. Input rows (split, shard, id, text, text_bytes,
     language, domain); output ENCODED_SCHEMA, `batch_rows` documents at a time."""
     set_encode_threads(threads)
-    tokenizer = worker_tokenizer(tokenizer_path, tokenizer_sha256, eos_token)
+    tokenizer = worker_tokenizer(tokenizer_path, tokenizer_sha256, eos_token, bos_token)
+    bos = np.array([] if tokenizer.bos_id is None else [tokenizer.bos_id], dtype=np.int64)
     encode, _ = choose_encoder(tokenizer, encoder)
     dtype = token_dtype(tokenizer.vocab_size)
     for batch in batches:
@@ -130,7 +138,7 @@ def encode_partition(batches: Iterable[pa.RecordBatch], *, tokenizer_path: str, 
             kept = [i for i, text in enumerate(texts) if text]
             tokens = [None] * chunk.num_rows
             for i, ids in zip(kept, encode([texts[i] for i in kept])):
-                tokens[i] = ids.astype(dtype).tobytes()
+                tokens[i] = np.concatenate((bos, ids)).astype(dtype).tobytes()
             yield pa.RecordBatch.from_arrays([pa.array(tokens, pa.binary()) if name == "tokens" else chunk.column(name)
                                               for name in ENCODED_SCHEMA.names], schema=ENCODED_SCHEMA)
 

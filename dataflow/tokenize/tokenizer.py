@@ -60,6 +60,8 @@ class LoadedTokenizer:
     """Id appended after every document."""
     vocab_size: int
     """One more than the largest id, added tokens included: what the token dtype must hold."""
+    bos_id: int | None = None
+    """Id put before every document (`--bos-token`, as Llama's tokenizers do); None: documents start bare."""
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Token ids of each text, no special tokens added (the shard writer appends EOS).
@@ -73,17 +75,28 @@ class LoadedTokenizer:
         return self.tokenizer.decode(list(map(int, ids)), skip_special_tokens=False)
 
 
-def load_tokenizer(path: str | Path, eos_token: str | None = None) -> LoadedTokenizer:
-    """Load a `tokenizer.json` and find its EOS (`eos_token`, else the first of EOS_CANDIDATES it has)."""
+def load_tokenizer(path: str | Path, eos_token: str | None = None, bos_token: str | None = None) -> LoadedTokenizer:
+    """Load a `tokenizer.json`, or the one in a Hugging Face tokenizer or model folder, and find its EOS
+    (`eos_token`, else the first of EOS_CANDIDATES it has) and, when `bos_token` is named, its BOS."""
     path = Path(path).resolve()
+    if path.is_dir():
+        path = path / TOKENIZER_FILE
+        if not path.is_file():
+            raise InputError(f"{path.parent} holds no {TOKENIZER_FILE}; a folder with only a SentencePiece model "
+                             "converts with transformers: "
+                             "AutoTokenizer.from_pretrained(FOLDER).save_pretrained(FOLDER)")
     tokenizer = read_tokenizer(path)
     eos_id = find_eos(tokenizer, eos_token)
     if eos_id is None:
         raise InputError(f"tokenizer {path} has no end-of-document token "
                          f"{' or '.join([eos_token] if eos_token else EOS_CANDIDATES)}; "
                          "name the one it uses with --eos-token")
+    bos_id = tokenizer.token_to_id(bos_token) if bos_token else None
+    if bos_token and bos_id is None:
+        raise InputError(f"tokenizer {path} has no token {bos_token!r} for --bos-token; give one it has "
+                         "(e.g. <s>, <|begin_of_text|>, <bos>)")
     return LoadedTokenizer(tokenizer=tokenizer, info=TokenizerInfo.from_file(path), eos_id=eos_id,
-                           vocab_size=id_space(tokenizer))
+                           vocab_size=id_space(tokenizer), bos_id=bos_id)
 
 
 def read_tokenizer(path: Path):

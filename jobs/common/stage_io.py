@@ -21,15 +21,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow import stage as contract
-from dataflow.errors import InputError, UserError
+from dataflow.errors import UserError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
+
+if TYPE_CHECKING:  # documents_in imports this module at load time
+    from jobs.common.documents_in import ColumnMapping
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +115,11 @@ def local_output(path: str) -> str:
     return "file://" + os.path.abspath(path.removeprefix("file://"))
 
 
-def read_stage_input(spark: SparkSession, path: str) -> DataFrame:
-    """Rows of a stage output folder (its data/), or of any plain Parquet folder."""
-    fs = HadoopFS(spark)
-    root = path.rstrip("/")
-    if fs.exists(f"{root}/{contract.DATA_DIR}"):
-        if contract.complete_stats(fs, root) is None:
-            raise InputError(f"{path} is an incomplete stage output (no {contract.SUCCESS_FILE}, or files missing): "
-                             "rerun the stage that writes it")
-        return spark.read.parquet(f"{root}/{contract.DATA_DIR}")
-    if not fs.exists(root):
-        raise InputError(f"input {path} does not exist")
-    return spark.read.parquet(root)
+def read_stage_input(spark: SparkSession, path: str, columns: ColumnMapping | None = None) -> DataFrame:
+    """Documents of a stage output folder (its data/), or of a user's dataset (jobs/common/documents_in.py)."""
+    from jobs.common.documents_in import ColumnMapping, read_documents  # it stands on this module's HadoopFS
+
+    return read_documents(spark, path, columns or ColumnMapping())
 
 
 def input_text_bytes(spark: SparkSession, docs: DataFrame, path: str) -> int:
@@ -137,17 +133,19 @@ def input_text_bytes(spark: SparkSession, docs: DataFrame, path: str) -> int:
     return int(docs.select(F.sum(F.octet_length("text"))).first()[0] or 0)
 
 
-def stage_input_identity(spark: SparkSession, path: str) -> Any:
+def stage_input_identity(spark: SparkSession, path: str, columns: ColumnMapping | None = None) -> Any:
     """What a downstream fingerprint records of an input: the input stage's own fingerprint, or for a
-    user's Parquet folder its file list with sizes and modification times (one listing, no file read),
-    so a folder regenerated in place is not taken for the one an existing output was made from."""
+    user's dataset (Parquet, JSON Lines, a Hugging Face folder) its file list with sizes and modification
+    times (one listing, no file read), so a folder regenerated in place is not taken for the one an
+    existing output was made from, and its column mapping (a changed --text-column recomputes the stage)."""
     fs = HadoopFS(spark)
     stats_path = f"{path.rstrip('/')}/{contract.STATS_FILE}"
     if fs.exists(stats_path):
         return json.loads(fs.read_bytes(stats_path))["fingerprint"]
     files = sorted(fs.file_stats(path).items()) if fs.exists(path) else []
     listing = hashlib.sha256(json.dumps(files).encode()).hexdigest()
-    return {"path": path, "files": len(files), "bytes": sum(size for _, (size, _) in files), "listing_sha256": listing}
+    return {"path": columns.identity(path) if columns is not None else path, "files": len(files),
+            "bytes": sum(size for _, (size, _) in files), "listing_sha256": listing}
 
 
 @dataclass

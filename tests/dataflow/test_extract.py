@@ -10,9 +10,10 @@ import trafilatura
 
 from dataflow.extract.charset import decode_html
 from dataflow.extract.records import ExtractConfig, _cascade, _guarded_row, extract_file
-from dataflow.extract.warc import Record
+from dataflow.extract.warc import Record, read_archive
 from dataflow.extract.langid import default_model_path
-from tests.warc_builder import Page, real_pages, write_warc
+from dataflow.schema import record_doc_id
+from tests.warc_builder import Page, real_pages, write_warc, write_wet
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +97,20 @@ def test_a_record_that_breaks_extraction_ends_as_a_record_error_row_naming_the_e
     row = _guarded_row(record, "file.warc.gz", None, config, _cascade(config, default_model_path()))
     assert (row["url"], row["warc_offset"], row["reject_reason"]) == ("http://example.com/a", 123, "record_error")
     assert row["reject_value"].startswith("TypeError: ")
+
+
+def test_wet_text_is_taken_as_extracted_and_language_identified(tmp_path):
+    texts = {"http://wet.example/en": "The river runs past the old mills where farmers brought their grain.\nEach "
+                                      "autumn the valley filled with carts and the sound of the wheels.",
+             "http://wet.example/de": "Der Fluss fließt an den alten Mühlen vorbei, wo die Bauern ihr Korn brachten.",
+             "http://wet.example/empty": "  \n"}
+    wet = write_wet(tmp_path / "CC-MAIN-2024-10-00000.warc.wet.gz", texts)
+    result = rows(wet, keep_languages=["en"])
+    records = {record.url: record for record in read_archive(str(wet), max_payload_bytes=1 << 20)}
+    assert [row["reject_reason"] for row in result] == ["record_warcinfo", None, "language", "no_text"]
+    document = result[1]
+    assert (document["url"], document["text"], document["language"]) == ("http://wet.example/en",
+                                                                          texts["http://wet.example/en"], "en")
+    record = records[document["url"]]
+    assert document["id"] == record_doc_id(record.record_id, str(wet), record.offset)
+    assert result[2]["reject_value"].startswith("de:") and result[2]["text"] == texts["http://wet.example/de"]

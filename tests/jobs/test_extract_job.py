@@ -28,12 +28,12 @@ def all_shared(spark, shared_data, tmp_path_factory):
 
 def test_every_shared_warc_gives_pinned_counts(all_shared):
     stats = stats_of(all_shared)
-    assert stats["rows_out"] == 106
+    assert stats["rows_out"] == 107  # 106 pages of the WARCs and the one page of the WET file
     # One response whose HTTP head has no status line is `not_http` from its headers: its body,
     # truncated, is never read (the cascade's header rejects, dataflow/extract/cascade.py).
     assert stats["rejected_by_reason"] == {
         "http_status": 14, "no_text": 10, "non_html": 38, "not_http": 4, "record_metadata": 36, "record_other": 3,
-        "record_request": 267, "record_resource": 13, "record_revisit": 136, "record_warcinfo": 32,
+        "record_request": 267, "record_resource": 13, "record_revisit": 136, "record_warcinfo": 33,
         "truncated_record": 1, "unreadable_record": 2}
     assert stats["extra"]["cascade"] == {"language_prefilter": 0, "payload_digest_reused": 1}
 
@@ -44,7 +44,7 @@ def test_counts_add_up_to_rows_written(all_shared):
     rejected = pq.read_table(all_shared / "rejected")
     # every record read is a kept row or a rejected row, counted in the Parquet output, or a record
     # counted but not written (requests, metadata, ...)
-    assert pq.read_table(all_shared / "data").num_rows + rejected.num_rows + not_written == stats["rows_in"] == 662
+    assert pq.read_table(all_shared / "data").num_rows + rejected.num_rows + not_written == stats["rows_in"] == 664
     assert None not in rejected.column("reject_reason").to_pylist()
 
 
@@ -74,7 +74,7 @@ def test_incomplete_stage_output_is_refused_as_input(spark, all_shared, tmp_path
     (broken / "data").mkdir(parents=True)
     with pytest.raises(InputError, match="incomplete stage output"):
         read_stage_input(spark, str(broken))
-    assert read_stage_input(spark, str(all_shared)).count() == 106
+    assert read_stage_input(spark, str(all_shared)).count() == 107
 
 
 def test_spark_submit_gives_the_same_output_as_dataflow_run(spark, shared_data, tmp_path):
@@ -120,5 +120,5 @@ def test_text_fixes_column_and_stats_agree_and_real_pages_need_no_repair(all_sha
     for kinds in kept:
         for kind in kinds or []:
             per_kind[kind] = per_kind.get(kind, 0) + 1
-    # The 106 pages of the shared WARCs are well-formed UTF-8 after decoding: nothing to repair.
+    # The 107 pages of the shared WARC and WET files are well-formed UTF-8 after decoding: nothing to repair.
     assert stats_of(all_shared)["extra"]["text_fixes"] == per_kind == {}

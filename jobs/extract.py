@@ -11,6 +11,7 @@ Records are streamed inside the task (dataflow/extract/warc.py) and processed ov
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 
@@ -21,16 +22,20 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from dataflow.extract import langid
 from dataflow.extract.cascade import REUSED
 from dataflow.extract.repair import TEXT_FIX_KINDS
-from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_shipped_files
+from dataflow.extract.records import (COMMITTED_FILE_SCHEMA, EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS,
+                                      ExtractConfig, commit_shipped_files)
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
+from dataflow.partial import COMMITTED_DIR, FILES_DIR, committed_keys, piece_key
 from dataflow.stage import check_output, local_file_identity
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import Stage, run_stage
+from jobs.common.stage_io import HadoopFS, Stage, resumable_partial, run_stage
 
 STAGE = "extract"
 MAX_LISTED_FILES = 1000
+
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None):
@@ -48,16 +53,31 @@ def parse_args(argv: list[str] | None):
     return args
 
 
-def build(spark: SparkSession, paths: list[str], config: ExtractConfig) -> DataFrame:
-    """The annotated plan: one row per WARC record of `paths` (EXTRACT_OUTPUT_SCHEMA)."""
-    model_path = config.lid_model or langid.default_model_path()
-    langid.load_model(model_path)  # fail here, before any task starts, if the model is unusable
-    spark.sparkContext.addFile(os.path.abspath(model_path) if "://" not in model_path else model_path)
-    # One partition per file, so one task streams one WARC (cc-pyspark's pattern).
-    files = spark.sparkContext.parallelize(list(enumerate(paths)), numSlices=max(1, len(paths)))
-    frame = spark.createDataFrame(files, "file_index INT, path STRING")
-    work = functools.partial(extract_shipped_files, config=config, model_name=os.path.basename(model_path))
-    return frame.mapInArrow(work, schema=from_arrow_schema(EXTRACT_OUTPUT_SCHEMA))
+def build(spark: SparkSession, paths: list[str], config: ExtractConfig, partial: str, resume: dict) -> DataFrame:
+    """The annotated plan: one row per WARC record of `paths` (EXTRACT_OUTPUT_SCHEMA), read back from
+    the files committed into `partial` by this run or an earlier, killed one (docs/stages/resume.md);
+    `resume` receives how many files were extracted now."""
+    resume.update(commit_files(spark, paths, config, partial))
+    return spark.read.schema(from_arrow_schema(EXTRACT_OUTPUT_SCHEMA)).parquet(f"{partial}/{FILES_DIR}")
+
+
+def commit_files(spark: SparkSession, paths: list[str], config: ExtractConfig, partial: str) -> dict:
+    """Extract the files of `paths` that have no commit marker in `partial`, each committed by its task."""
+    done = committed_keys(HadoopFS(spark).entries(f"{partial}/{COMMITTED_DIR}") or [])
+    left = [path for path in paths if piece_key(path) not in done]
+    log.warning("extract: %d of %d files committed by an earlier run; extracting %d", len(paths) - len(left),
+                len(paths), len(left))
+    if left:
+        model_path = config.lid_model or langid.default_model_path()
+        langid.load_model(model_path)  # fail here, before any task starts, if the model is unusable
+        spark.sparkContext.addFile(os.path.abspath(model_path) if "://" not in model_path else model_path)
+        # One partition per file, so one task streams one WARC (cc-pyspark's pattern).
+        files = spark.sparkContext.parallelize(list(enumerate(left)), numSlices=len(left))
+        frame = spark.createDataFrame(files, "file_index INT, path STRING")
+        work = functools.partial(commit_shipped_files, config=config, model_name=os.path.basename(model_path),
+                                 partial=partial)
+        frame.mapInArrow(work, schema=from_arrow_schema(COMMITTED_FILE_SCHEMA)).agg(F.count(F.lit(1))).first()
+    return {"files": len(paths), "files_committed_before": len(paths) - len(left), "files_extracted": len(left)}
 
 
 def unreadable_files(annotated: DataFrame) -> dict:
@@ -96,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
                            s3_anonymous=config.s3_anonymous)
     check_output(args.output, paths)
     spark = get_spark("dataflow-extract")
-    stage = Stage(STAGE, args.output, config, [local_file_identity(path) for path in paths], force=args.force)
-    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS,
-              extra_stats=extract_stats)
+    output = args.output if "://" in args.output else os.path.abspath(args.output)  # tasks write there too
+    stage = Stage(STAGE, output, config, [local_file_identity(path) for path in paths], force=args.force)
+    partial, resume = resumable_partial(spark, stage), {}
+    run_stage(spark, stage, lambda: build(spark, paths, config, partial, resume), skipped_reasons=SKIPPED_RECORD_REASONS,
+              extra_stats=lambda annotated: {**extract_stats(annotated), "resume": resume}, storage_level=None)
+    HadoopFS(spark).delete(partial)  # published (or complete already): its pieces are in the output now
     return 0
 
 

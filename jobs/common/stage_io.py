@@ -28,7 +28,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow import stage as contract
-from dataflow.errors import UserError
+from dataflow.errors import InputError, UserError
+from dataflow.partial import PARTIAL_INFIX, partial_dir
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 
 if TYPE_CHECKING:  # documents_in imports this module at load time
@@ -207,12 +208,24 @@ def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) 
     return contract.publish(fs, tmp, stage.output, stats, run_id)
 
 
+def resumable_partial(spark: SparkSession, stage: Stage) -> str:
+    """The folder where `stage` commits its pieces (dataflow/partial.py), after deleting those of other
+    fingerprints (a changed config or input: their pieces can never be reused), and this one's too
+    under --force."""
+    fs, ours = HadoopFS(spark), partial_dir(stage.output, stage.fingerprint)
+    for folder in fs.siblings(f"{stage.output}{PARTIAL_INFIX}*"):
+        if stage.force or not folder.rstrip("/").endswith(ours.rsplit("/", 1)[-1]):
+            log.warning("%s: deleting %s (pieces of another config or input, or --force)", stage.name, folder)
+            fs.delete(folder)
+    return ours
+
+
 def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame], *,
               skipped_reasons: tuple[str, ...] = (),
               extra_stats: Callable[[DataFrame], dict] | None = None,
               split_parent: str | None = None,
               extra_outputs: Callable[[DataFrame, str], dict] | None = None,
-              storage_level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> dict:
+              storage_level: StorageLevel | None = StorageLevel.MEMORY_AND_DISK) -> dict:
     """Run a Parquet stage unless its output is complete and current (`run_output`); return its stats.
 
     `build()` returns the annotated plan: every input row once, with `reject_reason` null on
@@ -224,14 +237,15 @@ def run_stage(spark: SparkSession, stage: Stage, build: Callable[[], DataFrame],
     writes further files into the output folder before it is renamed into place, and returns
     figures for stats.json's `extra`.
     `storage_level` is how the annotated plan is persisted between its reads: DISK_ONLY keeps
-    a corpus-sized plan (every document's text) from competing for executor heap.
+    a corpus-sized plan (every document's text) from competing for executor heap; None persists
+    nothing, for a plan that is already files (extract's committed pieces, dataflow/partial.py).
     """
 
     def write(tmp: str) -> dict:
         stage.work_dir = f"{tmp}/_work"
         # Persisted because three actions consume the plan (kept rows, rejected rows, counts) and
         # recomputing it would rerun the stage's expensive work (extraction, scoring) each time.
-        annotated = build().persist(storage_level)
+        annotated = build() if storage_level is None else build().persist(storage_level)
         try:
             annotated.where(F.col(REJECT_REASON).isNull()).drop(REJECT_REASON, REJECT_VALUE) \
                 .write.parquet(f"{tmp}/{contract.DATA_DIR}")

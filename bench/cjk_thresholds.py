@@ -2,14 +2,17 @@
 
     python -m bench.cjk_thresholds [--overrides calibrated.yaml] [--pages 2000]
 
-Two sets, each run under three configurations side by side: `before` (gopher_alpha_words
-counting punctuation for zh/ja, the definition before issue 15), `now` (the defaults), and
+Two sets, each run under four configurations side by side: `before` (gopher_alpha_words
+counting punctuation for zh/ja, the definition before issue 15), `before issue 27` (C4 drops
+an unterminated line whole, even one holding many sentences), `now` (the defaults), and
 `now + calibrated` when `--overrides` names a file written by `dataflow filters calibrate`:
 
 - clean: the zh/ja pages of ../shared/data/html whose trafilatura text has at least 1,000
   characters and is not a markdown table dump (under 30% of lines starting with "|", which is
   how trafilatura renders table-laid-out portal pages), minus the pages read by eye as not clean
   articles (`NOT_CLEAN`, each with the reason). Every rejected page is listed with its rule and value.
+  The same articles are also run laid out as one table line (`as_table_line`), the way
+  trafilatura renders an article whose body sits in a table cell.
 - junk: every degenerate, spam and boilerplate page of the project's sample crawl (`dataflow
   sample-warcs`, seed 0, all languages; the zh/ja ones counted apart), extracted with the extract
   stage's trafilatura settings; every one must be rejected.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -34,7 +38,7 @@ from dataflow.filters.config import FilterConfig, RuleSet
 from dataflow.samples.captures import build_captures
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))
 JUNK_KINDS = ("degenerate", "spam", "boilerplate")
 #: Long zh/ja pages that are not clean articles, read by eye (id prefixes).
 NOT_CLEAN = {
@@ -47,10 +51,10 @@ NOT_CLEAN = {
 }
 
 
-def clean_pages() -> list[dict]:
-    manifest = {row["id"]: row for row in map(json.loads, open(SHARED_DATA / "html" / "manifest.jsonl"))}
+def clean_pages(shared_data: Path = SHARED_DATA) -> list[dict]:
+    manifest = {row["id"]: row for row in map(json.loads, open(shared_data / "html" / "manifest.jsonl"))}
     pages = []
-    with gzip.open(SHARED_DATA / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as handle:
+    with gzip.open(shared_data / "html" / "extracted_trafilatura.jsonl.gz", "rt", encoding="utf-8") as handle:
         for row in map(json.loads, handle):
             page, text = manifest[row["id"]], row["text"] or ""
             if page.get("lang") not in ("zh", "ja") or len(text) < 1000 or row["id"].startswith(tuple(NOT_CLEAN)):
@@ -60,6 +64,12 @@ def clean_pages() -> list[dict]:
                 continue
             pages.append({"id": row["id"], "text": text, "language": page["lang"], "url": page.get("url")})
     return pages
+
+
+def as_table_line(text: str) -> str:
+    """`text` as trafilatura renders an article laid out in a table cell: its paragraphs on one line,
+    between the cell marks ("| … |"), ending in no terminal mark."""
+    return "| " + " ".join(line.strip() for line in text.splitlines() if line.strip()) + " |"
 
 
 def junk_pages(num_pages: int) -> list[dict]:
@@ -74,7 +84,10 @@ def junk_pages(num_pages: int) -> list[dict]:
 
 def configs(overrides: Path | None) -> dict[str, FilterConfig]:
     before = {"languages": {lang: {"gopher_alpha_words": {"punctuation_tokens": True}} for lang in ("zh", "ja")}}
-    found = {"before (punctuation counted)": FilterConfig(**before), "now": FilterConfig()}
+    unsplit = {"languages": {lang: {"c4_terminal_punct": {"split_sentences": 0}} for lang in ("zh", "ja")}}
+    found = {"before (punctuation counted)": FilterConfig(**before),
+             "before issue 27 (unterminated lines not cut into sentences)": FilterConfig(**unsplit),
+             "now": FilterConfig()}
     if overrides is not None:
         section = (load_yaml(overrides) or {}).get("filter", {})
         found[f"now + {overrides.name}"] = validate_config(FilterConfig, section, str(overrides))
@@ -107,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
               "gopher_alpha_words; "
               f"junk rejected {sum(rejected_junk)}/{len(junk)} "
               f"(zh/ja {sum(r for r, c in zip(rejected_junk, cjk_junk) if c)}/{sum(cjk_junk)})")
+        tables = [{**page, "text": as_table_line(page["text"])} for page in clean]
+        table_kept = sum(not v for v in verdicts(tables, config))
+        print(f"  laid out as one table line (| ... |): clean kept {table_kept}/{len(clean)} "
+              f"({table_kept / len(clean):.1%})")
         print("  clean pages rejected, by first rule: " + ", ".join(
             f"{rule} {count}" for rule, count in Counter(v[0][0] for v in on_clean if v).most_common()))
         for page, verdict in zip(clean, on_clean):

@@ -67,6 +67,11 @@ SENTENCE_TERMINALS = frozenset(
     "\uff61"
 )
 
+#: Where a Chinese or Japanese sentence ends: an ideographic full stop (。 or half-width ｡), a full-width
+#: question or exclamation mark, and the closing quotes that may follow. No space follows these marks, so
+#: they are sentence ends wherever they stand; the C4 rules cut and count unspaced text at them.
+CJK_SENTENCE_END = re.compile(r"[。｡！？]+[」』”’]*")
+
 #: A unit in case-folded text before punctuation is dropped: `_WORD_UNITS` restricted to word
 #: characters other than `_`, which `normalize` turns into spaces (as it does "・" or "。").
 _FOLDED_UNITS = re.compile(rf"(?=[^\W_])[{_UNSPACED}]|[^\W_{_UNSPACED}]+")
@@ -169,6 +174,16 @@ def _token_origins(text: str) -> tuple[np.ndarray, np.ndarray]:
             starts.extend([token.start()] * len(whole))
             ends.extend([token.end()] * len(whole))
     return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+
+def split_cjk_sentences(line: str) -> list[str]:
+    """`line` cut after each `CJK_SENTENCE_END`, pieces stripped, empty ones left out.
+
+    >>> split_cjk_sentences("| 今天下雨了。他说：“好！” 明天呢？ 2005-04-25 |")
+    ['| 今天下雨了。', '他说：“好！”', '明天呢？', '2005-04-25 |']
+    """
+    cuts = [0, *(match.end() for match in CJK_SENTENCE_END.finditer(line)), len(line)]
+    return [piece for start, end in itertools.pairwise(cuts) if (piece := line[start:end].strip())]
 
 
 def unspaced_share(text: str) -> float:

@@ -65,24 +65,34 @@ def evaluate(text: str, steps: Steps, language: str | None = None, url: str | No
 
 
 def _apply_line_rules(text: str, rules: tuple[LineRule, ...], values: dict[str, float]) -> str:
-    """One pass over the lines: each stripped non-empty line goes through `rules` in order."""
+    """One pass over the lines: each stripped non-empty line goes through `rules` in order. A line a
+    rule splits (`LineRule.split`) goes through them piece by piece, each piece counted as a line and
+    kept as a line of its own (C4's Chinese and Japanese sentences)."""
     lines = dict.fromkeys((rule.name for rule in rules), 0)
     chars = dict.fromkeys(lines, 0)
+    splitters = [rule for rule in rules if type(rule).split is not LineRule.split]
     kept = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
-        for rule in rules:
-            edited = rule.apply(line)
-            if not edited:
-                lines[rule.name] += 1
-                chars[rule.name] += len(line)
-                break
-            chars[rule.name] += len(line) - len(edited)
-            line = edited
-        else:
-            kept.append(line)
+        pieces = [line]
+        for splitter in splitters:
+            pieces = [part for piece in pieces for part in splitter.split(piece)]
+        kept_pieces = []
+        for piece in pieces:
+            for rule in rules:
+                edited = rule.apply(piece)
+                if not edited:
+                    lines[rule.name] += 1
+                    chars[rule.name] += len(piece)
+                    break
+                chars[rule.name] += len(piece) - len(edited)
+                piece = edited
+            else:
+                kept_pieces.append(piece)
+        if kept_pieces:
+            kept.append("\n".join(kept_pieces))
     for name in lines:
         values[name] = float(lines[name])
         values[name + CHARS_SUFFIX] = float(chars[name])

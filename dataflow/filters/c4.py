@@ -21,6 +21,12 @@ the paper is `banned_words` in lists.py (user-supplied list).
 Words are `dataflow.text.word_units` (Chinese and Japanese: characters), and the terminal marks
 include the CJK full stop, question and exclamation marks and closing quotes, so C4 keeps
 Chinese and Japanese prose lines; the reference splits on whitespace and knows only ASCII marks.
+For zh and ja, a line without a terminal mark is cut into sentences before the line rules
+(`C4TerminalPunct.split_sentences`), and sentences are counted at the same marks. datatrove's
+`C4QualityFilter(language=...)` also judges whole lines by default and only counts sentences
+with a per-language tokenizer (spaCy's sentencizer; `split_paragraph=False` judges sentences
+instead of lines, for every language); FineWeb-2 does not run the C4 rules at all, and turns
+trafilatura's table cell marks ("|") into line breaks after filtering.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pydantic import Field
 
 from dataflow.filters.rule import Count, LineRule, MaxValue, MinValue
 from dataflow.filters.stats import TextStats
-from dataflow.text import count_word_units, longest_token
+from dataflow.text import CJK_SENTENCE_END, count_word_units, longest_token, split_cjk_sentences
 
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
 POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
@@ -61,15 +67,32 @@ class C4Citations(LineRule):
 
 
 class C4TerminalPunct(LineRule):
-    """Keep only lines ending in a terminal punctuation mark, and not in an ellipsis."""
+    """Keep only lines ending in a terminal punctuation mark, and not in an ellipsis.
+
+    Chinese and Japanese (`split_sentences`): a line that does not end in a mark but holds several
+    sentence ends (`dataflow.text.CJK_SENTENCE_END`: 。！？) is first cut into its sentences, each a
+    line of its own that the line rules judge; the unterminated tail is dropped. Table-laid-out
+    pages come out of the extractor as one long line of cells ("| 正文。…。 |"), which would
+    otherwise be dropped whole. A caption with one sentence and a credit ("…讲话。新华社记者 摄")
+    is still dropped whole, as C4 intends.
+    """
 
     name: ClassVar[str] = "c4_terminal_punct"
+    language_defaults: ClassVar = {"zh": {"split_sentences": 3}, "ja": {"split_sentences": 3}}
 
-    marks: str = ".!?\"'”’“»。！？．」』"
+    marks: str = ".!?\"'”’“»。｡！？．」』"
     """Characters that end a line worth keeping (C4: . ! ? and end quotes; plus CJK marks)."""
+    split_sentences: Count = 0
+    """Cut a line not ending in a mark into its sentences (at 。！？) when it holds at least this many
+    (0: never; zh and ja: 3)."""
 
     def apply(self, line: str) -> str | None:
         return line if line[-1] in self.marks and not line.endswith("...") else None
+
+    def split(self, line: str) -> list[str]:
+        if not self.split_sentences or self.apply(line) is not None:
+            return [line]
+        return split_cjk_sentences(line) if len(CJK_SENTENCE_END.findall(line)) >= self.split_sentences else [line]
 
 
 class C4MinLineWords(LineRule):

@@ -13,7 +13,9 @@ or None. Two kinds:
   and implements only `measure`. `LineShare` measures the share of lines passing a per-line
   test (`counts`), the shape of the Gopher and FineWeb line rules.
 - `LineRule` decides per line (C4): `apply` returns the line, possibly edited, or None to drop
-  it. Line rules never reject a document; they change the text that later rules see.
+  it. Line rules never reject a document; they change the text that later rules see. A line
+  rule may also `split` a line into pieces judged separately (C4's Chinese and Japanese
+  sentences).
 
 `language_defaults` holds a rule's documented per-language threshold overrides (e.g. Chinese
 and Japanese word-count limits in character units); the filter config merges user overrides
@@ -112,3 +114,8 @@ class LineRule(StrictModel):
     @abstractmethod
     def apply(self, line: str) -> str | None:
         """The line to keep (edited or not), or None to drop it. `line` is stripped and non-empty."""
+
+    def split(self, line: str) -> list[str]:
+        """The pieces of `line` that the line rules judge one by one as lines, cut before any rule
+        applies: the whole line, unless a rule says otherwise."""
+        return [line]

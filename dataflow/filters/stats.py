@@ -19,17 +19,18 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from dataflow.text import word_units
+from dataflow.text import CJK_SENTENCE_END, word_units
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _PUNCTUATION_RUN = re.compile(r"[^\w\s]+")
 _DIGIT_JOINER = re.compile(r"(?<=\d)[.,:/](?=\d)")  # one token: "3.5", "30,154", "2:18", "05/12/2020"
 _WORD_JOINER = re.compile(r"(?<=\w)['’.](?=\w)")  # not a token of its own: "don't", "U.S", "example.com"
 _URL = re.compile(r"(?:https?://|www\.)\S+")
-#: A sentence ends with . ! ? (followed by a space or the line end, closing quotes allowed) or
-#: with a CJK full stop, question or exclamation mark (no space follows those). A match starts only
-#: at the first mark of a run and never backtracks into it: a line of 40k dots takes ms, not a minute.
-_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"'”’“»)\]]*+(?=\s|$)|[。！？]+[」』”]*")
+#: A sentence ends with . ! ? (followed by a space or the line end, closing quotes allowed) or with a
+#: CJK full stop, question or exclamation mark (`dataflow.text.CJK_SENTENCE_END`, where the C4 rules
+#: also cut unterminated Chinese and Japanese lines). A match starts only at the first mark of a run
+#: and never backtracks into it: a line of 40k dots takes ms, not a minute.
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"'”’“»)\]]*+(?=\s|$)|" + CJK_SENTENCE_END.pattern)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 

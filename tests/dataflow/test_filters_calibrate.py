@@ -47,7 +47,8 @@ def test_the_command_writes_a_config_the_filter_stage_reads(japanese_book, tmp_p
     output = tmp_path / "ja.yaml"
     assert cli.main(["filters", "calibrate", "--reference", f"ja={japanese_book}", "--output", str(output)]) == 0
     assert "fineweb_line_punct.min_frac" in capsys.readouterr().out
-    assert load_pipeline_config(output).filter.languages["ja"]["fineweb_line_punct"] == {"min_frac": 0.0376}
+    # 0.0376 before issue 27: C4 now keeps the whole sentences of the book's 17 lines wrapped mid-sentence
+    assert load_pipeline_config(output).filter.languages["ja"]["fineweb_line_punct"] == {"min_frac": 0.0533}
 
 
 def test_a_reference_without_language_is_a_one_line_error(tmp_path, capsys):

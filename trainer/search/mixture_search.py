@@ -175,7 +175,8 @@ def _proxy_train(inputs: SearchInputs) -> dict:
         name: str(Path(path).resolve()) for name, path in inputs.eval_datasets.items()}}})
 
 
-def _run(store: RunStore, config: SearchConfig, specs: list[RunSpec], what: str, runner: Runner | None) -> None:
+def _run(store: RunStore, config: SearchConfig, specs: list[RunSpec], what: str,
+         runner: Runner | None = None) -> None:
     folders = list(dict.fromkeys(store.add(spec) for spec in specs))
     todo = store.unfinished(folders)
     if runner is not None:

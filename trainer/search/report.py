@@ -20,6 +20,7 @@ from dataflow.mix.mixture import epochs_at
 from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs
 from trainer.search.regression import Fit
+from trainer.search.noise import beyond_noise, difference_noise
 from trainer.search.store import write_json
 
 SUMMARY = "summary.json"
@@ -91,12 +92,15 @@ def _verdicts(comparison: dict[str, dict]) -> list[str]:
         if "target" not in base:
             lines.append(f"{label}: no comparison ({base['skipped']})")
             continue
-        margin, spread = base["target"][0] - pick["target"][0], max(base["target"][1], pick["target"][1])
-        if margin > spread:
-            lines.append(f"the pick beats {label} by {margin:.4f} bits/byte, more than the seed std {spread:.4f}")
+        margin = base["target"][0] - pick["target"][0]
+        noise = difference_noise(base["target"][1], base["seeds"], pick["target"][1], pick["seeds"])
+        if noise is None:
+            lines.append(f"{label}: margin {margin:+.4f} bits/byte, seed noise unknown (fewer than 2 seeds)")
+        elif margin > 0 and beyond_noise(margin, noise):
+            lines.append(f"the pick beats {label} by {margin:.4f} bits/byte, beyond seed noise (± {noise:.4f})")
         else:
-            lines.append(f"the pick does NOT beat {label}: margin {margin:+.4f} bits/byte against a seed std of "
-                         f"{spread:.4f}")
+            lines.append(f"the pick does NOT beat {label}: margin {margin:+.4f} bits/byte within seed noise "
+                         f"(± {noise:.4f}) or worse")
     return lines
 
 

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import pyarrow.parquet as pq
@@ -29,6 +28,7 @@ from dataflow.samples.generate import write_sample_warcs
 from dataflow import cli
 from jobs import extract
 from tests.conftest import REPO_ROOT
+from tests.range_files import RangeHandler
 
 pytestmark = pytest.mark.fault
 
@@ -42,7 +42,7 @@ def stats_of(folder) -> dict:
     return json.loads((folder / "stats.json").read_text())
 
 
-class StallingHandler(http.server.SimpleHTTPRequestHandler):
+class StallingHandler(RangeHandler):
     """Serves WARC files with Range support; the first ranged GET (a reader's, not an existence probe)
     sends half its bytes, sets `reading` and waits for `release` before the rest, so a worker is
     certainly inside a file when it is killed."""
@@ -51,19 +51,7 @@ class StallingHandler(http.server.SimpleHTTPRequestHandler):
     release: threading.Event
 
     def do_GET(self):
-        data = Path(self.translate_path(self.path)).read_bytes()
-        start, end = 0, len(data) - 1
-        if "Range" in self.headers:
-            first, last = self.headers["Range"].removeprefix("bytes=").split("-")
-            start, end = int(first), min(int(last) if last else end, end)
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        body = data[start:end + 1]
+        body = self.send_head_for_range()
         try:
             if "Range" in self.headers and not self.reading.is_set():  # a reader's block, not a probe
                 self.wfile.write(body[:len(body) // 2])
@@ -74,9 +62,6 @@ class StallingHandler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:  # the reader was the killed worker
             pass
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

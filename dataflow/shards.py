@@ -36,6 +36,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from pydantic import ValidationError
 
+from dataflow.atomic import write_text
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
 
@@ -214,9 +215,7 @@ def write_manifest(directory: str | Path, shards: Sequence[ShardEntry], *, sourc
     manifest = Manifest(format_version=FORMAT_VERSION, source=source, split=split, tokenizer=tokenizer,
                         vocab_size=vocab_size, dtype=token_dtype(vocab_size).name, eos_id=eos_id,
                         config=config or {}, shards=sorted(shards, key=lambda entry: entry.file))
-    tmp = directory / f".{MANIFEST}.tmp-{uuid.uuid4().hex}"
-    tmp.write_text(json.dumps(manifest.model_dump(), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / MANIFEST)
+    write_text(directory / MANIFEST, json.dumps(manifest.model_dump(), indent=1) + "\n")
     return manifest
 
 
@@ -446,9 +445,7 @@ def _read_verified(directory: Path) -> dict[str, Any]:
 
 
 def _write_verified(directory: Path, record: dict[str, Any]) -> None:
-    tmp = directory / f"{VERIFIED_FILE}.tmp-{uuid.uuid4().hex}"
     try:
-        tmp.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(tmp, directory / VERIFIED_FILE)
+        write_text(directory / VERIFIED_FILE, json.dumps(record))
     except OSError:  # a read-only dataset: verified again next time, nothing worse
-        tmp.unlink(missing_ok=True)
+        pass

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from dataflow.atomic import write_text
 from dataflow.errors import ConfigError, UserError
 from dataflow.inspect.funnel import funnel_table, pipeline_order
 from dataflow.inspect.render import render_table
@@ -264,10 +265,7 @@ def write_funnel(out: str):
         return funnel_table([])  # stats.json files on object storage: `dataflow inspect` after a copy
     table = funnel_table(pipeline_order(Path(out.removeprefix("file://"))))
     rows = [dict(zip(table.columns, row)) for row in table.rows]
-    target = Path(out.removeprefix("file://")) / FUNNEL_FILE
-    tmp = target.with_name(f".{FUNNEL_FILE}.tmp")
-    tmp.write_text(json.dumps({"stages": rows}, indent=1), encoding="utf-8")
-    os.replace(tmp, target)
+    write_text(Path(out.removeprefix("file://")) / FUNNEL_FILE, json.dumps({"stages": rows}, indent=1))
     return table
 
 

@@ -26,7 +26,7 @@ FEW_STEPS = {"eval": {"every_steps": 0, "num_sequences": 4}, "checkpoint": {"eve
 SMALLEST: dict[str, dict[str, Any]] = {
     "mixture": {"candidates": 3, "final_run": {"total_tokens": 4 * STEP}, "fit": {"surface_samples": 500},
                 "proxy": {"preset": "tiny", "total_tokens": 2 * STEP, "confirm_seeds": 1, "train": FEW_STEPS}},
-    "scaling": {"tokens": [STEP, 2 * STEP], "bootstrap_samples": 5, "train": FEW_STEPS},
+    "scaling": {"tokens": [STEP, 2 * STEP, 3 * STEP], "bootstrap_samples": 5, "train": FEW_STEPS},  # 6 runs
     "variants": {"base_tokens": 2 * STEP, "branch_tokens": STEP, "train": FEW_STEPS},
     "hparams": {"tokens": 2 * STEP, "train": FEW_STEPS},
 }

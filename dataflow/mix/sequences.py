@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from dataflow.atomic import write_text
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
 from dataflow.mix.megatron import MegatronFile, index_bytes, megatron_dtype
@@ -172,10 +173,7 @@ class SequenceShardWriter:
 
 def write_mixture_manifest(directory: str | Path, manifest: MixtureManifest) -> None:
     """Complete a mixture output: write `manifest.json` atomically."""
-    directory = Path(directory)
-    tmp = directory / f".{MANIFEST}.tmp-{uuid.uuid4().hex}"
-    tmp.write_text(json.dumps(manifest.model_dump(), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / MANIFEST)
+    write_text(Path(directory) / MANIFEST, json.dumps(manifest.model_dump(), indent=1) + "\n")
 
 
 def is_mixture(path: str | Path) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dataflow.atomic import write_text
 from dataflow.errors import InputError
 from dataflow.report import html
 from dataflow.report.contamination import contamination_section
@@ -51,5 +52,5 @@ def write_report(folder: Path, output: Path | None = None, runs: list[Path] = ()
     sections += [search_section(path) for path in search]
     subtitle = f"{folder.resolve()}: {len(stages.order)} stage outputs" + (f", {len(runs)} training runs" if runs
                                                                            else "")
-    return html.write_atomically(output or folder / REPORT_FILE,
+    return write_text(output or folder / REPORT_FILE,
                                  html.render(f"dataflow report: {folder.resolve().name}", subtitle, sections))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,9 +105,3 @@ def render(title: str, subtitle: str, sections: list[Section]) -> str:
             f"<body><h1>{html.escape(title)}</h1>{text(subtitle, 'note')}<nav>{nav}</nav>{body}</body></html>")
 
 
-def write_atomically(path: Path, content: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
-    tmp.write_text(content, encoding="utf-8")
-    os.replace(tmp, path)
-    return path

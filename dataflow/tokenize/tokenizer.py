@@ -14,7 +14,6 @@ Spark (`jobs/train_tokenizer.py`); this module only sees an iterator of texts.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
+from dataflow.atomic import temporary_path
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
 from dataflow.shards import TokenizerInfo
@@ -141,7 +141,7 @@ def save_tokenizer(tokenizer, path: str | Path) -> TokenizerInfo:
     """Write `tokenizer.json` atomically (temporary name, then rename) and return its identity."""
     path = Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    tmp = temporary_path(path)
     tokenizer.save(str(tmp))
     os.replace(tmp, path)
     return TokenizerInfo.from_file(path)

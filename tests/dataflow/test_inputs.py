@@ -6,7 +6,6 @@ import gzip
 import http.server
 import threading
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,7 @@ from dataflow.errors import InputError
 from dataflow.extract.inputs import crawl_listing_url, resolve_inputs
 from dataflow.extract.warc import ReadFailure, read_archive
 from dataflow.remote import TransientReadError
+from tests.range_files import RangeHandler
 
 
 def test_glob_directory_and_single_file(shared_data):
@@ -53,7 +53,7 @@ def test_unmatched_glob_names_the_spec(tmp_path):
         resolve_inputs([str(tmp_path / "*.warc.gz")])
 
 
-class FlakyRangeHandler(http.server.SimpleHTTPRequestHandler):
+class FlakyRangeHandler(RangeHandler):
     """Serves files with Range support; answers 503 SlowDown to the first `failures` GETs."""
 
     failures = 0
@@ -63,26 +63,7 @@ class FlakyRangeHandler(http.server.SimpleHTTPRequestHandler):
             FlakyRangeHandler.failures -= 1
             self.send_error(503, "SlowDown")
             return
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        start, end = 0, len(data) - 1
-        if "Range" in self.headers:
-            first, last = self.headers["Range"].removeprefix("bytes=").split("-")
-            start, end = int(first), min(int(last) if last else end, end)
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        self.wfile.write(data[start:end + 1])
-
-    def log_message(self, *args):
-        pass
+        super().do_GET()
 
 
 @pytest.fixture

@@ -19,15 +19,14 @@ import pytest
 
 from dataflow.report import PIPELINE_SECTIONS, write_report
 
-pytestmark = pytest.mark.browser
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-output"
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
-                                                         "(apt-get install -y chromium; .ci/run does it)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
+                                                          "(apt-get install -y chromium; .ci/run does it)")]
 
 
 def open_in_chromium(page: Path, profile: Path, *extra: str) -> tuple[str, list[str]]:

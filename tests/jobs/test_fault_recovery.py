@@ -4,15 +4,20 @@ killed after its first stages (the rerun resumes at the stage it was in).
 
 The faulted run is a spark-submit of its own with `local[2,4]` (local mode retries a failed task
 only when given a failure count), and the worker is killed from outside with SIGKILL, as the
-kernel's OOM killer would; only processes of that spark-submit are ever signalled.
+kernel's OOM killer would; only processes of that spark-submit are ever signalled. The worker is
+killed on an event, not after some CPU time: one WARC file is served over HTTP by a server that
+stops half-way through the first read until the kill is done, so the worker is certainly inside
+that file however fast the machine.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -23,6 +28,9 @@ from dataflow.samples.generate import write_sample_warcs
 from dataflow import cli
 from jobs import extract
 from tests.conftest import REPO_ROOT
+from tests.range_files import RangeHandler
+
+pytestmark = pytest.mark.fault
 
 
 def kept_rows(folder) -> list[tuple]:
@@ -34,20 +42,52 @@ def stats_of(folder) -> dict:
     return json.loads((folder / "stats.json").read_text())
 
 
-def kill_a_busy_worker(submit: subprocess.Popen, min_cpu_seconds: float = 0.7) -> int | None:
-    """SIGKILL one Python worker of `submit` (a process forked by its pyspark.daemon) once it has
-    computed for `min_cpu_seconds`, i.e. while it is extracting a WARC file."""
-    while submit.poll() is None:
-        for proc in psutil.Process(submit.pid).children(recursive=True):
-            try:
-                parent = proc.parent()
-                forked_worker = parent is not None and "pyspark.daemon" in " ".join(parent.cmdline())
-                if forked_worker and proc.cpu_times().user >= min_cpu_seconds:
-                    proc.kill()
-                    return proc.pid
-            except psutil.Error:  # gone meanwhile
-                continue
-        time.sleep(0.05)
+class StallingHandler(RangeHandler):
+    """Serves WARC files with Range support; the first ranged GET (a reader's, not an existence probe)
+    sends half its bytes, sets `reading` and waits for `release` before the rest, so a worker is
+    certainly inside a file when it is killed."""
+
+    reading: threading.Event
+    release: threading.Event
+
+    def do_GET(self):
+        body = self.send_head_for_range()
+        try:
+            if "Range" in self.headers and not self.reading.is_set():  # a reader's block, not a probe
+                self.wfile.write(body[:len(body) // 2])
+                self.wfile.flush()
+                self.reading.set()
+                self.release.wait(timeout=300)
+                body = body[len(body) // 2:]
+            self.wfile.write(body)
+        except OSError:  # the reader was the killed worker
+            pass
+
+
+@pytest.fixture
+def stalling_server(warcs):
+    """(base URL, reading, release) of a server over the WARC folder (StallingHandler)."""
+    reading, release = threading.Event(), threading.Event()
+    handler = type("Handler", (StallingHandler,), {"reading": reading, "release": release})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             lambda *a, **k: handler(*a, directory=str(warcs), **k))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", reading, release
+    release.set()
+    server.shutdown()
+
+
+def kill_the_reading_worker(submit: subprocess.Popen, port: int) -> int | None:
+    """SIGKILL the Python worker of `submit` (forked by its pyspark.daemon) holding a connection to `port`."""
+    for proc in psutil.Process(submit.pid).children(recursive=True):
+        try:
+            parent = proc.parent()
+            forked_worker = parent is not None and "pyspark.daemon" in " ".join(parent.cmdline())
+            if forked_worker and any(c.raddr and c.raddr.port == port for c in proc.net_connections("tcp")):
+                proc.kill()
+                return proc.pid
+        except psutil.Error:  # gone meanwhile
+            continue
     return None
 
 
@@ -59,15 +99,19 @@ def warcs(tmp_path_factory):
 
 
 @pytest.mark.timeout(600)
-def test_worker_killed_mid_stage_is_retried_and_the_output_equals_a_clean_run(spark, warcs, tmp_path):
+def test_worker_killed_mid_stage_is_retried_and_the_output_equals_a_clean_run(spark, warcs, stalling_server, tmp_path):
     assert extract.main(["--input", str(warcs), "--output", str(tmp_path / "clean")]) == 0
+    base_url, reading, release = stalling_server
+    local, served = sorted(warcs.glob("*.warc.gz"))  # one file read from disk, one through the stalling server
     spark_submit = os.path.join(os.path.dirname(sys.executable), "spark-submit")
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONPATH": str(REPO_ROOT)}
     submit = subprocess.Popen([spark_submit, "--master", "local[2,4]", "--conf", "spark.ui.enabled=false",
-                               str(REPO_ROOT / "jobs" / "extract.py"), "--input", str(warcs),
-                               "--output", str(tmp_path / "faulted")],
+                               str(REPO_ROOT / "jobs" / "extract.py"), "--input", str(local),
+                               "--input", f"{base_url}/{served.name}", "--output", str(tmp_path / "faulted")],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = kill_a_busy_worker(submit)
+    assert reading.wait(timeout=300), "no worker started reading the served WARC file"
+    killed = kill_the_reading_worker(submit, int(base_url.rsplit(":", 1)[1]))
+    release.set()
     _, log = submit.communicate(timeout=480)
     assert killed is not None and submit.returncode == 0, log[-3000:]
     assert "Lost task" in log  # the killed worker's task failed and was run again

@@ -16,7 +16,8 @@ import yaml
 
 from dataflow import cli
 from dataflow.inspect.funnel import pipeline_order
-from dataflow.pipeline import STAGE_ORDER, load_pipeline_config
+from dataflow.pipeline import load_pipeline_config
+from dataflow.stages import STAGE_ORDER
 from tests.pipeline_config_run import SOURCES
 
 REPO = Path(__file__).resolve().parents[2]

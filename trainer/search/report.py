@@ -22,6 +22,7 @@ from dataflow.mix.mixture import epochs_at
 from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs
 from trainer.search.regression import Fit
+from trainer.search.noise import beyond_noise, difference_noise
 from trainer.search.store import weights_id, write_json
 
 SUMMARY = "summary.json"
@@ -91,15 +92,6 @@ def _mean_se(values: list[float | None]) -> float | None:
     return float(np.mean(values)) if values and all(v is not None for v in values) else None
 
 
-def noise(pick: dict[str, Any], base: dict[str, Any]) -> tuple[float, float, float]:
-    """(noise, seed std, eval SE) of a comparison: the larger seed std and the larger evaluation standard
-    error of the two, added in quadrature. Conservative: both are scored on the same windows, so the error
-    of their difference is smaller than either's SE."""
-    seed_std = max(base["target"][1], pick["target"][1])
-    eval_se = max(base.get("target_se") or 0.0, pick.get("target_se") or 0.0)
-    return math.hypot(seed_std, eval_se), seed_std, eval_se
-
-
 def _verdicts(comparison: dict[str, dict]) -> list[str]:
     """The pick beats a baseline when its mean target is lower by more than twice the noise."""
     pick = comparison["predicted"]
@@ -112,12 +104,16 @@ def _verdicts(comparison: dict[str, dict]) -> list[str]:
             lines.append(f"{label}: no comparison ({base['skipped']})")
             continue
         margin = base["target"][0] - pick["target"][0]
-        total, seed_std, eval_se = noise(pick, base)
-        against = f"2 × noise {2 * total:.4f} (seed std {seed_std:.4f}, eval SE {eval_se:.4f})"
-        if margin > 2 * total:
-            lines.append(f"the pick beats {label} by {margin:.4f} bits/byte, more than {against}")
+        eval_se = max(base.get("target_se") or 0.0, pick.get("target_se") or 0.0)
+        noise = difference_noise(base["target"][1], base["seeds"], pick["target"][1], pick["seeds"], eval_se)
+        if noise is None:
+            lines.append(f"{label}: margin {margin:+.4f} bits/byte, seed noise unknown (fewer than 2 seeds)")
+        elif margin > 0 and beyond_noise(margin, noise):
+            lines.append(f"the pick beats {label} by {margin:.4f} bits/byte, beyond noise (± {noise:.4f}, "
+                         f"eval SE {eval_se:.4f} included)")
         else:
-            lines.append(f"the pick does NOT beat {label}: margin {margin:+.4f} bits/byte, not more than {against}")
+            lines.append(f"the pick does NOT beat {label}: margin {margin:+.4f} bits/byte within noise "
+                         f"(± {noise:.4f}, eval SE {eval_se:.4f} included) or worse")
     return lines
 
 

@@ -28,7 +28,6 @@ trust (`rank_transfer.py`).
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +44,7 @@ from trainer.search.derived_sources import DerivedSource, plan_derived
 from trainer.search.inputs import check_same_mixture_datasets
 from trainer.search.rank_transfer import rank_transfer
 from trainer.search.report import mean_std
+from trainer.search.noise import beyond_noise, difference_noise
 from trainer.search.store import write_json, write_text
 from trainer.search.sweep import Point, SweepConfig, failures, mean_over_seeds, point, run, scores, start, statuses
 
@@ -202,9 +202,8 @@ def summarise(config: VariantConfig, bases: list[Point], branches: list[Point], 
                      "target": mean_std(values) if values else None, "delta": None, "delta_std": None, "verdict": None}
             if values and control and name != CONTROL:
                 entry["delta"] = entry["target"][0] - float(np.mean(control))
-                entry["delta_std"] = math.sqrt(np.var(values, ddof=1) / len(values)
-                                               + np.var(control, ddof=1) / len(control)) \
-                    if min(len(values), len(control)) > 1 else None
+                spread = [float(np.std(side, ddof=1)) if len(side) > 1 else 0.0 for side in (values, control)]
+                entry["delta_std"] = difference_noise(spread[0], len(values), spread[1], len(control))
                 entry["verdict"] = _verdict(entry["delta"], entry["delta_std"])
             entries.append(entry)
     base_tokens, branch_tokens = bases[0].tokens, branches[0].tokens
@@ -229,6 +228,6 @@ def summarise(config: VariantConfig, bases: list[Point], branches: list[Point], 
 def _verdict(delta: float, noise: float | None) -> str:
     if noise is None:
         return "seed noise unknown (a branch failed)"
-    if abs(delta) <= 2 * noise:
+    if not beyond_noise(delta, noise):
         return f"within seed noise ({delta:+.4f} ± {noise:.4f} bits/byte)"
     return f"{'better' if delta < 0 else 'worse'} than control beyond seed noise ({delta:+.4f} ± {noise:.4f})"

@@ -60,8 +60,9 @@ def local_file_identity(path: str) -> Any:
 
 
 def data_path(stage_dir: str) -> str:
-    """Where a local stage folder keeps its rows; any other folder is taken as plain Parquet."""
-    is_stage = os.path.exists(os.path.join(stage_dir, SUCCESS_FILE)) or os.path.isdir(os.path.join(stage_dir, DATA_DIR))
+    """Where a local stage folder keeps its rows (data/); any other folder, a Spark-written one with its
+    `_SUCCESS` included, is taken as plain Parquet."""
+    is_stage = os.path.isdir(os.path.join(stage_dir, DATA_DIR))
     return os.path.join(stage_dir, DATA_DIR) if is_stage else stage_dir
 
 

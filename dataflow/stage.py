@@ -60,8 +60,9 @@ def local_file_identity(path: str) -> Any:
 
 
 def data_path(stage_dir: str) -> str:
-    """Where a local stage folder keeps its rows; any other folder is taken as plain Parquet."""
-    is_stage = os.path.exists(os.path.join(stage_dir, SUCCESS_FILE)) or os.path.isdir(os.path.join(stage_dir, DATA_DIR))
+    """Where a local stage folder keeps its rows (data/); any other folder, a Spark-written one with its
+    `_SUCCESS` included, is taken as plain Parquet."""
+    is_stage = os.path.isdir(os.path.join(stage_dir, DATA_DIR))
     return os.path.join(stage_dir, DATA_DIR) if is_stage else stage_dir
 
 
@@ -122,7 +123,7 @@ def check_replaceable(output: str, entries: Iterable[str] | None, read_stats: Ca
     `_SUCCESS` alone proves nothing: every Spark or Hadoop write leaves one, so a user's own Parquet
     folder has it too, and replacing it would delete the user's part files.
     """
-    names = sorted(entries or ())
+    names = sorted(entries or (), key=lambda name: (name.startswith("."), name))  # hidden .crc files last
     if names and not is_stage_output(names, read_stats):
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         raise UserError(f"{flag} {output} exists and is not a stage output (it holds {shown} but no {STATS_FILE} "

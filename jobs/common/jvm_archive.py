@@ -203,7 +203,7 @@ def network_filesystem(folder: Path, mounts: Path = MOUNTS) -> str | None:
         if inside and len(point) > len(best[0]):
             best = (point, fields[2])
     kind = best[1]
-    return kind if kind in NETWORK_FILESYSTEMS or kind.startswith("fuse") else None
+    return kind if kind in NETWORK_FILESYSTEMS or kind.startswith("fuse.") else None  # not fuseblk: a local disk
 
 
 def _user_sets_driver_java_options() -> bool:

@@ -95,7 +95,7 @@ def test_after_a_failed_dump_no_run_dumps_for_a_day_then_one_tries_again(cache):
 
 
 @pytest.mark.parametrize(("kind", "network"), [("nfs4", True), ("fuse.sshfs", True), ("lustre", True),
-                                               ("ext4", False)])
+                                               ("ext4", False), ("fuseblk", False)])
 def test_the_archive_is_off_on_a_network_filesystem(cache, tmp_path, kind, network):
     mounts = tmp_path / "mounts"
     mounts.write_text(f"/dev/sda1 / ext4 rw 0 0\nserver:/export {tmp_path} {kind} rw 0 0\n"

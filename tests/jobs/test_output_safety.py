@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dataflow.errors import UserError
-from dataflow.stage import check_apart, check_output
+from dataflow.stage import check_apart, check_output, data_path
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs import classify as classify_job
 from jobs import decontaminate as decontaminate_job
@@ -230,3 +230,8 @@ def test_a_folder_of_ours_stays_replaceable(tmp_path):
     folder.mkdir()
     (folder / "stats.json").write_text(json.dumps({"stage": "filter", "fingerprint": "ab12"}))
     check_output(str(folder), [])
+
+
+def test_a_users_spark_parquet_folder_is_read_as_plain_parquet(users_parquet):
+    """Its `_SUCCESS` does not make it a stage folder whose rows would be under data/."""
+    assert data_path(str(users_parquet)) == str(users_parquet)

@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from dataflow.config import PositiveFinite, StrictModel, load_config
 
@@ -45,6 +45,21 @@ class TargetDataset(StrictModel):
     """A token dataset folder, or a source folder whose validation split is used."""
     weight: PositiveFinite
     """Weight of its bits-per-byte in the target (weights are normalised to sum to 1)."""
+
+
+def positive_weights(entries: dict[str, Any]) -> dict[str, Any]:
+    """Refuse weights that are not finite numbers above 0, at load rather than after every proxy has
+    trained: a zero target weight divided by zero there, a NaN one gave a NaN fit that still wrote a
+    pick, a NaN prior a NaN Dirichlet."""
+    bad = {name: weight for name, weight in _weights(entries).items() if not (math.isfinite(weight) and weight > 0)}
+    if bad:
+        raise ValueError(f"weight {', '.join(f'{name}={weight}' for name, weight in bad.items())}: every weight "
+                         "must be a finite number above 0")
+    return entries
+
+
+Target = Annotated[dict[str, float | TargetDataset], AfterValidator(positive_weights)]
+"""Bits-per-byte to minimise, weighted: source names or {path, weight} datasets, each weight above 0."""
 
 
 class FinalRun(StrictModel):
@@ -136,7 +151,7 @@ class SearchConfig(StrictModel):
     """Search folder: runs/, results.parquet, summary.json, plots, best/."""
     sources: dict[str, SourceLimit] = Field(min_length=2)
     """The sources by name, with their repetition limits."""
-    target: dict[str, float | TargetDataset] = Field(min_length=1)
+    target: Target = Field(min_length=1)
     """Bits-per-byte to minimise, weighted: a source name with a weight (its validation split), or a
     name with {path, weight} (any token dataset made with the same tokenizer)."""
     final_run: FinalRun
@@ -160,17 +175,10 @@ class SearchConfig(StrictModel):
     fit: FitConfig = FitConfig()
     """Regression and surface search."""
 
-    @field_validator("target", "prior")
+    @field_validator("prior")
     @classmethod
-    def _weights_are_positive(cls, value: Any) -> Any:
-        """Checked at load, not after every proxy has trained: a zero target weight divided by zero
-        there, a NaN one gave a NaN fit that still wrote a pick, a NaN prior a NaN Dirichlet."""
-        weights = _weights(value) if isinstance(value, dict) else {}
-        bad = {name: weight for name, weight in weights.items() if not (math.isfinite(weight) and weight > 0)}
-        if bad:
-            raise ValueError(f"weight {', '.join(f'{name}={weight}' for name, weight in bad.items())}: every weight "
-                             "must be a finite number above 0")
-        return value
+    def _prior_weights_are_positive(cls, value: Any) -> Any:
+        return positive_weights(value) if isinstance(value, dict) else value
 
     @property
     def target_weights(self) -> dict[str, float]:

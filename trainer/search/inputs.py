@@ -98,8 +98,6 @@ def _read_targets(config: SearchConfig, seq_len: int) -> tuple[dict[str, str], d
             if name not in config.sources:
                 raise ConfigError(f"target.{name}: not a source ({', '.join(config.sources)}); name a source, or give "
                                   f"{{path: TOKEN_DATASET, weight: {entry}}}")
-            if entry <= 0:
-                raise ConfigError(f"target.{name}: weight {entry} must be above 0")
             dataset = _open(config.sources[name].path, "validation", f"target.{name}")
         if dataset.num_windows(seq_len) == 0:
             raise ConfigError(f"target.{name}: the validation data at {dataset.path} has no shard of more than "

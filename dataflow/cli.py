@@ -406,6 +406,10 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
     from trainer.search.mixture_search import run_mixture_search
 
     summary = run_mixture_search(search, resume=resume, retry_failed=retry_failed)
+    fit = summary["fit"]
+    typer.echo(f"fit ({fit['cross_validation']}): " + "; ".join(
+        f"{name} MAE {q['cv_mae']:.4f} Spearman {q['cv_spearman']:.3f}" for name, q in fit["models"].items())
+        + f"; chosen {fit['chosen']}")
     typer.echo("\n".join(summary["verdicts"]))
     typer.echo(f"pick: {search.out_dir}/best/mixture.yaml; report: dataflow inspect {search.out_dir}")
     _failure_note(summary, "mixture", search.out_dir)

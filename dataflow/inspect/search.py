@@ -49,7 +49,7 @@ def search_report(path: Path, options: InspectOptions) -> Report:
         "budget": f"final run {summary['budget']['final_run_tokens']:,} tokens; proxy "
                            f"{summary['budget']['proxy_preset']}"
                   f", {summary['budget']['proxy_tokens']:,} tokens ({summary['budget']['proxy_steps']} steps)",
-        "target": summary["target"], "fit": f"{fit['chosen']} (highest {fit['cross_validation']} Spearman)",
+        "target": summary["target"], "fit": f"{fit['chosen']} (chosen by {fit['cross_validation']} Spearman)",
         "pick": {name: round(share, 4) for name, share in summary["pick"].items()},
         "pick predicted target": fit["predicted_target_of_pick"], "best sampled": summary["best_sampled"],
         "pick file": str(path / "best" / "mixture.yaml"), "plots": str(path / PLOTS)})

@@ -20,7 +20,7 @@ Cross-validation is leave-one-out up to `LOO_MAX_ROWS` rows and `CV_FOLDS`-fold 
 Spearman, since picking needs the order of mixtures right more than their values, with a
 one-standard-error rule in the mixing law's favour (Breiman's rule for the simplest model): the
 law is chosen when its Spearman is within one standard error of the best (on 16 noisy proxies
-about ±0.1, on 512 rows about ±0.002), else the best. On few rows the fits tie within noise and
+about ±0.1, on 512 rows about ±0.001), else the best. On few rows the fits tie within noise and
 differ where it matters, away from the rows, where the optimum often is: the law extrapolates, a
 tree ensemble stays flat. Only the law gets the benefit of the doubt: on a surface that is no law
 (an interior bowl in one target) trees and the ensemble can tie with it no better than they rank.

@@ -62,37 +62,41 @@ def search_config(work: Path, sources: dict[str, Path], recipe: str, mixtures: i
         "backend": {"kind": "local", "workers": workers}})
 
 
-def measure(config) -> dict:
-    """Run the candidates x seeds of `config` (resuming) and return the recipe's figures."""
-    from trainer.search import backends
+def plan(config) -> list[Path]:
+    """The run folders of `config`'s first candidates x seeds, added to its store."""
     from trainer.search.inputs import read_inputs
     from trainer.search.mixture_search import plan_candidates
+    from trainer.search.store import RunStore
+
+    store = RunStore(config.out_dir)
+    return [store.add(spec) for spec in plan_candidates(config, read_inputs(config))[1]]
+
+
+def measure(config, folders: list[Path]) -> dict:
+    """The recipe's figures from its finished runs."""
+    from trainer.search.inputs import read_inputs
     from trainer.search.store import RunStore, read_state
 
     inputs = read_inputs(config)
-    store = RunStore(config.out_dir)
-    folders = [store.add(spec) for spec in plan_candidates(config, inputs)[1]]
-    started = time.perf_counter()
-    backends.run_all(store.unfinished(folders), config.backend, max_attempts=1, work_dir=store.root)
-    elapsed = time.perf_counter() - started
-    rows = [row for row in store.rows(config.target_weights) if row["status"] == "done"]
+    rows = [row for row in RunStore(config.out_dir).rows(config.target_weights) if row["status"] == "done"]
     by_mixture: dict[str, list[float]] = {}
     for row in rows:
         by_mixture.setdefault(row["mixture"], []).append(row["target"])
     means = np.array([np.mean(v) for v in by_mixture.values()])
     seed_std = float(np.sqrt(np.mean([np.var(v, ddof=1) for v in by_mixture.values() if len(v) > 1])))
-    cpu = [read_state(folder).device_seconds for folder in folders if read_state(folder).status == "done"]
-    spikes = sum(_events(folder, "spike_skipped") for folder in folders)
+    done = [folder for folder in folders if read_state(folder).status == "done"]
     return {"runs": len(rows), "failed": len(folders) - len(rows), "steps": inputs.proxy.max_steps,
             "tokens": inputs.proxy.total_tokens, "seed_std": seed_std,
             "range": float(means.max() - means.min()), "spread_std": float(means.std(ddof=1)),
-            "ratio": float((means.max() - means.min()) / seed_std), "cpu_seconds": float(np.mean(cpu)),
-            "eval_se": float(np.mean([row["target_se"] for row in rows])), "skipped_updates": spikes,
-            "elapsed": elapsed, "mixtures": {name: [float(np.mean(v)), float(np.std(v, ddof=1)), len(v)]
-                                             for name, v in sorted(by_mixture.items())},
+            "ratio": float((means.max() - means.min()) / seed_std),
+            "cpu_seconds": float(np.mean([read_state(folder).device_seconds for folder in done])),
+            "eval_se": float(np.mean([row["target_se"] for row in rows])),
+            "skipped_updates": sum(_events(folder, "spike_skipped") for folder in folders),
+            "mixtures": {name: [float(np.mean(v)), float(np.std(v, ddof=1)), len(v)]
+                         for name, v in sorted(by_mixture.items())},
             "weights": {row["mixture"]: {k[2:]: round(v, 3) for k, v in row.items() if k.startswith("w_")}
                         for row in rows},
-            "final_loss": float(np.mean([_final_loss(folder) for folder in folders]))}
+            "final_loss": float(np.mean([_final_loss(folder) for folder in done]))}
 
 
 def _events(folder: Path, kind: str) -> int:
@@ -119,18 +123,29 @@ def main() -> None:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--master local[2] --driver-memory 3g pyspark-shell")
     sources = build_sources(args.work, args.vocab_size)
+    from trainer.search import backends
+    from trainer.search.store import RunStore
+
+    # Every recipe's runs in one queue, so the workers stay busy across recipes.
+    configs = {recipe: search_config(args.work, sources, recipe, args.mixtures, args.seeds, args.workers)
+               for recipe in args.recipes.split(",")}
+    folders = {recipe: plan(config) for recipe, config in configs.items()}
+    todo = [folder for recipe, config in configs.items()
+            for folder in RunStore(config.out_dir).unfinished(folders[recipe])]
+    started = time.perf_counter()
+    backends.run_all(todo, next(iter(configs.values())).backend, max_attempts=1, work_dir=args.work)
+    print(f"{len(todo)} proxies run in {time.perf_counter() - started:.0f} s on {args.workers} workers")
     print(f"{'recipe':<12} {'steps':>5} {'tokens':>8} {'runs':>4} {'seed std':>8} {'range':>7} {'spread std':>10} "
           f"{'range/std':>9} {'CPU s/proxy':>11} {'eval SE':>7} {'skips':>5} {'loss':>6}")
-    for recipe in args.recipes.split(","):
-        figures = measure(search_config(args.work, sources, recipe, args.mixtures, args.seeds, args.workers))
-        (args.work / "recipes" / recipe / "figures.json").write_text(json.dumps(figures, indent=1))
+    for recipe, config in configs.items():
+        figures = measure(config, folders[recipe])
+        (Path(config.out_dir) / "figures.json").write_text(json.dumps(figures, indent=1))
         print(f"{recipe:<12} {figures['steps']:>5} {figures['tokens']:>8,} {figures['runs']:>4} "
               f"{figures['seed_std']:>8.4f} {figures['range']:>7.4f} {figures['spread_std']:>10.4f} "
               f"{figures['ratio']:>9.1f} {figures['cpu_seconds']:>11.0f} {figures['eval_se']:>7.4f} "
               f"{figures['skipped_updates']:>5} {figures['final_loss']:>6.3f}", flush=True)
         for name, (mean, std, count) in figures["mixtures"].items():
             print(f"    {name} {figures['weights'][name]}: {mean:.4f} ± {std:.4f} ({count} seeds)")
-
 
 if __name__ == "__main__":
     main()

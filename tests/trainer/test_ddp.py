@@ -36,6 +36,9 @@ def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(tmp_path, m
     evals = [r[name]["loss"] for r in rows(tmp_path / "split", "eval") for name in ("web", "wiki")]
     assert evals == pytest.approx([r[name]["loss"] for r in rows(tmp_path / "single", "eval") for name in ("web",
                                                                                                            "wiki")])
+    errors = [r[name]["bits_per_byte_se"] for r in rows(tmp_path / "split", "eval") for name in ("web", "wiki")]
+    assert errors == pytest.approx([r[name]["bits_per_byte_se"] for r in rows(tmp_path / "single", "eval")
+                                    for name in ("web", "wiki")])  # every window's cost reaches rank 0
     expected, got = final_weights(tmp_path / "single"), final_weights(tmp_path / "split")
     for name in expected:
         torch.testing.assert_close(got[name], expected[name], rtol=1e-4, atol=1e-5)

@@ -41,7 +41,7 @@ from tests.warc_builder import Page, write_warc
 
 REPO = Path(__file__).resolve().parents[1]
 
-SHARED = REPO.parent / "shared" / "data"
+SHARED = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))  # as tests/conftest.py
 
 DATATROVE_SCRIPT = textwrap.dedent("""
     import os

@@ -23,10 +23,14 @@ class Measured(NamedTuple):
     cpu_seconds: float
 
 
-def run_measured(command: list[str], timeout_seconds: float = 3600, **popen_kwargs) -> Measured:
+def run_measured(command: list[str], timeout_seconds: float = 3600, roles: dict[str, int] | None = None,
+                 **popen_kwargs) -> Measured:
     """Run `command`; return wall seconds, peak tree RSS in bytes, the completed process and tree CPU seconds.
 
-    A command still running after `timeout_seconds` is killed with its whole tree and raises.
+    `roles`, when given, receives peak RSS by role (`_role`): `driver` (the command's own process
+    plus the JVM it starts: a Spark local driver) and `python_worker` (the largest single Python
+    process below them). A command still running after `timeout_seconds` is killed with its whole
+    tree and raises.
     """
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_kwargs)
@@ -40,7 +44,10 @@ def run_measured(command: list[str], timeout_seconds: float = 3600, **popen_kwar
         while not done.is_set():
             try:
                 tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(_rss(p) for p in tree))
+                sizes = [(p, _rss(p)) for p in tree]
+                peak = max(peak, sum(size for _, size in sizes))
+                if roles is not None:
+                    _update_roles(roles, root, sizes)
                 cpu.update({p.pid: _cpu(p, cpu.get(p.pid, 0.0)) for p in tree})
             except psutil.NoSuchProcess:
                 break
@@ -78,3 +85,17 @@ def _rss(process: psutil.Process) -> int:
         return process.memory_info().rss
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return 0
+
+
+def _update_roles(roles: dict[str, int], root: psutil.Process, sizes: list[tuple[psutil.Process, int]]) -> None:
+    driver = sum(size for proc, size in sizes if proc.pid == root.pid or _name(proc) == "java")
+    worker = max((size for proc, size in sizes if proc.pid != root.pid and _name(proc).startswith("python")), default=0)
+    roles["driver"] = max(roles.get("driver", 0), driver)
+    roles["python_worker"] = max(roles.get("python_worker", 0), worker)
+
+
+def _name(process: psutil.Process) -> str:
+    try:
+        return process.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return ""

@@ -18,7 +18,7 @@ from dataflow.partial import COMMITTED_DIR, partial_dir
 from dataflow.samples.generate import write_sample_warcs
 from jobs import extract
 from tests.conftest import REPO_ROOT
-from tests.jobs.test_fault_recovery import kill_tree, kept_rows, stats_of
+from tests.jobs.test_fault_recovery import kept_rows, kill_tree, stats_of
 
 NUM_FILES = 12
 COUNTED = ("rows_in", "rows_out", "rows_rejected", "rejected_by_reason", "bytes_out", "bytes_rejected")

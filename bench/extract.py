@@ -40,7 +40,7 @@ from tests.warc_builder import Page, write_warc
 
 REPO = Path(__file__).resolve().parents[1]
 
-SHARED = REPO.parent / "shared" / "data"
+SHARED = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 DATATROVE_SCRIPT = textwrap.dedent("""
     import os

@@ -20,8 +20,11 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.extract import langid
 from dataflow.extract.cascade import REUSED
+from dataflow.extract.quality_gate import PREFIX as QUALITY_PREFIX
 from dataflow.extract.repair import TEXT_FIX_KINDS
 from dataflow.extract.records import EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS, ExtractConfig, extract_shipped_files
+from dataflow.filters.config import FilterConfig
+from dataflow.pipeline import load_pipeline_config
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
 from dataflow.stage import check_output, local_file_identity
@@ -48,15 +51,18 @@ def parse_args(argv: list[str] | None):
     return args
 
 
-def build(spark: SparkSession, paths: list[str], config: ExtractConfig) -> DataFrame:
-    """The annotated plan: one row per WARC record of `paths` (EXTRACT_OUTPUT_SCHEMA)."""
+def build(spark: SparkSession, paths: list[str], config: ExtractConfig,
+          filter_config: FilterConfig | None = None) -> DataFrame:
+    """The annotated plan: one row per WARC record of `paths` (EXTRACT_OUTPUT_SCHEMA); the cascade's
+    quality gate judges by `filter_config` when given."""
     model_path = config.lid_model or langid.default_model_path()
     langid.load_model(model_path)  # fail here, before any task starts, if the model is unusable
     spark.sparkContext.addFile(os.path.abspath(model_path) if "://" not in model_path else model_path)
     # One partition per file, so one task streams one WARC (cc-pyspark's pattern).
     files = spark.sparkContext.parallelize(list(enumerate(paths)), numSlices=max(1, len(paths)))
     frame = spark.createDataFrame(files, "file_index INT, path STRING")
-    work = functools.partial(extract_shipped_files, config=config, model_name=os.path.basename(model_path))
+    work = functools.partial(extract_shipped_files, config=config, model_name=os.path.basename(model_path),
+                             filter_config=filter_config)
     return frame.mapInArrow(work, schema=from_arrow_schema(EXTRACT_OUTPUT_SCHEMA))
 
 
@@ -76,11 +82,13 @@ def repair_and_cascade_stats(annotated: DataFrame) -> dict:
     reason, value, kept = F.col(REJECT_REASON), F.col(REJECT_VALUE), F.col(REJECT_REASON).isNull()
     row = annotated.agg(
         F.count_if(reason == "language_prefilter").alias("language_prefilter"),
+        F.count_if(reason.startswith(QUALITY_PREFIX)).alias("quality_prefilter"),
         F.count_if(kept & (value == REUSED)).alias(REUSED),
         *[F.count_if(kept & F.array_contains("text_fixes", kind)).alias(f"fix_{kind}") for kind in TEXT_FIX_KINDS],
     ).first().asDict()
     return {"text_fixes": {kind: row[f"fix_{kind}"] for kind in TEXT_FIX_KINDS if row[f"fix_{kind}"]},
-            "cascade": {"language_prefilter": row["language_prefilter"], REUSED: row[REUSED]}}
+            "cascade": {"language_prefilter": row["language_prefilter"], "quality_prefilter": row["quality_prefilter"],
+                        REUSED: row[REUSED]}}
 
 
 def extract_stats(annotated: DataFrame) -> dict:
@@ -97,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     check_output(args.output, paths)
     spark = get_spark("dataflow-extract")
     stage = Stage(STAGE, args.output, config, [local_file_identity(path) for path in paths], force=args.force)
-    run_stage(spark, stage, lambda: build(spark, paths, config), skipped_reasons=SKIPPED_RECORD_REASONS,
+    # The quality gate needs the filter's rules: the `filter:` section of the same config (run pipeline sets
+    # --quality-prefilter when its filter stage applies that section next).
+    filter_config = load_pipeline_config(args.config).filter if config.quality_prefilter else None
+    run_stage(spark, stage, lambda: build(spark, paths, config, filter_config), skipped_reasons=SKIPPED_RECORD_REASONS,
               extra_stats=extract_stats)
     return 0
 

@@ -143,7 +143,9 @@ def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int)
         if not args.quiet:
             print(progress_line(name, output, started), flush=True)
 
-    stage("extract", extract.main, f"{out}/docs", *[flag for path in config.input for flag in ("--input", path)])
+    gate = config.extract.quality_prefilter is None and first <= STAGE_ORDER.index("filter") <= last
+    stage("extract", extract.main, f"{out}/docs", *[flag for path in config.input for flag in ("--input", path)],
+          *(["--quality-prefilter"] if gate else []))  # the gate judges by the filter section applied next
     stage("filter", filter_stage.main, f"{out}/filtered", "--input", f"{out}/docs")
     stage("dedup", dedup.main, f"{out}/deduped", "--input", f"{out}/filtered")
     documents = f"{out}/deduped"

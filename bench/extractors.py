@@ -11,12 +11,17 @@ overlap / gold tokens, F1 per page, averaged per source and overall (an empty ex
 scores 0). Speed is pages per CPU second of this one process (one core), each extractor timed
 over all pages `--repeat` times, best and spread shown.
 
-    python -m bench.extractors [--repeat 3] [--shared-data ../shared/data]
+`--settings` adds trafilatura's other precision/recall settings, measured but not offered as an
+`extractor`: neither `favor_precision` nor `favor_recall` (trafilatura's default balance) and
+`favor_recall`, each with `fast` off.
+
+    python -m bench.extractors [--repeat 3] [--settings] [--shared-data ../shared/data]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -26,10 +31,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from dataflow.extract.charset import decode_html
+from dataflow.extract.html_text import TRAFILATURA_SETTINGS, extract_main_text
 from dataflow.extract.records import EXTRACTORS
 from dataflow.text import word_units
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+#: `--settings`: trafilatura's precision/recall settings other than ours (`favor_precision`).
+SETTINGS = {"traf_balanced": {**TRAFILATURA_SETTINGS, "favor_precision": False},
+            "traf_recall": {**TRAFILATURA_SETTINGS, "favor_precision": False, "favor_recall": True}}
 
 
 def gold_text(html_dir: Path, kind: str, ref: str, cache: dict) -> str | None:
@@ -82,6 +93,7 @@ def timed_run(extract, pages: list[dict]) -> tuple[list[str | None], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over all pages per extractor")
+    parser.add_argument("--settings", action="store_true", help="also trafilatura's other precision/recall settings")
     parser.add_argument("--shared-data", type=Path,
                         default=Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data")))
     args = parser.parse_args()
@@ -89,7 +101,11 @@ def main() -> None:
     print(f"{len(pages)} pages with gold main text from {len({p['source'] for p in pages})} sources; "
           f"speed in pages per CPU second (one core), best of {args.repeat} (min-max)")
     per_source: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for name, extract in EXTRACTORS.items():
+    extractors = dict(EXTRACTORS)
+    if args.settings:
+        extractors |= {name: functools.partial(extract_main_text, settings=settings)
+                       for name, settings in SETTINGS.items()}
+    for name, extract in extractors.items():
         extract(pages[0]["html"])  # imports and first-call set-up are not per page
         runs = [timed_run(extract, pages) for _ in range(args.repeat)]
         rates = [len(pages) / seconds for _, seconds in runs]
@@ -99,10 +115,10 @@ def main() -> None:
         p, r, f = (statistics.fmean(values) for values in zip(*overall))
         print(f"{name:12s} {max(rates):7.1f} pages/s ({min(rates):.1f}-{max(rates):.1f}); "
               f"precision {p:.3f} recall {r:.3f} F1 {f:.3f}")
-    print(f"\n{'source':32s} {'pages':>5s}  " + "  ".join(f"{name + ' P/R/F1':>26s}" for name in EXTRACTORS))
+    print(f"\n{'source':32s} {'pages':>5s}  " + "  ".join(f"{name + ' P/R/F1':>26s}" for name in extractors))
     for source in sorted(per_source):
         cells = []
-        for name in EXTRACTORS:
+        for name in extractors:
             p, r, f = (statistics.fmean(values) for values in zip(*per_source[source][name]))
             cells.append(f"{p:8.3f} {r:8.3f} {f:8.3f}")
         print(f"{source:32s} {len(per_source[source]['trafilatura']):5d}  " + "  ".join(cells))

@@ -21,9 +21,12 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.extract import langid
 from dataflow.extract.cascade import REUSED
+from dataflow.extract.quality_gate import PREFIX as QUALITY_PREFIX
 from dataflow.extract.repair import TEXT_FIX_KINDS
 from dataflow.extract.records import (COMMITTED_FILE_SCHEMA, EXTRACT_OUTPUT_SCHEMA, SKIPPED_RECORD_REASONS,
                                       ExtractConfig, commit_shipped_files)
+from dataflow.filters.config import FilterConfig
+from dataflow.pipeline import load_pipeline_config
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
 from dataflow.partial import COMMITTED_DIR, FILES_DIR, committed_keys, piece_key
@@ -53,15 +56,18 @@ def parse_args(argv: list[str] | None):
     return args
 
 
-def build(spark: SparkSession, paths: list[str], config: ExtractConfig, partial: str, resume: dict) -> DataFrame:
+def build(spark: SparkSession, paths: list[str], config: ExtractConfig, partial: str, resume: dict,
+          filter_config: FilterConfig | None = None) -> DataFrame:
     """The annotated plan: one row per WARC record of `paths` (EXTRACT_OUTPUT_SCHEMA), read back from
     the files committed into `partial` by this run or an earlier, killed one (docs/stages/resume.md);
-    `resume` receives how many files were extracted now."""
-    resume.update(commit_files(spark, paths, config, partial))
+    `resume` receives how many files were extracted now; the cascade's quality gate judges by
+    `filter_config` when given."""
+    resume.update(commit_files(spark, paths, config, partial, filter_config))
     return spark.read.schema(from_arrow_schema(EXTRACT_OUTPUT_SCHEMA)).parquet(f"{partial}/{FILES_DIR}")
 
 
-def commit_files(spark: SparkSession, paths: list[str], config: ExtractConfig, partial: str) -> dict:
+def commit_files(spark: SparkSession, paths: list[str], config: ExtractConfig, partial: str,
+                 filter_config: FilterConfig | None = None) -> dict:
     """Extract the files of `paths` that have no commit marker in `partial`, each committed by its task."""
     done = committed_keys(HadoopFS(spark).entries(f"{partial}/{COMMITTED_DIR}") or [])
     left = [path for path in paths if piece_key(path) not in done]
@@ -75,7 +81,7 @@ def commit_files(spark: SparkSession, paths: list[str], config: ExtractConfig, p
         files = spark.sparkContext.parallelize(list(enumerate(left)), numSlices=len(left))
         frame = spark.createDataFrame(files, "file_index INT, path STRING")
         work = functools.partial(commit_shipped_files, config=config, model_name=os.path.basename(model_path),
-                                 partial=partial)
+                                 partial=partial, filter_config=filter_config)
         frame.mapInArrow(work, schema=from_arrow_schema(COMMITTED_FILE_SCHEMA)).agg(F.count(F.lit(1))).first()
     return {"files": len(paths), "files_committed_before": len(paths) - len(left), "files_extracted": len(left)}
 
@@ -96,11 +102,13 @@ def repair_and_cascade_stats(annotated: DataFrame) -> dict:
     reason, value, kept = F.col(REJECT_REASON), F.col(REJECT_VALUE), F.col(REJECT_REASON).isNull()
     row = annotated.agg(
         F.count_if(reason == "language_prefilter").alias("language_prefilter"),
+        F.count_if(reason.startswith(QUALITY_PREFIX)).alias("quality_prefilter"),
         F.count_if(kept & (value == REUSED)).alias(REUSED),
         *[F.count_if(kept & F.array_contains("text_fixes", kind)).alias(f"fix_{kind}") for kind in TEXT_FIX_KINDS],
     ).first().asDict()
     return {"text_fixes": {kind: row[f"fix_{kind}"] for kind in TEXT_FIX_KINDS if row[f"fix_{kind}"]},
-            "cascade": {"language_prefilter": row["language_prefilter"], REUSED: row[REUSED]}}
+            "cascade": {"language_prefilter": row["language_prefilter"], "quality_prefilter": row["quality_prefilter"],
+                        REUSED: row[REUSED]}}
 
 
 def extract_stats(annotated: DataFrame) -> dict:
@@ -117,9 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     check_output(args.output, paths)
     spark = get_spark("dataflow-extract")
     output = args.output if "://" in args.output else os.path.abspath(args.output)  # tasks write there too
-    stage = Stage(STAGE, output, config, [local_file_identity(path) for path in paths], force=args.force)
+    # The quality gate needs the filter's rules: the `filter:` section of the same config (run pipeline sets
+    # --quality-prefilter when its filter stage applies that section next); they are part of the fingerprint.
+    filter_config = load_pipeline_config(args.config).filter if config.quality_prefilter else None
+    identities = [local_file_identity(path) for path in paths]
+    if filter_config is not None:
+        identities.append({"quality_prefilter_rules": filter_config.model_dump(mode="json")})
+    stage = Stage(STAGE, output, config, identities, force=args.force)
     partial, resume = resumable_partial(spark, stage), {}
-    run_stage(spark, stage, lambda: build(spark, paths, config, partial, resume), skipped_reasons=SKIPPED_RECORD_REASONS,
+    run_stage(spark, stage, lambda: build(spark, paths, config, partial, resume, filter_config),
+              skipped_reasons=SKIPPED_RECORD_REASONS,
               extra_stats=lambda annotated: {**extract_stats(annotated), "resume": resume}, storage_level=None)
     HadoopFS(spark).delete(partial)  # published (or complete already): its pieces are in the output now
     return 0

@@ -155,7 +155,9 @@ def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int)
         if not args.quiet:
             print(progress_line(name, output, started), flush=True)
 
-    stage("extract", extract.main, folder["extract"], *[flag for path in config.input for flag in ("--input", path)])
+    gate = config.extract.quality_prefilter is None and first <= STAGE_ORDER.index("filter") <= last
+    stage("extract", extract.main, folder["extract"], *[flag for path in config.input for flag in ("--input", path)],
+          *(["--quality-prefilter"] if gate else []))  # the gate judges by the filter section applied next
     stage("filter", filter_stage.main, folder["filter"], "--input", args.documents or folder["extract"],
           *column_flags(args))
     stage("dedup", dedup.main, folder["dedup"], "--input", folder["filter"])

@@ -2,7 +2,8 @@
 
 Settings follow FineWeb (datatrove's `Trafilatura(favour_precision=True)`): `favor_precision`
 drops borderline blocks, which costs some recall but keeps menus and link lists out, and
-comments are excluded. `deduplicate` stays off: trafilatura's deduplication is an LRU cache
+comments are excluded. `extractor: trafilatura_fast` adds trafilatura's `fast` (no fallback
+extractors), which datatrove's extractor leaves off. `deduplicate` stays off: trafilatura's deduplication is an LRU cache
 shared across all documents of a process, so its output would depend on which pages a task
 happened to see first, and the job would not be deterministic under repartitioning.
 Near-duplicate removal is the dedup stage's job.
@@ -31,6 +32,9 @@ TRAFILATURA_SETTINGS = {
     "deduplicate": False,
     "output_format": "txt",
 }
+#: `extractor: trafilatura_fast`: the same without trafilatura's fallback extractors (its own
+#: readability port and jusText, tried when the main pass finds little): figures in bench.extractors.
+TRAFILATURA_FAST_SETTINGS = {**TRAFILATURA_SETTINGS, "fast": True}
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 
 
@@ -42,11 +46,16 @@ class ExtractionTimeout(BaseException):
     """
 
 
-def extract_main_text(html: str) -> str | None:
-    """The page's main text, exactly as `trafilatura.extract(html, **TRAFILATURA_SETTINGS)`."""
+def extract_main_text(html: str, settings: dict = TRAFILATURA_SETTINGS) -> str | None:
+    """The page's main text, exactly as `trafilatura.extract(html, **settings)`."""
     import trafilatura  # heavy import (~0.5 s): paid by workers that extract, not by `import dataflow`
 
-    return trafilatura.extract(html, **TRAFILATURA_SETTINGS) or None
+    return trafilatura.extract(html, **settings) or None
+
+
+def extract_main_text_fast(html: str) -> str | None:
+    """`extract_main_text` with TRAFILATURA_FAST_SETTINGS (no fallback extractors)."""
+    return extract_main_text(html, TRAFILATURA_FAST_SETTINGS)
 
 
 def html_title(html: str) -> str | None:

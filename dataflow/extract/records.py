@@ -14,7 +14,7 @@ content type, size) happen before the expensive ones (decoding, trafilatura, lan
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -29,12 +29,16 @@ from dataflow.remote import storage_options_for
 from dataflow.schema import REJECT_REASON, REJECT_VALUE, annotated_schema, doc_schema, record_doc_id
 from dataflow.extract.warc import CONVERSION, ReadFailure, Record, crawl_name, read_archive
 
+if TYPE_CHECKING:
+    from dataflow.filters.config import FilterConfig
+
 #: Extraction adds the codec the page was decoded with and the kinds of text repair applied (extract/repair.py).
 EXTRACT_SCHEMA = doc_schema(pa.field("charset", pa.string()), pa.field("text_fixes", pa.list_(pa.string())))
 EXTRACT_OUTPUT_SCHEMA = annotated_schema(EXTRACT_SCHEMA)
 #: Non-page records: counted by type in stats.json, not written to rejected/ (no content to inspect).
 #: `extractor` setting -> function from decoded HTML to main text (None when there is none).
-EXTRACTORS = {"trafilatura": html_text.extract_main_text, "resiliparse": resiliparse_text.extract_main_text}
+EXTRACTORS = {"trafilatura": html_text.extract_main_text, "trafilatura_fast": html_text.extract_main_text_fast,
+              "resiliparse": resiliparse_text.extract_main_text}
 SKIPPED_RECORD_REASONS = ("record_warcinfo", "record_request", "record_metadata", "record_revisit",
                           "record_resource", "record_other")
 
@@ -48,8 +52,9 @@ class ExtractConfig(StrictModel):
     """Crawl name for the `crawl` column; default: the CC-MAIN-YYYY-WW name in the WARC path, if any."""
     max_html_bytes: int = Field(2 * 1024 * 1024, gt=0)
     """Pages larger than this are rejected as `too_large` unread (Common Crawl truncates at 1 MiB)."""
-    extractor: Literal["trafilatura", "resiliparse"] = "trafilatura"
-    """Main-text extractor: trafilatura (FineWeb's settings, best F1) or resiliparse (DCLM's choice, much faster)."""
+    extractor: Literal["trafilatura", "trafilatura_fast", "resiliparse"] = "trafilatura"
+    """Main-text extractor: trafilatura (FineWeb's settings, best F1), trafilatura_fast (the same without its fallback
+    extractors: faster, F1 a little lower; docs/stages/extract.md) or resiliparse (DCLM's choice, much faster)."""
     extract_timeout_seconds: float = Field(2.0, ge=0)
     """CPU seconds trafilatura may spend on one page before it is rejected as `extract_timeout` (0: no limit)."""
     lid_model: str | None = None
@@ -63,6 +68,10 @@ class ExtractConfig(StrictModel):
     language_prefilter_min_score: float | None = Field(0.9, gt=0, le=1)
     """With keep_languages and trafilatura: reject before trafilatura a page whose cheap language guess is another
     language with at least this score (dataflow/extract/cascade.py); null turns the pre-filter off."""
+    quality_prefilter: bool | None = None
+    """With trafilatura: reject before it a page whose Resiliparse text fails a filter rule by a measured margin, as
+    `quality_prefilter:<rule>`, judged by the `filter:` section of the same config (dataflow/extract/quality_gate.py).
+    null: on under `run pipeline` when it runs the filter stage, off for `run extract`; true: on; false: off."""
     s3_anonymous: bool = False
     """Read s3:// inputs without credentials (public buckets)."""
     read_retries: int = Field(8, ge=0)
@@ -95,10 +104,11 @@ COMMITTED_FILE_SCHEMA = pa.schema([pa.field("path", pa.string()), pa.field("rows
 
 
 def commit_shipped_files(batches: Iterable[pa.RecordBatch], config: ExtractConfig, model_name: str,
-                         partial: str) -> Iterator[pa.RecordBatch]:
+                         partial: str, filter_config: FilterConfig | None = None) -> Iterator[pa.RecordBatch]:
     """mapInArrow body on an executor: input batches with a `path` column; each file's rows committed
     into the stage's partial folder (dataflow/partial.py) as soon as the file is done, with the
-    language model the job shipped (SparkFiles); yields one COMMITTED_FILE_SCHEMA row per file.
+    language model the job shipped (SparkFiles); yields one COMMITTED_FILE_SCHEMA row per file. With
+    `filter_config`, the cascade's quality gate applies that filter's rules.
 
     It lives here rather than in jobs/extract.py so that a Python worker unpickling the task
     imports this module only, not the job's argument parsing and pipeline config (pandas among
@@ -106,7 +116,7 @@ def commit_shipped_files(batches: Iterable[pa.RecordBatch], config: ExtractConfi
     from pyspark import SparkFiles
 
     lid_model_path = SparkFiles.get(model_name)
-    cascade = _cascade(config, lid_model_path)  # one per task: digest reuse spans the task's files
+    cascade = make_cascade(config, lid_model_path, filter_config)  # one per task: digest reuse spans the task's files
     options = storage_options_for(partial)
     for batch in batches:
         for path in batch.column("path").to_pylist():
@@ -118,7 +128,7 @@ def commit_shipped_files(batches: Iterable[pa.RecordBatch], config: ExtractConfi
 def extract_file(path: str, config: ExtractConfig, lid_model_path: str,
                  cascade: Cascade | None = None) -> Iterator[pa.RecordBatch]:
     """All rows of one WARC file, in batches of at most `config.batch_rows`."""
-    cascade = cascade or _cascade(config, lid_model_path)
+    cascade = cascade or make_cascade(config, lid_model_path)
     rows: list[dict] = []
     crawl = config.crawl_name or crawl_name(path)
     for item in read_archive(path, max_payload_bytes=config.max_html_bytes, s3_anonymous=config.s3_anonymous,
@@ -132,8 +142,14 @@ def extract_file(path: str, config: ExtractConfig, lid_model_path: str,
         yield _finish_batch(rows, config, lid_model_path)
 
 
-def _cascade(config: ExtractConfig, lid_model_path: str) -> Cascade:
-    return Cascade(config.keep_languages, config.language_prefilter_min_score, config.extractor, lid_model_path)
+def make_cascade(config: ExtractConfig, lid_model_path: str, filter_config: FilterConfig | None = None) -> Cascade:
+    """The cascade of one task; its quality gate only with `filter_config` and `quality_prefilter` not false."""
+    gate = None
+    if filter_config is not None and config.quality_prefilter is not False:
+        from dataflow.extract.quality_gate import QualityGate  # imports the filters (pandas): only when gating
+
+        gate = QualityGate(filter_config)
+    return Cascade(config.keep_languages, config.language_prefilter_min_score, config.extractor, lid_model_path, gate)
 
 
 def _guarded_row(record: Record, path: str, crawl: str | None, config: ExtractConfig, cascade: Cascade) -> dict:

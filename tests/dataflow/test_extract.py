@@ -9,7 +9,7 @@ import pytest
 import trafilatura
 
 from dataflow.extract.charset import decode_html
-from dataflow.extract.records import ExtractConfig, _cascade, _guarded_row, extract_file
+from dataflow.extract.records import ExtractConfig, _guarded_row, extract_file, make_cascade
 from dataflow.extract.warc import Record, read_archive
 from dataflow.extract.langid import default_model_path
 from dataflow.schema import record_doc_id
@@ -94,7 +94,7 @@ def test_a_record_that_breaks_extraction_ends_as_a_record_error_row_naming_the_e
     config = ExtractConfig()
     record = Record("response", 123, record_id="<urn:uuid:x>", url="http://example.com/a", http_status=200,
                     content_type="text/html", content_length=22, payload="<html>not bytes</html>")  # str, not bytes
-    row = _guarded_row(record, "file.warc.gz", None, config, _cascade(config, default_model_path()))
+    row = _guarded_row(record, "file.warc.gz", None, config, make_cascade(config, default_model_path()))
     assert (row["url"], row["warc_offset"], row["reject_reason"]) == ("http://example.com/a", 123, "record_error")
     assert row["reject_value"].startswith("TypeError: ")
 

@@ -44,3 +44,17 @@ def test_resiliparse_and_trafilatura_agree_on_most_pages_languages(warc):
 def test_unknown_extractor_is_refused_by_the_config():
     with pytest.raises(ValueError, match="extractor"):
         ExtractConfig(extractor="boilerpipe")
+
+
+def test_trafilatura_fast_is_trafilatura_without_its_fallbacks(pages, warc):
+    import trafilatura
+
+    rows = {row["url"]: row for row in extracted(warc, extractor="trafilatura_fast").to_pylist()}
+    for i, (_, body) in enumerate(pages[:10]):
+        row = rows[f"http://real.example/{i}"]
+        if row["reject_reason"] in ("too_large", "no_text"):
+            continue
+        html = decode_html(body)[0]
+        expected = trafilatura.extract(html, fast=True, favor_precision=True, include_comments=False,
+                                       include_tables=True, deduplicate=False, output_format="txt")
+        assert row["text"] == repair_text(expected, TextRepairConfig())[0], f"page {i} differs"

@@ -35,7 +35,7 @@ def test_every_shared_warc_gives_pinned_counts(all_shared):
         "http_status": 14, "no_text": 10, "non_html": 38, "not_http": 4, "record_metadata": 36, "record_other": 3,
         "record_request": 267, "record_resource": 13, "record_revisit": 136, "record_warcinfo": 33,
         "truncated_record": 1, "unreadable_record": 2}
-    assert stats["extra"]["cascade"] == {"language_prefilter": 0, "payload_digest_reused": 1}
+    assert stats["extra"]["cascade"] == {"language_prefilter": 0, "quality_prefilter": 0, "payload_digest_reused": 1}
 
 
 def test_counts_add_up_to_rows_written(all_shared):

@@ -77,8 +77,6 @@ class RunState:
     pid: int | None = None
     history: list[str] = field(default_factory=list)
     """One line per try: how it ended (done, the exception, or the exit code or signal of a lost worker)."""
-    lr_scale: float = 1.0
-    """Factor on the run config's learning rate: halved after each diverged try (`worker.py`)."""
     start_step: int = 0
     """Checkpoint step the latest try started from (0: from scratch)."""
     failed_from: int | None = None
@@ -179,7 +177,7 @@ def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
     score = (sum(weight * bpb[name] for name, weight in target_weights.items()) / total
              if bpb and all(name in bpb for name in target_weights) else None)
     return {"run": spec.run_id, "mixture": spec.mixture, "labels": ",".join(spec.labels), "seed": spec.seed,
-            "status": state.status, "attempts": state.attempts, "lr_scale": state.lr_scale, "target": score,
+            "status": state.status, "attempts": state.attempts, "target": score,
             **{f"w_{name}": weight for name, weight in spec.weights.items()},
             **{f"bpb_{name}": value for name, value in bpb.items()},
             "tokens": result.get("tokens"), "wall_seconds": state.wall_seconds,

@@ -12,11 +12,13 @@ interrupted on the next resume and does not count: nothing says the run caused i
 Failures are never scores: `result.json` is written only by a try that succeeded.
 
 A failure is not replayed identically. The trainer is deterministic: the same checkpoint, seed
-and data order give the same steps, so retrying a diverged try as it was would diverge again.
-A diverged try (the guard's `TrainingDiverged`, or a non-finite score) is retried with the
-learning rate halved (`lr_scale` in status.json and in the results table; the seed and data order
-stay, so runs of different mixtures stay paired). Any other failure that repeats with the same
-message from the same checkpoint step is final at once: a third identical try cannot differ.
+and data order give the same steps, so a diverged try (the guard's `TrainingDiverged`, or a
+non-finite score) would diverge again: it is final after its first try. It is not retried with a
+changed recipe either (a lower learning rate, another seed), because the run would then no longer
+be the experiment the search planned: an lr sweep would credit a score to the wrong rate, and a
+mixture or variant comparison would compare runs of different recipes. Any other failure that
+repeats with the same message from the same checkpoint step is final at once: a third identical
+try cannot differ.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def execute_run(folder: str | Path, max_attempts: int) -> str:
             wall, cpu = time.perf_counter(), time.process_time()
             diverged = False
             try:
-                on_gpu = _try_run(folder, state.lr_scale)
+                on_gpu = _try_run(folder)
                 outcome = None
             except Exception as err:  # noqa: BLE001 - any failure of a try is recorded, then retried or final
                 outcome = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
@@ -71,21 +73,18 @@ def start_try(folder: Path, state: RunState) -> None:
 
 
 def end_try(state: RunState, outcome: str | None, max_attempts: int, *, diverged: bool = False) -> None:
-    """Record how the try ended (`outcome` None: done) and whether the run goes on, with what change."""
-    scale = f" (lr x{state.lr_scale:g})" if state.lr_scale != 1 else ""
-    state.history.append(f"try {state.attempts}{scale}: {outcome or 'done'}")
+    """Record how the try ended (`outcome` None: done) and whether the run goes on."""
+    state.history.append(f"try {state.attempts}: {outcome or 'done'}")
     if outcome is None:
         state.status, state.failure = "done", None
         return
-    repeated = not diverged and state.failure == outcome and state.failed_from == state.start_step
+    repeated = state.failure == outcome and state.failed_from == state.start_step
     state.failure, state.failures, state.failed_from = outcome, state.failures + 1, state.start_step
-    final = state.failures >= max_attempts or repeated
-    state.status = "failed" if final else "queued"
-    if repeated and state.failures < max_attempts:
+    state.status = "failed" if state.failures >= max_attempts or diverged or repeated else "queued"
+    if state.failures < max_attempts and diverged:
+        state.history.append("diverged: not retried (a retry replays the same checkpoint, seed and data order)")
+    elif state.failures < max_attempts and repeated:
         state.history.append("the same failure from the same checkpoint twice: not retried")
-    if diverged and not final:  # lr_scale stays the one the last try ran with, as the results table shows it
-        state.lr_scale /= 2
-        state.history.append(f"diverged: the next try runs with lr x{state.lr_scale:g}")
 
 
 def record_lost_try(folder: Path, how: str, max_attempts: int) -> str:
@@ -119,16 +118,14 @@ def _is_divergence(err: Exception) -> bool:
     return isinstance(err, (RunDiverged, TrainingDiverged))
 
 
-def _try_run(folder: Path, lr_scale: float) -> bool:
+def _try_run(folder: Path) -> bool:
     """One try; returns whether it ran on a GPU. torch is imported here, in the worker process."""
     from trainer.config import load_train_config
     from trainer.metrics import read_jsonl
     from trainer.train import train
 
     config = load_train_config(folder / "run.yaml")
-    if lr_scale != 1:  # a retry after a divergence: the schedule changes on purpose, resumed or not
-        config = load_train_config(folder / "run.yaml", {"optim": {"lr": config.optim.lr * lr_scale}})
-    results = train(config, resume=True, allow_config_change=lr_scale != 1)
+    results = train(config, resume=True)  # from the newest complete checkpoint, or from scratch
     bpb = {name: result.bits_per_byte for name, result in results.items()}
     bad = [name for name, value in bpb.items() if not math.isfinite(value)]
     if bad:

@@ -238,8 +238,8 @@ def test_a_failed_run_is_rerun_by_retry_failed_and_an_unreadable_folder_is_skipp
     with pytest.raises(ConfigError, match="pass --resume too"):
         _claim_folder(store, config, resume=False, retry_failed=True)
     moved.symlink_to(sources["web"])  # the user fixes the cause, then runs the command the search printed:
-    assert retry_command("mixture", config.out_dir) == (f"dataflow search mixture --config {config.out_dir}/search.yaml "
-                                                        "--resume --retry-failed")
+    assert retry_command("mixture", config.out_dir) == (
+        f"dataflow search mixture --config {config.out_dir}/search.yaml --resume --retry-failed")
     _claim_folder(store, load_search_config(Path(config.out_dir) / "search.yaml"), resume=True, retry_failed=True)
     assert store.unfinished(folders) == [folders[1]]
     backends.run_all(store.unfinished(folders), config.backend, max_attempts=1, work_dir=store.root)

@@ -56,6 +56,9 @@ def lock_folder(root: Path) -> None:
         raise ConfigError(f"{root} is in use by another search (pid {holder.get('pid', '?')} on host "
                           f"{holder.get('host', '?')}, since {holder.get('since', '?')}); wait for it to end or "
                           "stop that process, then --resume") from None
+    except OSError as err:  # a filesystem without locks (some FUSE and object-store mounts): leases only
+        log.warning("%s: the filesystem refuses file locks (%s); only the run leases keep two searches apart",
+                    root, err)
     handle.seek(0)
     handle.truncate()
     handle.write(json.dumps(_me()) + "\n")

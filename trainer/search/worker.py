@@ -131,8 +131,9 @@ def _try_run(folder: Path) -> bool:
     if bad:
         raise RunDiverged(f"bits-per-byte of {', '.join(bad)} is not finite")
     last_train = [row for row in read_jsonl(folder / "metrics.jsonl") if row["kind"] == "train"][-1]
-    write_json(folder / "result.json", {"bits_per_byte": bpb, "bits_per_byte_se": {
-        name: result.bits_per_byte_se for name, result in results.items()}, "tokens": sum(last_train["tokens"].values()),
+    se = {name: result.bits_per_byte_se for name, result in results.items()}
+    write_json(folder / "result.json", {"bits_per_byte": bpb, "bits_per_byte_se": se,
+                                        "tokens": sum(last_train["tokens"].values()),
                                         "tokens_per_source": last_train["tokens"], "steps": config.max_steps})
     import torch
 

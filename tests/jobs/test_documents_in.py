@@ -12,30 +12,18 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import zstandard
 
 from dataflow.errors import ConfigError, InputError
 from jobs import classify, decontaminate, dedup, extract, pipeline, tokenize_docs
 from jobs import filter as filter_job
 from jobs.common.documents_in import ColumnMapping, read_documents
+from tests.document_files import write_jsonl, write_zst
 from tests.stage_outputs import stats_of
 from tests.warc_builder import write_wet
 
 WORDS = "the river runs past old mills where farmers once brought grain from the hills each autumn".split()
 SOURCE = [{"key": f"doc-{i}", "body": " ".join(WORDS[i % 7:] + WORDS[:i % 7]) + f" Entry number {i}.",
            "url": f"http://news.example/{i}", "score": i / 4, "tags": ["a", str(i)]} for i in range(12)]
-
-
-def write_jsonl(path, rows, opener=open):
-    with opener(path, "wt", encoding="utf-8") as out:
-        out.writelines(json.dumps(row) + "\n" for row in rows)
-    return path
-
-
-def write_zst(path, rows):
-    text = "".join(json.dumps(row) + "\n" for row in rows).encode()
-    path.write_bytes(zstandard.ZstdCompressor().compress(text))
-    return path
 
 
 def write_hf_parquet(folder, rows):

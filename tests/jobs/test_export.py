@@ -11,10 +11,9 @@ import yaml
 
 from dataflow import cli
 from jobs import filter as filter_job
-from tests.jobs.test_documents_in import write_jsonl
+from tests.document_files import write_jsonl
 from tests.real_pages import load_pages
 from tests.stage_outputs import stats_of
-
 
 PAGES = 30
 

@@ -15,7 +15,7 @@ from dataflow.shards import TokenizerInfo, open_split, split_path, write_token_d
 from dataflow.tokenize.megatron_docs import MEGATRON_DIR, write_megatron_shard
 from dataflow.tokenize.tokenizer import load_tokenizer
 from jobs import tokenize_docs
-from tests.jobs.test_documents_in import write_jsonl
+from tests.document_files import write_jsonl
 from tests.real_pages import load_pages
 from tests.stage_outputs import stats_of
 

@@ -3,7 +3,8 @@
 #               report, train a tiny model
 #   make test   install with test extras, run the test suite (everything: what CI runs)
 # and, for working on it:
-#   make test-fast  the suite without the slow tiers (markers in pyproject.toml: cluster, fault, browser, search_e2e)
+#   make test-fast  the suite without the slow tiers (markers in pyproject.toml: cluster, fault, browser, search_e2e,
+#                   slow)
 #   make lint       ruff check over the whole tree
 #   make docs       the documentation site into site/ (mkdocs build --strict: broken links fail it)
 PYTHON ?= python3
@@ -34,7 +35,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-FAST := not cluster and not fault and not browser and not search_e2e
+FAST := not cluster and not fault and not browser and not search_e2e and not slow
 test-fast: install
 	$(BIN)/python -m pytest -m '$(FAST)'
 

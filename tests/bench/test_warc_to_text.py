@@ -2,12 +2,14 @@
 
 Ours only: the datatrove side needs its venv ($DATATROVE_PYTHON) and is left out here, as the
 bench leaves it out, with the reason, when the variable is unset. The figures themselves come
-from `python -m bench.warc_to_text` (README, "extract").
+from `python -m bench.warc_to_text` (docs/benchmarks/2026-12-04-warc-to-text.md).
 """
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from bench.peers import DATATROVE_ENV
 from bench.warc_to_text import agreement, main
@@ -18,6 +20,7 @@ REJECTED = {"extract": {"record_request": 12, "record_warcinfo": 1},
             "filter": {"gopher_alpha_words": 2, "gopher_mean_word_length": 1}}
 
 
+@pytest.mark.slow
 def test_bench_runs_our_pipeline_and_skips_datatrove_without_its_venv(shared_data, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(DATATROVE_ENV, raising=False)
     figures = tmp_path / "figures.json"

@@ -155,9 +155,12 @@ def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int)
         if not args.quiet:
             print(progress_line(name, output, started), flush=True)
 
-    gate = config.extract.quality_prefilter is None and first <= STAGE_ORDER.index("filter") <= last
+    # The quality gate judges by the filter section applied next; by default only where it costs nothing
+    # more (the language pre-filter already pays for the Resiliparse text and the language guess).
+    gate = (config.extract.quality_prefilter is None and first <= STAGE_ORDER.index("filter") <= last
+            and bool(config.extract.keep_languages) and config.extract.language_prefilter_min_score is not None)
     stage("extract", extract.main, folder["extract"], *[flag for path in config.input for flag in ("--input", path)],
-          *(["--quality-prefilter"] if gate else []))  # the gate judges by the filter section applied next
+          *(["--quality-prefilter"] if gate else []))
     stage("filter", filter_stage.main, folder["filter"], "--input", args.documents or folder["extract"],
           *column_flags(args))
     stage("dedup", dedup.main, folder["dedup"], "--input", folder["filter"])

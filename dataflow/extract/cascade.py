@@ -14,12 +14,13 @@ saved. The cheap steps, in order, each counted in stats.json:
    the first KB of Resiliparse's main text (about 50x cheaper than trafilatura) rejects a page
    as `language_prefilter` when it is confidently another language (score at least
    `language_prefilter_min_score`). The margin keeps borderline pages for the full path, whose
-   language ID decides as before; `python -m bench.cascade` measures how many pages the full
-   path keeps that the pre-filter drops (target: under 0.5%).
+   language ID decides as before; `python -m bench.cascade --language` measures how many pages
+   the full path keeps that the pre-filter drops (target: under 0.5%).
 4. Quality gate, only when the extract stage is given the filter's config (`quality_prefilter`)
    and trafilatura extracts: the filter's extractor-robust rules on the same Resiliparse text, in
    the language guessed from it, each loosened by a measured margin; a page failing one is
-   rejected as `quality_prefilter:<rule>` (dataflow/extract/quality_gate.py).
+   rejected as `quality_prefilter:<rule>` (dataflow/extract/quality_gate.py; measured by
+   `python -m bench.cascade --tune` and `--gate`).
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ class ExtractConfig(StrictModel):
     quality_prefilter: bool | None = None
     """With trafilatura: reject before it a page whose Resiliparse text fails a filter rule by a measured margin, as
     `quality_prefilter:<rule>`, judged by the `filter:` section of the same config (dataflow/extract/quality_gate.py).
-    null: on under `run pipeline` when it runs the filter stage, off for `run extract`; true: on; false: off."""
+    null: on under `run pipeline` when it runs the filter stage with keep_languages set (the language pre-filter then
+    already pays for the Resiliparse text), off otherwise; true: on (`run extract`: with --config's filter section)."""
     s3_anonymous: bool = False
     """Read s3:// inputs without credentials (public buckets)."""
     read_retries: int = Field(8, ge=0)

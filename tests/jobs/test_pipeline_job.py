@@ -25,7 +25,7 @@ STAGE_FOLDERS = ["docs", "filtered", "deduped", "clean", "tokens/web", "shards/w
 DOCUMENT_STAGES = {
     "docs": (504, 157, {"http_status": 3, "non_html": 5, "record_metadata": 166, "record_request": 168,
                         "record_revisit": 2, "record_warcinfo": 2, "too_large": 1}),
-    "filtered": (157, 95, {"c4_lorem_ipsum": 1, "c4_min_sentences": 29, "degenerate_char_run": 1,
+    "filtered": (157, 104, {"c4_lorem_ipsum": 1, "c4_min_sentences": 20, "degenerate_char_run": 1,
                            "degenerate_long_word": 1, "degenerate_non_printable": 1, "degenerate_symbol_share": 1,
                            "dup_5gram_char_frac": 3, "dup_line_frac": 6, "fineweb_dup_line_chars": 1,
                            "gopher_alpha_words": 6, "gopher_bullet_lines": 2, "gopher_stop_words": 4,

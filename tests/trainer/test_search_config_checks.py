@@ -90,6 +90,8 @@ def test_other_search_files_refuse_nan_and_negative_values(tmp_path):
         (load_scaling_config, {"tokens": [512, -1]}, "tokens.1"),
         (load_scaling_config, {"tokens": [512], "compute": [INF]}, "compute.0"),
         (load_hparam_config, {"tokens": 512, "lrs": [1e-3, NAN]}, "lrs.1"),
+        (load_scaling_config, {"tokens": [512], "target": {"web": 0}}, "target"),
+        (load_hparam_config, {"tokens": 512, "target": {"web": NAN}}, "target"),
     ]
     for load, fields, field in cases:
         with pytest.raises(ConfigError, match=rf"{field}\b"):

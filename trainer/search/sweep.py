@@ -23,7 +23,7 @@ from dataflow.mix.mixture import Mixture, load_mixture
 from dataflow.shards import open_split
 from trainer.config import PRESETS, load_train_config, preset_names
 from trainer.model import GPTConfig
-from trainer.search.config import Backend, LocalBackend, SearchConfig, TargetDataset
+from trainer.search.config import Backend, LocalBackend, SearchConfig, Target, TargetDataset
 from trainer.search.mixture_search import _claim_folder, _run
 from trainer.search.store import RunSpec, RunStore
 
@@ -38,7 +38,7 @@ class SweepConfig(StrictModel):
     mixture: str
     """Mixture file (`dataflow/mix/mixture.py`) every run trains on; its total_tokens is replaced by each run's
     budget."""
-    target: dict[str, float | TargetDataset] = Field(min_length=1)
+    target: Target = Field(min_length=1)
     """Bits-per-byte to minimise, weighted: a source of the mixture (its validation split) with a weight, or a
     name with {path, weight} (any token dataset made with the same tokenizer, e.g. WikiText-2 test)."""
     preset: str = "tiny"

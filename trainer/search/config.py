@@ -77,7 +77,7 @@ class ProxyConfig(StrictModel):
     total_tokens: int = Field(default=200_000, gt=0)
     """Training tokens per proxy run; max_steps is this over the preset's tokens per step, rounded up. The
     default with `tiny` (391 steps, about 50 CPU seconds) had a seed std an eighteenth of the spread of
-    three candidates on real sources (docs/search/proxy-recipe.md)."""
+    three candidates on real sources, better than the same budget at seq_len 128 (docs/search/proxy-recipe.md)."""
     seeds: int = Field(default=1, gt=0)
     """Proxy runs per sampled candidate, with different weight-initialisation and data-order seeds."""
     confirm_seeds: int = Field(default=3, gt=0)

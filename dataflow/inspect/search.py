@@ -42,6 +42,8 @@ def search_report(path: Path, options: InspectOptions) -> Report:
         LAW_VIEWS[summary["kind"]](report, summary, path / PLOTS)
         return report
     fit = summary["fit"]
+    # Searches summarised before k-fold cross-validation recorded leave-one-out figures as loo_*.
+    method = fit.get("cross_validation", "leave-one-out")
     report.summary.update({
         "search": summary["name"], "runs": summary["runs"],
         "candidates": f"{summary['candidates']['scored']} scored of {summary['candidates']['sampled']} sampled "
@@ -49,13 +51,14 @@ def search_report(path: Path, options: InspectOptions) -> Report:
         "budget": f"final run {summary['budget']['final_run_tokens']:,} tokens; proxy "
                            f"{summary['budget']['proxy_preset']}"
                   f", {summary['budget']['proxy_tokens']:,} tokens ({summary['budget']['proxy_steps']} steps)",
-        "target": summary["target"], "fit": f"{fit['chosen']} (chosen by {fit['cross_validation']} Spearman)",
+        "target": summary["target"], "fit": f"{fit['chosen']} (chosen by {method} Spearman)",
         "pick": {name: round(share, 4) for name, share in summary["pick"].items()},
         "pick predicted target": fit["predicted_target_of_pick"], "best sampled": summary["best_sampled"],
         "pick file": str(path / "best" / "mixture.yaml"), "plots": str(path / PLOTS)})
-    report.tables[f"fit ({fit['cross_validation']})"] = Table(
+    report.tables[f"fit ({method})"] = Table(
         ["model", "MAE", "RMSE", "Spearman"],
-        [[name, q["cv_mae"], q["cv_rmse"], q["cv_spearman"]] for name, q in fit["models"].items()])
+        [[name, *(q.get(f"cv_{key}", q.get(f"loo_{key}")) for key in ("mae", "rmse", "spearman"))]
+         for name, q in fit["models"].items()])
     report.tables["pick vs baselines"] = _comparison_table(summary["comparison"])
     report.tables["verdict"] = Table(["verdict"], [[line] for line in summary["verdicts"]])
     report.tables["data constraint (final run)"] = _constraint_table(summary["constraint"])

@@ -81,8 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                          "[default: the config's sources, else one named web]")
     parser.add_argument("--seq-len", type=int, help="tokens per mixed sequence [default: the config's, 1024]")
     parser.add_argument("--seed", type=int, help="seed of the mixture [default: the config's, 1234]")
-    parser.add_argument("--documents", help="with --from filter: documents to start from instead of the run folder's "
-                                            "docs/ (Parquet, JSON Lines, a Hugging Face dataset folder; docs/formats.md)")
+    parser.add_argument("--documents", help="with --from filter: documents to start from instead of the run "
+                                            "folder's docs/ (Parquet, JSON Lines, a Hugging Face dataset folder; "
+                                            "docs/formats.md)")
     add_column_flags(parser)
     parser.add_argument("--from", dest="first", choices=STAGE_ORDER,
                         help="first stage to run; earlier outputs must be complete")

@@ -15,8 +15,9 @@ no approximation, weights renamed and split, none changed:
   SiLU gate (`hidden_act: silu`), `intermediate_size` = the SwiGLU width.
 
 `vocab_size` is the embedding's (the datasets' padded to a multiple of 64): rows past the tokenizer's vocabulary
-are padding that training never saw. `max_position_embeddings` is the trained context (`seq_len`). The tokenizer is the one the run's token sources were made with (their manifest's path, checked
-against its sha256), saved as `tokenizer.json` + `tokenizer_config.json` of a `PreTrainedTokenizerFast`
+are padding that training never saw. `max_position_embeddings` is the trained context (`seq_len`). The
+tokenizer is the one the run's token sources were made with (their manifest's path, checked against its
+sha256), saved as `tokenizer.json` + `tokenizer_config.json` of a `PreTrainedTokenizerFast`
 whose EOS is the datasets' EOS id; the model has no BOS (documents are separated by EOS only).
 """
 

@@ -3,8 +3,8 @@
 Settings follow FineWeb (datatrove's `Trafilatura(favour_precision=True)`): `favor_precision`
 drops borderline blocks, which costs some recall but keeps menus and link lists out, and
 comments are excluded. `extractor: trafilatura_fast` adds trafilatura's `fast` (no fallback
-extractors), which datatrove's extractor leaves off. `deduplicate` stays off: trafilatura's deduplication is an LRU cache
-shared across all documents of a process, so its output would depend on which pages a task
+extractors), which datatrove's extractor leaves off. `deduplicate` stays off: trafilatura's deduplication is
+an LRU cache shared across all documents of a process, so its output would depend on which pages a task
 happened to see first, and the job would not be deterministic under repartitioning.
 Near-duplicate removal is the dedup stage's job.
 

@@ -28,7 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow import stage as contract
-from dataflow.errors import InputError, UserError
+from dataflow.errors import UserError
 from dataflow.partial import PARTIAL_INFIX, partial_dir
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 

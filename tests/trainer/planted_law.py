@@ -50,7 +50,8 @@ class PlantedLaw:
             spec = read_spec(folder)
             weights = np.array([spec.weights[name] for name in self.sources])
             rng = np.random.default_rng(int.from_bytes(hashlib.sha256(spec.run_id.encode()).digest()[:8], "little"))
-            bpb = {name: float(value[0]) + rng.normal(0, SEED_STD) for name, value in self.dataset_loss(weights).items()}
+            bpb = {name: float(value[0]) + rng.normal(0, SEED_STD)
+                   for name, value in self.dataset_loss(weights).items()}
             write_json(folder / "result.json", {"bits_per_byte": bpb, "tokens": 0, "tokens_per_source": {}, "steps": 0})
             write_state(folder, RunState(status="done", attempts=1, history=["try 1: done"]))
 

@@ -42,10 +42,12 @@ def write_crawl(folder: Path, docs: list[dict], files: int = 4) -> None:
 
 
 def crawls(new: int, ratio: int, overlap: float, seed: int = 26) -> tuple[list[dict], list[dict]]:
-    """(earlier, new) documents; `overlap` of the new ones copy an earlier one, half of those with 2% of words changed."""
+    """(earlier, new) documents; `overlap` of the new ones copy an earlier one, half of those with 2% of words
+    changed."""
     rng = random.Random(seed)
     words = sorted({word for sentence in all_sentences("en") for word in sentence.split()})
-    earlier = [{"id": f"old/{i:07d}", "text": " ".join(rng.choices(words, k=WORDS_PER_DOC))} for i in range(new * ratio)]
+    earlier = [{"id": f"old/{i:07d}", "text": " ".join(rng.choices(words, k=WORDS_PER_DOC))}
+               for i in range(new * ratio)]
     fresh = [{"id": f"new/{i:07d}", "text": " ".join(rng.choices(words, k=WORDS_PER_DOC))}
              for i in range(new - int(new * overlap))]
     shared = []
@@ -59,7 +61,8 @@ def crawls(new: int, ratio: int, overlap: float, seed: int = 26) -> tuple[list[d
 
 
 def run_dedup(args: list[str], cores: int) -> dict:
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     measured = run_measured([str(Path(sys.executable).parent / "dataflow"), "run", "dedup", "--force", *args], env=env)
     stats = json.loads((Path(args[args.index("--output") + 1]) / "stats.json").read_text())
@@ -73,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--new", type=int, default=2000, help="documents in the new crawl")
     parser.add_argument("--ratio", type=int, default=10, help="earlier crawl size over the new one's")
-    parser.add_argument("--overlap", type=float, default=0.2, help="share of new documents taken from the earlier crawl")
+    parser.add_argument("--overlap", type=float, default=0.2,
+                        help="share of new documents taken from the earlier crawl")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)

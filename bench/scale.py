@@ -5,8 +5,9 @@
 For each size it builds the input (half sample-generator pages, dataflow/samples, with their
 duplicates, spam and non-HTML records; half copies of the 1,695 real pages of ../shared/data/html,
 each copy with a distinct payload so that no cache can skip it, bench/extract.py's `build_warcs`),
-then runs every stage (or `--stages`, a prefix of the pipeline) of `dataflow run pipeline` as its own process (`--from S --until S`, Spark
-local[cores]) and prints per stage: CPU seconds of the process tree per 1,000 input pages
+then runs every stage (or `--stages`, a prefix of the pipeline) of `dataflow run pipeline` as its own
+process (`--from S --until S`, Spark local[cores]) and prints per stage: CPU seconds of the process tree
+per 1,000 input pages
 (core-seconds, the figure that holds on a shared machine), the stage's own wall seconds, peak
 memory of the driver (the CLI process and its JVM) and of the largest Python worker, rows and
 bytes out. Each stage process pays one JVM start (some CPU seconds whatever the size), so the
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from bench.extract import REPO, build_warcs
 from bench.peak_memory import run_measured
-from dataflow.pipeline import STAGE_ORDER
+from dataflow.stages import STAGE_ORDER
 from dataflow.samples.generate import write_sample_warcs
 
 REAL_PAGES = 1695
@@ -49,7 +50,8 @@ def build_input(folder: Path, pages: int, pages_per_file: int) -> list[str]:
 
 def run_stage(stage: str, inputs: list[str], out: Path, cores: int) -> dict:
     """One stage as its own `dataflow run pipeline --from S --until S` process, measured."""
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_SUBMIT_ARGS": f"--master local[{cores}] pyspark-shell",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     roles: dict[str, int] = {}
     command = [str(Path(sys.executable).parent / "dataflow"), "run", "pipeline", "--from", stage, "--until", stage,
@@ -58,7 +60,8 @@ def run_stage(stage: str, inputs: list[str], out: Path, cores: int) -> dict:
     folder = out / STAGE_FOLDERS[stage]
     stats_files = sorted(folder.rglob("stats.json"))
     stats = json.loads(stats_files[0].read_text()) if stats_files else {}
-    return {"cpu_seconds": measured.cpu_seconds, "wall_seconds": measured.seconds, "stage_seconds": stats.get("seconds"),
+    return {"cpu_seconds": measured.cpu_seconds, "wall_seconds": measured.seconds,
+            "stage_seconds": stats.get("seconds"),
             "driver_peak_bytes": roles.get("driver", 0), "worker_peak_bytes": roles.get("python_worker", 0),
             "rows_out": stats.get("rows_out", stats.get("documents", stats.get("tokens"))),
             "bytes_out": sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())}

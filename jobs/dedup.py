@@ -136,7 +136,8 @@ def read_earlier(spark: SparkSession, paths: list[str], config: DedupConfig) -> 
     frames, texts = [], []
     for path in paths:
         root = path.rstrip("/")
-        if contract.complete_stats(HadoopFS(spark), root) is None or not HadoopFS(spark).exists(f"{root}/{SIGNATURES_DIR}"):
+        fs = HadoopFS(spark)
+        if contract.complete_stats(fs, root) is None or not fs.exists(f"{root}/{SIGNATURES_DIR}"):
             raise InputError(f"--against {path} is not a complete dedup output with {SIGNATURES_DIR}/ (written by "
                              "dedup since it could run against earlier crawls): rerun dedup on that crawl")
         check_comparable(config, json.loads(HadoopFS(spark).read_bytes(f"{root}/{contract.STATS_FILE}")), path)
@@ -161,7 +162,8 @@ def _earlier_hits(docs: DataFrame, features: DataFrame, earlier: tuple[DataFrame
              .select("id", "earlier").distinct())
     if config.verify:
         candidates = pairs.select(F.col("id").alias("src"), F.col("earlier").alias("dst"))
-        pairs = (_star_jaccard(candidates, docs, earlier_texts, config.ngram).where(F.col("jaccard") >= config.threshold)
+        pairs = (_star_jaccard(candidates, docs, earlier_texts, config.ngram)
+                 .where(F.col("jaccard") >= config.threshold)
                  .select(F.col("src").alias("id"), F.col("dst").alias("earlier")))
     near = pairs.groupBy("id").agg(F.min("earlier").alias("earlier"))
     return exact.unionByName(near)
@@ -236,7 +238,8 @@ def _star_jaccard(candidates: DataFrame, src_docs: DataFrame, dst_docs: DataFram
         .join(src_docs.select("id", "text"), "id").select("centre", "id", "text")
     centres = candidates.select(F.col("dst").alias("id")).distinct().join(dst_docs.select("id", "text"), "id") \
         .select(F.col("id").alias("centre"), "id", "text")
-    stars = members.unionByName(centres).repartition("centre").sortWithinPartitions("centre", F.col("id") != F.col("centre"))
+    stars = (members.unionByName(centres).repartition("centre")
+             .sortWithinPartitions("centre", F.col("id") != F.col("centre")))
     return stars.mapInArrow(functools.partial(star_jaccard_batches, ngram=ngram), from_arrow_schema(JACCARD_SCHEMA))
 
 

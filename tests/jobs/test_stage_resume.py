@@ -32,7 +32,8 @@ def warcs(tmp_path_factory):
 
 
 def committed(output) -> int:
-    return sum(len(list(folder.glob(f"{COMMITTED_DIR}/*.json"))) for folder in output.parent.glob(f"{output.name}.partial-*"))
+    return sum(len(list(folder.glob(f"{COMMITTED_DIR}/*.json")))
+               for folder in output.parent.glob(f"{output.name}.partial-*"))
 
 
 def rejected_ids(folder) -> list[str]:

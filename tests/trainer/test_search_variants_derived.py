@@ -68,7 +68,7 @@ def test_where_and_top_fraction_variants_are_tokenised_like_the_base_and_branche
     clean = pq.read_table(pipeline / "clean" / "data", columns=["id", "quality_score"]).to_pylist()
     ranked = sorted(clean, key=lambda row: (-row["quality_score"], row["id"]))
     top_ids = {row["id"] for row in ranked[:math.ceil(TOP * len(clean))]}
-    assert 0 < len(short_ids) < len(filtered) and len(filtered) == len(clean) == 142 and len(top_ids) == 43
+    assert 0 < len(short_ids) < len(filtered) and len(filtered) == len(clean) == 159 and len(top_ids) == 48
 
     base = open_split(pipeline / "tokens" / "web", "train").manifest
     derived = {row["variant"]: row for row in summary["derived"]}

@@ -21,6 +21,7 @@ Then:
 
     python -m bench.search [--work DIR] [--candidates 32] [--proxy-tokens 600000] [--workers 2]
                            [--busy-runs 16] [--confirm-seeds 3] [--final-tokens 2500000]
+                           [--transfer-tokens 400000 --transfer-train '{"model": {"d_model": 128}}']
 
 Sources are built once into `--work` (default a temporary folder) and reused by later runs with
 the same `--work`; a search already in that folder is resumed.
@@ -127,6 +128,11 @@ def search_config(work: Path, sources: dict[str, Path], args: argparse.Namespace
         "candidates": args.candidates, "prior": "natural",
         "backend": {"kind": "local", "workers": args.workers},
     }
+    if args.transfer_tokens:
+        config["transfer"] = {"preset": "tiny", "total_tokens": args.transfer_tokens,
+                              "mixtures": args.transfer_mixtures, "seeds": 2,
+                              "train": {"device": "cpu", "checkpoint": {"every_steps": 500},
+                                        **json.loads(args.transfer_train)}}
     path = work / "search.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -161,6 +167,11 @@ def main() -> None:
     parser.add_argument("--busy-runs", type=int, default=16, help="candidates timed for the busy check (0: skip)")
     parser.add_argument("--confirm-seeds", type=int, default=3)
     parser.add_argument("--vocab-size", type=int, default=8192)
+    parser.add_argument("--transfer-tokens", type=int, default=0,
+                        help="rank-transfer check: tokens of each larger run (0: no check)")
+    parser.add_argument("--transfer-mixtures", type=int, default=8, help="candidates the check trains again")
+    parser.add_argument("--transfer-train", default="{}",
+                        help='JSON laid over the larger runs\' preset, e.g. \'{"model": {"d_model": 128}}\'')
     args = parser.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--master local[2] --driver-memory 3g pyspark-shell")
@@ -218,6 +229,12 @@ def report(summary: dict, search_wall: float, work: Path) -> None:
     print("epochs at the final budget: " + ", ".join(
         f"{name} {entry.get('epochs_predicted', float('nan')):.2f} (max {entry['max_epochs']:g})"
         for name, entry in summary["constraint"].items()))
+    if "rank_transfer" in summary:
+        check = summary["rank_transfer"]
+        print(f"rank transfer ({check['proxy']['tokens']:,} vs {check['larger']['tokens']:,} tokens, "
+              f"{check['seeds']} seeds): Spearman {check['spearman']}; pooled seed std {check['seed_std']}")
+        for entry in check["mixtures"]:
+            print(f"  {entry['mixture']}: proxy {entry['proxy']}, larger {entry['larger']}")
     print(f"search folder: {work / 'search'} (dataflow inspect {work / 'search'}); "
           f"summary: {json.dumps(summary['runs'])}")
 

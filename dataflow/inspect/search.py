@@ -62,6 +62,9 @@ def search_report(path: Path, options: InspectOptions) -> Report:
     report.tables["pick vs baselines"] = _comparison_table(summary["comparison"])
     report.tables["verdict"] = Table(["verdict"], [[line] for line in summary["verdicts"]])
     report.tables["data constraint (final run)"] = _constraint_table(summary["constraint"])
+    if "rank_transfer" in summary:
+        report.summary["rank transfer"] = _transfer_line(summary["rank_transfer"])
+        report.tables["rank transfer"] = _transfer_table(summary["rank_transfer"])
     if summary["failures"]:
         report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run,
                                                                  why in summary["failures"].items()])
@@ -98,6 +101,24 @@ def _constraint_table(constraint: dict[str, dict]) -> Table:
                  [[name, entry["available_tokens"], entry["max_epochs"], round(entry["max_share"], 4),
                    *[round(entry[f"epochs_{label}"], 3) if f"epochs_{label}" in entry else "-" for label in labels]]
                   for name, entry in constraint.items()])
+
+
+def _transfer_line(transfer: dict) -> str:
+    rho, std = transfer["spearman"], transfer["seed_std"]
+    scales = (f"{transfer['proxy']['preset']} {transfer['proxy']['tokens']:,} tokens vs "
+              f"{transfer['larger']['preset']} {transfer['larger']['tokens']:,} tokens")
+    if rho is None:
+        return f"{scales}: fewer than 3 mixtures scored at both scales"
+    noise = ", ".join(f"{scale} {value:.4f}" for scale, value in std.items() if value is not None)
+    return (f"{scales}: Spearman {rho:.3f} (p {transfer['p_value']:.3g}) over {len(transfer['mixtures'])} "
+            f"mixtures, {transfer['seeds']} seeds each" + (f"; pooled seed std {noise}" if noise else ""))
+
+
+def _transfer_table(transfer: dict) -> Table:
+    rows = [[entry["mixture"], *(_pm(entry[scale]) if entry[scale] else "-" for scale in ("proxy", "larger")),
+             "/".join(str(count) for count in entry["seeds"])] for entry in transfer["mixtures"]]
+    return Table(["mixture", "target bpb, proxy", "target bpb, larger", "seeds"], rows,
+                 note="the checked candidates in the proxy's order (best first); mean ± std over seeds")
 
 
 def _pm(mean_std: list[float]) -> str:

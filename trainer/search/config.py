@@ -92,6 +92,20 @@ class ProxyConfig(StrictModel):
     `max_steps`, `seed` and `data.mixture` are set by the search."""
 
 
+class TransferConfig(StrictModel):
+    """Does the proxy rank mixtures as a larger model does (RegMix, Liu et al. 2024, figure 4)? `mixtures`
+    candidates spread over the candidates' ranking are trained at a larger proxy, `seeds` seeds each, and with
+    as many seeds at the search's proxy; the summary gives Spearman's rho between the two rankings."""
+
+    preset: str = "tiny"
+    total_tokens: int = Field(gt=0)
+    """Training tokens of each larger run: 4-10x the proxies' compute makes a useful check."""
+    train: dict[str, Any] = {}
+    """Run-config values laid over the preset (e.g. a wider model), as `proxy.train`."""
+    mixtures: int = Field(default=8, ge=3)
+    seeds: int = Field(default=2, gt=0)
+
+
 class LocalBackend(StrictModel):
     """Worker processes on this machine: one run per GPU, or on CPU the cores split between workers."""
 
@@ -176,6 +190,8 @@ class SearchConfig(StrictModel):
     """Where the runs execute: local, spark or slurm."""
     fit: FitConfig = FitConfig()
     """Regression and surface search."""
+    transfer: TransferConfig | None = None
+    """Off by default: the rank-transfer check, run after the confirmations (its runs cost the most)."""
 
     @field_validator("prior")
     @classmethod

@@ -56,10 +56,14 @@ class SearchInputs:
     manifests: dict[str, dict[str, str]]
     """Every token dataset the search trains or scores on, by field: its manifest's path and sha256 (the
     manifest lists every shard's sha256, so a re-tokenised dataset has another)."""
+    transfer_proxy: Proxy | None = None
+    """The larger runs of the rank-transfer check, when `transfer` is set."""
 
 
 def read_inputs(config: SearchConfig) -> SearchInputs:
-    proxy = resolve_proxy(config)
+    proxy = resolve_proxy(config, config.proxy.preset, config.proxy.total_tokens, config.proxy.train, "proxy")
+    transfer = config.transfer and resolve_proxy(config, config.transfer.preset, config.transfer.total_tokens,
+                                                 config.transfer.train, "transfer")
     eval_datasets, target_tokenizers = _read_targets(config, proxy.seq_len)
     available, source_tokenizers = _read_sources(config)
     _same_tokenizer({**target_tokenizers, **source_tokenizers})
@@ -72,7 +76,8 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
                           eval_datasets=eval_datasets, proxy=proxy, limits=limits,
                           natural={name: count / everything for name, count in available.items()},
                           manifests=dataset_manifests({name: s.path for name, s in config.sources.items()},
-                                                      config.target))
+                                                      config.target),
+                          transfer_proxy=transfer or None)
     if sum(limits.values()) < 1:
         raise ConfigError(f"no mixture of the sources is feasible: at final_run.total_tokens "
                           f"{config.final_run.total_tokens:,} their max_epochs allow at most "
@@ -117,26 +122,26 @@ def _read_sources(config: SearchConfig) -> tuple[dict[str, int], dict[str, Any]]
     return available, tokenizers
 
 
-def resolve_proxy(config: SearchConfig) -> Proxy:
-    """The proxies' run config from the preset and `proxy.train`, validated once here."""
-    preset = config.proxy.preset
+def resolve_proxy(config: SearchConfig, preset: str, total_tokens: int, train: dict[str, Any], field: str) -> Proxy:
+    """A proxy's run config from its preset and `train` values (`field`: `proxy`, or `transfer` for the
+    larger runs of the rank-transfer check), validated once here."""
     if preset not in preset_names():
-        raise ConfigError(f"proxy.preset: unknown preset '{preset}'; known presets: {', '.join(preset_names())}")
+        raise ConfigError(f"{field}.preset: unknown preset '{preset}'; known presets: {', '.join(preset_names())}")
     for key in ("out_dir", "max_steps", "seed"):
-        if key in config.proxy.train:
-            raise ConfigError(f"proxy.train.{key}: set by the search for every run; remove it "
-                              "(proxy.total_tokens sets max_steps)")
+        if key in train:
+            raise ConfigError(f"{field}.train.{key}: set by the search for every run; remove it "
+                              f"({field}.total_tokens sets max_steps)")
     preset_file = load_yaml(PRESETS / f"{preset}.yaml")
-    merged = deep_merge(preset_file, {**config.proxy.train, "preset": preset})
+    merged = deep_merge(preset_file, {**train, "preset": preset})
     seq_len = load_train_config(None, deep_merge(merged, {"out_dir": ".", "data": {"mixture": "-"}})).model.seq_len
     # Laid under proxy.train, over the preset: the target is scored on proxy.target_tokens (its SE small),
     # once at the end (the search reads only the last evaluation; each one costs a pass over the target).
     scoring = {"eval": {"every_steps": 0,
                         "sequences": dict.fromkeys(config.target, max(1, config.proxy.target_tokens // seq_len))}}
-    merged = deep_merge(deep_merge(preset_file, scoring), {**config.proxy.train, "preset": preset})
+    merged = deep_merge(deep_merge(preset_file, scoring), {**train, "preset": preset})
     probe = load_train_config(None, deep_merge(merged, {"out_dir": ".", "data": {"mixture": "-"}}))
     tokens_per_step = probe.data.batch_size * probe.data.grad_accum_steps * probe.model.seq_len
-    max_steps = math.ceil(config.proxy.total_tokens / tokens_per_step)
+    max_steps = math.ceil(total_tokens / tokens_per_step)
     return Proxy(train={**merged, "max_steps": max_steps}, seq_len=probe.model.seq_len,
                  tokens_per_step=tokens_per_step, max_steps=max_steps)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +30,14 @@ import yaml
 
 from dataflow.config import deep_merge
 from dataflow.errors import ConfigError
+from dataflow.mix.mixture import epochs_at
 from trainer.search import backends, report
 from trainer.search.candidates import Draws, feasible, sample_feasible
 from trainer.search.config import SearchConfig
-from trainer.search.inputs import SearchInputs, check_feasible, check_same_datasets, prior_weights, read_inputs
+from trainer.search.inputs import (Proxy, SearchInputs, check_feasible, check_same_datasets, prior_weights,
+                                   read_inputs)
 from trainer.search.locks import lock_folder
+from trainer.search.rank_transfer import LARGER_SUFFIX, TRANSFER_LABEL
 from trainer.search.regression import Regressor, Scores, fit_surface, search_surface
 from trainer.search.store import RunSpec, RunStore, weights_id, write_text
 
@@ -42,6 +46,13 @@ CONFIG_COPY = "search.yaml"
 Runner = Callable[[list[Path]], None]
 """Brings run folders of the store to done (writing each one's result.json, as `worker.execute_run` does)
 or failed."""
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    mixtures: list[str]
+    """The candidates checked, best first at the search's proxy."""
+    specs: list[RunSpec]
 
 
 def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed: bool = False,
@@ -80,9 +91,14 @@ def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed:
     confirmations, skipped = _confirmations(config, inputs, baselines, best_sampled)
     _run(store, config, confirmations, "confirmation runs", runner)
 
+    transfer = plan_transfer(config, inputs, scores, mixtures) if config.transfer else None
+    if transfer:
+        _run(store, config, transfer.specs, "rank-transfer runs", runner)
+
     table = store.write_table(config.target_weights).to_pylist()
     summary = report.summarise(config, inputs, table, draws.rejected, fit, dict(zip(scores, weights.tolist())),
-                               observed, pick, predicted_score, best_sampled, skipped)
+                               observed, pick, predicted_score, best_sampled, skipped,
+                               transfer.mixtures if transfer else None)
     report.write(Path(config.out_dir), summary, table, names)
     return summary
 
@@ -126,7 +142,8 @@ def _claim_folder(store: RunStore, config: SearchConfig, resume: bool, retry_fai
     if store.folders() and not resume:
         raise ConfigError(f"out_dir {config.out_dir} already holds runs of a search; pass --resume to finish it, "
                           "or choose another out_dir")
-    if resume and copy.is_file() and copy.read_text(encoding="utf-8") != resolved:
+    if resume and copy.is_file() and _planning(yaml.safe_load(copy.read_text(encoding="utf-8"))) != _planning(
+            config.model_dump(mode="json")):
         raise ConfigError(f"--resume: the config differs from the one {config.out_dir} was started with "
                           f"({copy}); resume with that config, or choose another out_dir")
     write_text(copy, resolved)
@@ -136,18 +153,51 @@ def _claim_folder(store: RunStore, config: SearchConfig, resume: bool, retry_fai
                  f" ({', '.join(requeued)})" if requeued else "")
 
 
+def _planning(config: dict) -> dict:
+    """What a resumed search must share with the one it resumes: all but `transfer`, so a rank-transfer check
+    can be added to a finished search (its runs are new run ids; the store refuses a changed spec of one)."""
+    return {key: value for key, value in config.items() if key != "transfer"}
+
+
 def retry_command(kind: str, out_dir: str | Path) -> str:
     """The command that reruns a search's failed runs: its own resolved config copy, resumed."""
     return f"dataflow search {kind} --config {Path(out_dir) / CONFIG_COPY} --resume --retry-failed"
 
 
 def run_spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
-          label: str) -> RunSpec:
+             label: str, proxy: Proxy | None = None) -> RunSpec:
+    """One run of `mixture` at the search's proxy (or at `proxy`, the rank-transfer check's larger one)."""
+    proxy = proxy or inputs.proxy
     shares = {name: float(weight) for name, weight in zip(config.sources, weights)}
     return RunSpec(run_id=f"{mixture}-s{seed}", mixture=mixture, weights=shares, seed=seed,
-                   train=_proxy_train(inputs), labels=(label,),
-                   mixture_file=mixture_file(config, f"{config.name}-{mixture}", shares, inputs.proxy.total_tokens,
-                                             inputs.proxy.seq_len, seed))
+                   train=_proxy_train(inputs, proxy), labels=(label,),
+                   mixture_file=mixture_file(config, f"{config.name}-{mixture}", shares, proxy.total_tokens,
+                                             proxy.seq_len, seed))
+
+
+def plan_transfer(config: SearchConfig, inputs: SearchInputs, scores: dict[str, float],
+                  mixtures: dict[str, dict[str, float]]) -> TransferPlan:
+    """The rank-transfer check's runs: `transfer.mixtures` candidates evenly spaced over the candidates'
+    ranking (so the check spans good and bad mixtures, as a search must tell them apart), each at the
+    search's proxy and at the larger one, `transfer.seeds` seeds apiece. A candidate the larger run would
+    repeat beyond a source's max_epochs is passed over for its neighbour in the ranking."""
+    larger = inputs.transfer_proxy
+    ranked = sorted(scores, key=scores.get)
+    usable = [name for name in ranked if all(
+        epochs <= inputs.max_epochs[source] * (1 + 1e-9)
+        for source, epochs in epochs_at(mixtures[name], inputs.available_tokens, larger.total_tokens).items())]
+    if len(usable) < 3:
+        raise ConfigError(f"transfer.total_tokens {config.transfer.total_tokens:,}: only {len(usable)} candidates "
+                          "stay within max_epochs at that budget; a rank correlation needs 3 or more: lower it")
+    count = min(config.transfer.mixtures, len(usable))
+    chosen = [usable[int(index)] for index in np.unique(np.round(np.linspace(0, len(usable) - 1, count)))]
+    specs = []
+    for name in chosen:
+        weights = np.array([mixtures[name][source] for source in config.sources])
+        for seed in range(config.transfer.seeds):
+            specs += [run_spec(config, inputs, name, weights, seed, TRANSFER_LABEL),
+                      run_spec(config, inputs, f"{name}{LARGER_SUFFIX}", weights, seed, TRANSFER_LABEL, larger)]
+    return TransferPlan(mixtures=chosen, specs=specs)
 
 
 def mixture_file(config: SearchConfig, name: str, shares: dict[str, float], total_tokens: int, seq_len: int,
@@ -169,9 +219,9 @@ def optimise(config: SearchConfig, inputs: SearchInputs, model: Regressor,
     return pick, predicted
 
 
-def _proxy_train(inputs: SearchInputs) -> dict:
-    """The proxies' run config, scoring the target datasets that are not sources."""
-    return deep_merge(inputs.proxy.train, {"eval": {"datasets": {
+def _proxy_train(inputs: SearchInputs, proxy: Proxy | None = None) -> dict:
+    """The proxies' run config (or `proxy`'s), scoring the target datasets that are not sources."""
+    return deep_merge((proxy or inputs.proxy).train, {"eval": {"datasets": {
         name: str(Path(path).resolve()) for name, path in inputs.eval_datasets.items()}}})
 
 

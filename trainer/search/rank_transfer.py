@@ -14,6 +14,11 @@ from scipy.stats import spearmanr
 
 from dataflow.errors import ConfigError
 
+TRANSFER_LABEL = "transfer"
+LARGER_SUFFIX = "-larger"
+"""The mixture search's check: a candidate's runs at the larger proxy are the mixture `<candidate>-larger`
+(its runs at the search's proxy keep the candidate's name, so seeds already run are reused)."""
+
 
 @dataclass(frozen=True)
 class RankTransfer:

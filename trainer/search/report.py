@@ -23,6 +23,7 @@ from trainer.search.config import SearchConfig
 from trainer.search.inputs import SearchInputs
 from trainer.search.regression import Fit
 from trainer.search.noise import beyond_noise, difference_noise
+from trainer.search.rank_transfer import LARGER_SUFFIX, rank_transfer
 from trainer.search.store import weights_id, write_json
 
 SUMMARY = "summary.json"
@@ -32,7 +33,9 @@ LABELS = ("natural", "uniform", "best-sampled", "predicted")
 
 def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rejected_draws: int, fit: Fit,
               candidates: dict[str, list[float]], observed: np.ndarray, pick: dict[str, float],
-              predicted_score: float, best_sampled: str, skipped: dict[str, str]) -> dict[str, Any]:
+              predicted_score: float, best_sampled: str, skipped: dict[str, str],
+              transfer: list[str] | None = None) -> dict[str, Any]:
+    """The summary; `transfer`: the candidates of the rank-transfer check, when it ran."""
     statuses = [row["status"] for row in table]
     current = {"predicted": f"predicted-{weights_id(pick)}"}  # the pick in best/, not an older fit's
     comparison = {label: {"skipped": skipped[label]} if label in skipped else _compare(table, label, current.get(label))
@@ -63,7 +66,40 @@ def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rej
                                                               config.final_run.total_tokens)[name]
                                  for label, entry in comparison.items() if "weights" in entry}}
                        for name in config.sources},
+        **({"rank_transfer": rank_transfer_summary(config, inputs, table, transfer)} if transfer else {}),
     }
+
+
+def rank_transfer_summary(config: SearchConfig, inputs: SearchInputs, table: list[dict],
+                          mixtures: list[str]) -> dict[str, Any]:
+    """Each checked candidate's target at the search's proxy and at the larger one (mean ± std over the same
+    seeds), Spearman's rho between the two rankings, and each scale's pooled seed std: a rho near 1 with
+    means spread well beyond the seed std says the proxy orders mixtures as the larger model does."""
+    seeds = config.transfer.seeds
+
+    def scores(mixture: str) -> list[float]:
+        return [row["target"] for row in table if row["mixture"] == mixture and row["seed"] < seeds
+                and row["status"] == "done" and row["target"] is not None]
+
+    entries = [{"mixture": name, "proxy": mean_std(small) if (small := scores(name)) else None,
+                "larger": mean_std(large) if (large := scores(name + LARGER_SUFFIX)) else None,
+                "seeds": [len(small), len(large)]} for name in mixtures]
+    both = [entry for entry in entries if entry["proxy"] and entry["larger"]]
+    correlation = (rank_transfer({e["mixture"]: e["proxy"][0] for e in both},
+                                 {e["mixture"]: e["larger"][0] for e in both}) if len(both) >= 3 else None)
+
+    def pooled(scale: str) -> float | None:
+        spread = [entry[scale][1] ** 2 for entry in both if entry["seeds"][scale == "larger"] > 1]
+        return float(math.sqrt(np.mean(spread))) if spread else None
+
+    larger = inputs.transfer_proxy
+    return {"proxy": {"preset": config.proxy.preset, "tokens": inputs.proxy.total_tokens,
+                      "steps": inputs.proxy.max_steps},
+            "larger": {"preset": config.transfer.preset, "tokens": larger.total_tokens, "steps": larger.max_steps},
+            "seeds": seeds, "mixtures": entries,
+            "spearman": correlation.spearman if correlation else None,
+            "p_value": correlation.p_value if correlation else None,
+            "seed_std": {"proxy": pooled("proxy"), "larger": pooled("larger")}}
 
 
 def _compare(table: list[dict], label: str, mixture: str | None = None) -> dict[str, Any]:

@@ -41,6 +41,12 @@ RECIPES: dict[str, dict] = {
     # Twice the context and the tokens a step at the same tokens: half the steps, each less noisy.
     "seq128-200k": {"preset": "tiny", "total_tokens": 200_000,
                     "train": {"model": {"seq_len": 128}, "optim": {"lr": 3.0e-3, "warmup_steps": 20}}},
+    # A learning rate 3.3x higher: more progress in the same 391 steps, or more noise?
+    "lr1e-2-200k": {"preset": "tiny", "total_tokens": 200_000, "train": {"optim": {"lr": 1.0e-2}}},
+    # Warmup-stable-decay instead of cosine: the peak learning rate held for 80% of the steps.
+    "wsd-200k": {"preset": "tiny", "total_tokens": 200_000, "train": {"optim": {"schedule": "wsd"}}},
+    # Twice the width at half the tokens: about the same CPU (the 8k-vocabulary head dominates a step).
+    "d128-100k": {"preset": "tiny", "total_tokens": 100_000, "train": {"model": {"d_model": 128}}},
 }
 
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.inspect import InspectOptions, inspect_path
 from dataflow.inspect.accumulate import NumericColumn, TopValues
 from dataflow.inspect.funnel import chain_to, funnel_table

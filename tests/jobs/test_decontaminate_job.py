@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.decontaminate.benchmarks import load_items, load_registry, parse_benchmark_arg
 from dataflow.config import with_overrides
 from dataflow.decontaminate.ngram_index import NgramIndex, build_index

@@ -9,7 +9,7 @@ import random
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.dedup.against import EARLIER_REASON, SIGNATURES_DIR
 from dataflow.dedup.minhash import shingles
 from dataflow.text import normalize

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from dataflow import cli
+import cli
 from dataflow.dedup.batches import DedupConfig
 from dataflow.dedup.minhash import MinHasher, shingles, signature_from_bytes
 from dataflow.schema import doc_schema

@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 from jobs import filter as filter_job
 from tests.document_files import write_jsonl
 from tests.real_pages import load_pages

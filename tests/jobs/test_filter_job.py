@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from dataflow import cli
+import cli
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
 from dataflow.filters.screens import screen

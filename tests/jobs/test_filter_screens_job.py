@@ -60,7 +60,7 @@ def test_stats_count_personal_data_per_kind(screened):
 
 
 def test_inspect_shows_toxic_rows_and_personal_data_per_kind(screened, capsys):
-    from dataflow import cli
+    import cli
 
     assert cli.main(["inspect", str(screened), "--rejected", "--examples", "1"]) == 0
     out = capsys.readouterr().out

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from dataflow import cli
+import cli
 from dataflow.shards import TokenizerInfo, open_split
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, load_tokenizer
 from jobs import tokenize_docs

@@ -17,7 +17,7 @@ from dataflow.inspect.accumulate import NumericColumn, TopValues
 from dataflow.inspect.funnel import chain_to, funnel_table
 from dataflow.inspect.render import render_text
 from dataflow.schema import REJECT_FIELDS, doc_schema
-from tests.real_pages import real_texts
+from bench.common.real_pages import real_texts
 
 
 def write_stage(folder, name, kept, rejected, inputs, not_written=None):

@@ -19,7 +19,7 @@ from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_ba
 from jobs import decontaminate
 from jobs.common.arguments import stage_config
 from jobs.common.benchmark_index import benchmark_index
-from tests.real_pages import load_pages, write_documents
+from bench.common.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
 
 PAGES = 150

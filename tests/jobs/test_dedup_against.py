@@ -15,7 +15,7 @@ from dataflow.dedup.minhash import shingles
 from dataflow.text import normalize
 from tests.jobs.test_dedup_job import THRESHOLD, write_docs
 from tests.stage_outputs import stats_of
-from tests.text_edits import near_duplicate
+from bench.common.text_edits import near_duplicate
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import yaml
 import cli
 from jobs import filter as filter_job
 from tests.document_files import write_jsonl
-from tests.real_pages import load_pages
+from bench.common.real_pages import load_pages
 from tests.stage_outputs import stats_of
 
 PAGES = 30

@@ -1,6 +1,7 @@
-"""`dataflow train`, `export-model`, `tokenizer train` and `classifiers train`: the commands that fit a model.
+"""`dataflow train`, `export-model`, `tokenizer train` and `classifiers train`: train a model or export one.
 
-Each hands its arguments to the trainer's or job's own `main()`, which owns the flags and their `--help`.
+Each hands all its arguments to the `main()` of the code it runs (trainer/train.py, trainer/hf_export.py,
+jobs/train_tokenizer.py, classifiers/train.py), which owns the flags and their `--help`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 # and, for working on it:
 #   make test-fast  the suite without the slow tiers (markers in pyproject.toml: cluster, fault, browser, search_e2e,
 #                   slow)
-#   make lint       ruff check over the whole tree
+#   make lint       ruff check over the whole tree, and lint-imports: the layers contract in pyproject.toml
 #   make docs       the documentation site into site/ (mkdocs build --strict: broken links fail it)
 PYTHON ?= python3
 VENV ?= .venv
@@ -41,6 +41,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 docs: $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

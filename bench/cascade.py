@@ -53,7 +53,7 @@ from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet, make_rule
 from dataflow.filters.rule import MaxValue, MinValue, ValueRange
 from dataflow.filters.stats import TextStats
-from tests.warc_builder import Page, real_pages, write_warc
+from bench.common.warc_builder import Page, real_pages, write_warc
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,9 @@
 
 Documents are the real pages of ../shared/data/html (trafilatura output) repeated `--copies`
 times, plus `--planted` pages each holding an excerpt (13-40 words) of a random benchmark
-item with its case, whitespace, line breaks and punctuation changed (tests/planting.py). Both tools index the same item
-text (all fields of each item joined) with 13-grams and drop a document on any hit, one process each:
+item with its case, whitespace, line breaks and punctuation changed (bench/common/planting.py). Both
+tools index the same item text (all fields of each item joined) with 13-grams and drop a document on any
+hit, one process each:
 
 - ours: dataflow.decontaminate.decontaminate_batches over Arrow batches (the stage's
   mapInArrow body), action `drop`, defaults otherwise (floor 8 for short items, n-grams in
@@ -40,8 +41,8 @@ from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_ba
 from dataflow.decontaminate.ngram_index import build_index
 from bench.peers import datatrove_python
 from dataflow.schema import doc_schema
-from tests.planting import excerpt, perturb, plant
-from tests.real_pages import load_pages
+from bench.common.planting import excerpt, perturb, plant
+from bench.common.real_pages import load_pages
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -30,9 +30,9 @@ from bench.before_after import PeakMemory, alternate, gib, print_sides, run_job
 from dataflow.dedup.batches import DedupConfig
 from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash, shingles
 from dataflow.schema import doc_schema
-from tests.jobs.test_connected_components import union_find_components  # (the reference)
-from tests.real_pages import load_pages
-from tests.text_edits import near_duplicate
+from bench.common.union_find import union_find_components  # (the reference)
+from bench.common.real_pages import load_pages
+from bench.common.text_edits import near_duplicate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CORES = 2

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from bench.peak_memory import run_measured
 from bench.peers import datatrove_problem, datatrove_python
 from dataflow.extract.langid import default_model_path
-from tests.warc_builder import Page, write_warc
+from bench.common.warc_builder import Page, write_warc
 
 REPO = Path(__file__).resolve().parents[1]
 

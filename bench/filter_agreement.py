@@ -36,7 +36,7 @@ from dataflow.filters import RULES, c4, fineweb, gopher, repetition
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
 from dataflow.filters.gopher import stop_words
-from tests.real_pages import load_pages as real_pages
+from bench.common.real_pages import load_pages as real_pages
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -8,7 +8,7 @@ same run. Figures are documents per second per core, from CPU time in one proces
   Spark task runs) with the default rule set, and with exactly datatrove's rule set at its
   thresholds (Gopher repetition + Gopher quality + C4 + FineWeb, bench/filter_agreement.py);
 - scoring: classifiers/quality.py score_batches with a fastText model (--model, or the tests'
-  model trained here: tests/real_pages.py, WikiText vs boilerplate, DCLM's hyper-parameters);
+  model trained here: bench/common/real_pages.py, WikiText vs boilerplate, DCLM's hyper-parameters);
 - datatrove 0.10.1: its four filters on the same documents in its own venv
   (bench/datatrove_filters.py), per filter and together, and the keep/drop agreement of the two
   (FineWeb's chain, bench/filter_agreement.py).
@@ -33,7 +33,7 @@ from classifiers.quality import score_batches
 from dataflow.filters.apply import filter_batch
 from dataflow.filters.config import FilterConfig, RuleSet
 from dataflow.schema import doc_schema
-from tests.real_pages import train_quality_model
+from bench.common.real_pages import train_quality_model
 
 BATCH_ROWS = 256
 

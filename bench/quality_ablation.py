@@ -38,7 +38,7 @@ import yaml
 from bench.extract import build_warcs
 from bench.search import SHARED, as_docs, book_chunks, wiki_sections
 from dataflow.inspect.run import run_report
-from tests.real_pages import write_documents
+from bench.common.real_pages import write_documents
 from trainer.guard import GuardConfig
 
 STAGES = {"raw": "docs", "filtered": "filtered", "deduped": "deduped", "classified": "classified"}

@@ -42,7 +42,7 @@ from pathlib import Path
 import yaml
 
 from bench.extract import build_warcs
-from tests.real_pages import write_documents
+from bench.common.real_pages import write_documents
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DATAFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -30,7 +30,7 @@ from bench.datatrove_formatters import run_formatter
 from dataflow.extract.charset import decode_html
 from dataflow.extract.html_text import extract_main_text
 from dataflow.extract.repair import TextRepairConfig, repair_text
-from tests.real_pages import real_texts
+from bench.common.real_pages import real_texts
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -43,8 +43,8 @@ from dataflow.filters.lists import read_list
 from dataflow.filters.pii import KINDS, PLACEHOLDERS, PiiConfig, find_and_mask, iban_valid, luhn_valid
 from dataflow.filters.toxicity import ENGLISH_MODEL, WORDS, ToxicityConfig, score_documents, toxic_value
 from dataflow.schema import doc_schema
-from tests.planting import plant
-from tests.real_pages import real_texts
+from bench.common.planting import plant
+from bench.common.real_pages import real_texts
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pages_with_source() -> list[dict]:
-    """The real pages (tests/real_pages.py) with their source folder, matched by the id it derives."""
+    """The real pages (bench/common/real_pages.py) with their source folder, matched by the id it derives."""
     sources = {}
     with open(SHARED_DATA / "html" / "manifest.jsonl", encoding="utf-8") as handle:
         for line in handle:

@@ -41,7 +41,7 @@ from bench.peers import datatrove_problem, datatrove_python
 from dataflow.shards import TokenizerInfo
 from dataflow.tokenize.tiktoken_bpe import encode_texts, exact_encoding
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
-from tests.real_pages import real_texts, write_documents
+from bench.common.real_pages import real_texts, write_documents
 
 REPO = Path(__file__).resolve().parents[1]
 

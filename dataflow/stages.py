@@ -1,6 +1,6 @@
 """The stage registry: every pipeline stage once, with its job, its folder, what it reads and writes.
 
-`dataflow run NAME` (dataflow/cli.py), the pipeline's order, `--from`/`--until` and its folders
+`dataflow run NAME` (cli/pipeline.py), the pipeline's order, `--from`/`--until` and its folders
 (dataflow/pipeline.py, jobs/pipeline.py), the funnel (dataflow/inspect/funnel.py) and the report
 (dataflow/report/stages.py) all read this table, so a new stage is one entry here plus its job
 file and its config section. Jobs are named by module, not imported, so that `import dataflow`

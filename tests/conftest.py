@@ -43,14 +43,14 @@ def spark():
 
 @pytest.fixture(scope="session")
 def quality_model(shared_data, tmp_path_factory) -> Path:
-    """A real fastText quality classifier trained here (tests/real_pages.py), its card next to it."""
-    from tests.real_pages import train_quality_model
+    """A real fastText quality classifier trained here (bench/common/real_pages.py), its card next to it."""
+    from bench.common.real_pages import train_quality_model
 
     return train_quality_model(shared_data, tmp_path_factory.mktemp("quality"))
 @pytest.fixture(scope="session")
 def real_pages(shared_data) -> list[dict]:
-    """The 1,695 real pages as extracted text: {id, text, language, url} (tests/real_pages.py)."""
-    from tests.real_pages import load_pages
+    """The 1,695 real pages as extracted text: {id, text, language, url} (bench/common/real_pages.py)."""
+    from bench.common.real_pages import load_pages
 
     return load_pages(shared_data)
 

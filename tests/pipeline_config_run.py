@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from dataflow import cli
+import cli
 from dataflow.samples.generate import write_sample_warcs
 
 SAMPLE_PAGES, SEED = 160, 0

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 STEP = 512  # tokens per step of the `tiny` preset (8 sequences of 64)

@@ -14,7 +14,7 @@ The kind of output is recognised from what the folder holds, and each kind has i
 | search        | search.yaml and runs/ (`dataflow search`)       | inspect/search.py             |
 
 Named views that are not paths (`inspect doc ID PATH`, ...) are subcommands of the same CLI
-group (dataflow/cli.py); a first argument that is not a subcommand's name is a PATH.
+group (cli/inspect.py); a first argument that is not a subcommand's name is a PATH.
 Everything is streamed or memory-mapped: inputs of any size are read without loading them.
 """
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-MODULES = sorted(path.stem for path in BENCH.glob("*.py") if path.stem != "__init__")
+#: bench modules and the helpers they share (bench/common/), as dotted names below `bench`
+MODULES = sorted(".".join(path.relative_to(BENCH).with_suffix("").parts) for path in BENCH.rglob("*.py")
+                 if path.stem != "__init__")
 
 
 @pytest.mark.parametrize("module", MODULES)

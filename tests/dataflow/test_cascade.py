@@ -12,7 +12,7 @@ from dataflow.extract.cascade import REUSED
 from dataflow.extract.langid import default_model_path
 from dataflow.extract.records import ExtractConfig, extract_file
 from dataflow.extract.warc import read_archive
-from tests.warc_builder import Page, real_pages, write_warc
+from bench.common.warc_builder import Page, real_pages, write_warc
 
 
 @pytest.fixture(scope="module")

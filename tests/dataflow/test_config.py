@@ -7,7 +7,7 @@ import argparse
 import pytest
 import yaml
 
-from dataflow import cli
+import cli.pipeline
 from dataflow.config import add_model_flags, flag_overrides, with_overrides
 from dataflow.errors import ConfigError
 from dataflow.extract.records import ExtractConfig
@@ -63,6 +63,6 @@ def test_config_show_prints_every_default(tmp_path, capsys):
 def test_run_help_lists_the_stages_and_an_unknown_stage_names_them(capsys):
     assert cli.main(["run", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "Usage: dataflow run" in out and all(stage in out for stage in cli.STAGES)
+    assert "Usage: dataflow run" in out and all(stage in out for stage in cli.pipeline.STAGES)
     assert cli.main(["run", "filtre"]) == 2
     assert "unknown stage 'filtre'; known stages: extract, filter" in capsys.readouterr().err

@@ -17,8 +17,8 @@ from dataflow.decontaminate.ngram_index import build_index
 from dataflow.pipeline import load_pipeline_config
 from dataflow.schema import doc_schema
 from dataflow.text import normalize, normalized_unit_spans
-from tests.planting import excerpt, perturb, plant
-from tests.real_pages import load_pages
+from bench.common.planting import excerpt, perturb, plant
+from bench.common.real_pages import load_pages
 
 PASSAGES_PER_BENCHMARK = 20
 

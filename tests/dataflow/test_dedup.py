@@ -13,7 +13,7 @@ from dataflow.dedup.batches import DedupConfig, signature_batches, star_jaccard_
 from dataflow.errors import ConfigError
 from dataflow.dedup.minhash import MinHasher, band_keys, shingle_hash64, shingles, signature_from_bytes
 from tests.minhash_reference import datasketch_minhash
-from tests.text_edits import EDITS, near_duplicate
+from bench.common.text_edits import EDITS, near_duplicate
 
 ARTICLE = ("The city council voted on Tuesday to expand the bike lane network across the northern districts, "
            "after a year of consultations with residents and shop owners.\nThe plan adds forty kilometres of "

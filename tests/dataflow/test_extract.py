@@ -13,7 +13,7 @@ from dataflow.extract.records import ExtractConfig, _guarded_row, extract_file, 
 from dataflow.extract.warc import Record, read_archive
 from dataflow.extract.langid import default_model_path
 from dataflow.schema import record_doc_id
-from tests.warc_builder import Page, real_pages, write_warc, write_wet
+from bench.common.warc_builder import Page, real_pages, write_warc, write_wet
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import gzip
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 from dataflow.filters.calibrate import calibrate, overrides_yaml, reference_documents
 from dataflow.filters.config import FilterConfig
 from dataflow.pipeline import load_pipeline_config

@@ -9,7 +9,7 @@ import pytest
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
 from dataflow.filters.gopher import stop_words
-from tests.real_pages import load_pages
+from bench.common.real_pages import load_pages
 
 ARTICLES = [  # news articles and a personal blog post, hand-checked against the pages
     "chinese-web-content-extraction/064b591b-3cac-4a08-88d0-41c193a2350d",

@@ -11,13 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.inspect import InspectOptions, inspect_path
 from dataflow.inspect.accumulate import NumericColumn, TopValues
 from dataflow.inspect.funnel import chain_to, funnel_table
 from dataflow.inspect.render import render_text
 from dataflow.schema import REJECT_FIELDS, doc_schema
-from tests.real_pages import real_texts
+from bench.common.real_pages import real_texts
 
 
 def write_stage(folder, name, kept, rejected, inputs, not_written=None):

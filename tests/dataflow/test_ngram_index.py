@@ -14,7 +14,7 @@ from dataflow.decontaminate.benchmarks import BenchmarkItem, load_items, load_re
 from dataflow.decontaminate.matches import find_matches, locate
 from dataflow.decontaminate.ngram_index import build_index
 from dataflow.text import normalized_units
-from tests.real_pages import load_pages
+from bench.common.real_pages import load_pages
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from dataflow.extract.quality_gate import MARGINS, PREFIX, QualityGate, gate_rul
 from dataflow.extract.records import ExtractConfig, extract_file, make_cascade
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet, make_rule
-from tests.warc_builder import Page, real_pages, write_warc
+from bench.common.warc_builder import Page, real_pages, write_warc
 
 
 def test_loosening_moves_every_threshold_outward_by_the_factor():

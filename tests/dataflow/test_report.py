@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from dataflow import cli  # noqa: E402
+import cli  # noqa: E402
 from dataflow.inspect.report import Table  # noqa: E402
 from dataflow.report import html as report_html  # noqa: E402
 from dataflow.report import write_report  # noqa: E402

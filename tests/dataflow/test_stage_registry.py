@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from dataflow import cli
+import cli.pipeline
 from dataflow.pipeline import PipelineConfig
 from dataflow.stages import DOCUMENT_STAGES, STAGE_ORDER, STAGES, stage_folder
 
@@ -27,7 +27,7 @@ def test_every_stage_has_a_job_main_and_a_config_section():
 
 
 def test_cli_run_knows_the_registry_and_the_whole_pipeline():
-    assert list(cli.STAGES) == [*STAGE_ORDER, "pipeline"]
+    assert list(cli.pipeline.STAGES) == [*STAGE_ORDER, "pipeline"]
 
 
 def test_folders_are_filled_per_source_and_mixture():

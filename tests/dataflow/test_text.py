@@ -9,7 +9,7 @@ import pytest
 import dataflow.text
 from dataflow.text import (normalize, normalize_batch, normalized_chunks, normalized_unit_spans, normalized_units,
                            unspaced_share, word_units)
-from tests.real_pages import load_pages
+from bench.common.real_pages import load_pages
 
 
 def test_doctests():

@@ -54,7 +54,7 @@ def test_a_double_encoded_page_extracts_to_the_same_text_as_the_original(shared_
     """A CMS that stored UTF-8 read as cp1252, then served it as UTF-8: the extract stage repairs it."""
     from dataflow.extract.langid import default_model_path
     from dataflow.extract.records import ExtractConfig, extract_file
-    from tests.warc_builder import Page, real_pages, write_warc
+    from bench.common.warc_builder import Page, real_pages, write_warc
 
     (_, body), = [page for page in real_pages(shared_data, 60) if page[0].get("lang") == "de"][:1]
     original = body.decode("utf-8")

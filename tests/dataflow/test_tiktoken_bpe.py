@@ -11,7 +11,7 @@ import pytest
 from dataflow.tokenize.encode import choose_encoder
 from dataflow.tokenize.tiktoken_bpe import encode_texts, exact_encoding
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, load_tokenizer, save_tokenizer, train_byte_level_bpe
-from tests.real_pages import real_texts
+from bench.common.real_pages import real_texts
 
 
 @pytest.fixture(scope="module")

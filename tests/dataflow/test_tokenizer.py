@@ -10,7 +10,7 @@ from dataflow.shards import ShardEntry, TokenizerInfo, open_split, write_manifes
 from dataflow.tokenize.encode import encode_partition, write_partition
 from dataflow.tokenize.tokenizer import (TokenizerTrainConfig, load_matching_tokenizer, load_tokenizer, save_tokenizer,
                                 train_byte_level_bpe)
-from tests.real_pages import real_texts
+from bench.common.real_pages import real_texts
 
 
 @pytest.fixture(scope="module")

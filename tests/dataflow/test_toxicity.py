@@ -107,7 +107,7 @@ For details write to jane.doe@example.org before the end of the month.
 
 
 def test_explain_shows_each_scorer_and_the_personal_data_found(word_list, tmp_path, capsys):
-    from dataflow import cli
+    import cli
 
     page = tmp_path / "page.txt"
     page.write_text(MEETING, encoding="utf-8")

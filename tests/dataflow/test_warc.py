@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from dataflow.extract.warc import ReadFailure, decode_http_body, looks_like_html, read_archive
-from tests.warc_builder import Page, write_warc
+from bench.common.warc_builder import Page, write_warc
 
 MAX = 2 * 1024 * 1024
 

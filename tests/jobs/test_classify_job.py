@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from classifiers.quality import load_quality_model, score_texts
-from dataflow import cli
+import cli
 from jobs import classify
-from tests.real_pages import load_pages, write_documents
+from bench.common.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
 
 

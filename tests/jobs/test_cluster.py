@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 from dataflow.samples.generate import write_sample_warcs
 
 pytestmark = pytest.mark.cluster

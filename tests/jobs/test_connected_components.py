@@ -6,24 +6,8 @@ import random
 
 import pytest
 
+from bench.common.union_find import union_find_components
 from jobs.common.connected_components import ComponentsDidNotConverge, connected_components
-
-
-def union_find_components(edges: list[tuple[str, str]]) -> dict[str, str]:
-    """node -> smallest node of its component, by path-halving union-find."""
-    parent: dict[str, str] = {}
-
-    def find(node: str) -> str:
-        while parent.setdefault(node, node) != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for a, b in edges:
-        root_a, root_b = find(a), find(b)
-        if root_a != root_b:
-            parent[max(root_a, root_b)] = min(root_a, root_b)
-    return {node: find(node) for node in parent}
 
 
 def dedup_like_graph(seed: int) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.decontaminate.benchmarks import load_items, load_registry, parse_benchmark_arg
 from dataflow.config import with_overrides
 from dataflow.decontaminate.ngram_index import NgramIndex, build_index
@@ -19,7 +19,7 @@ from dataflow.decontaminate.batches import DecontaminateConfig, decontaminate_ba
 from jobs import decontaminate
 from jobs.common.arguments import stage_config
 from jobs.common.benchmark_index import benchmark_index
-from tests.real_pages import load_pages, write_documents
+from bench.common.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
 
 PAGES = 150

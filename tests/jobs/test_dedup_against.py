@@ -9,13 +9,13 @@ import random
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.dedup.against import EARLIER_REASON, SIGNATURES_DIR
 from dataflow.dedup.minhash import shingles
 from dataflow.text import normalize
 from tests.jobs.test_dedup_job import THRESHOLD, write_docs
 from tests.stage_outputs import stats_of
-from tests.text_edits import near_duplicate
+from bench.common.text_edits import near_duplicate
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from dataflow import cli
+import cli
 from dataflow.dedup.batches import DedupConfig
 from dataflow.dedup.minhash import MinHasher, shingles, signature_from_bytes
 from dataflow.schema import doc_schema
 from jobs.dedup import keep_rank
-from tests.jobs.test_connected_components import union_find_components
+from bench.common.union_find import union_find_components
 from tests.stage_outputs import stats_of
 from tests.minhash_reference import datasketch_minhash
-from tests.text_edits import EDITS, near_duplicate
+from bench.common.text_edits import EDITS, near_duplicate
 
 THRESHOLD = 0.8
 

@@ -19,7 +19,7 @@ from jobs import filter as filter_job
 from jobs.common.documents_in import ColumnMapping, read_documents
 from tests.document_files import write_jsonl, write_zst
 from tests.stage_outputs import stats_of
-from tests.warc_builder import write_wet
+from bench.common.warc_builder import write_wet
 
 WORDS = "the river runs past old mills where farmers once brought grain from the hills each autumn".split()
 SOURCE = [{"key": f"doc-{i}", "body": " ".join(WORDS[i % 7:] + WORDS[:i % 7]) + f" Entry number {i}.",

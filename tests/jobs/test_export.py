@@ -9,10 +9,10 @@ import json
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 from jobs import filter as filter_job
 from tests.document_files import write_jsonl
-from tests.real_pages import load_pages
+from bench.common.real_pages import load_pages
 from tests.stage_outputs import stats_of
 
 PAGES = 30

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from dataflow import cli
+import cli
 from tests.dataflow.test_inputs import FlakyRangeHandler
 
 

@@ -9,7 +9,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.errors import InputError
 from jobs import extract
 from jobs.common.stage_io import read_stage_input

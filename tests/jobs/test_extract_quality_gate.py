@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from jobs import extract
 from tests.dataflow.test_quality_gate import gate_test_pages
 from tests.stage_outputs import stats_of
-from tests.warc_builder import Page, write_warc
+from bench.common.warc_builder import Page, write_warc
 
 
 def test_gated_pages_land_in_rejected_with_the_rule_and_the_counts_add_up(spark, shared_data, tmp_path):

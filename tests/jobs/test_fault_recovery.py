@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataflow.samples.generate import write_sample_warcs
-from dataflow import cli
+import cli
 from jobs import extract
 from tests.conftest import REPO_ROOT
 from tests.range_files import RangeHandler

@@ -8,12 +8,12 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from dataflow import cli
+import cli
 from dataflow.filters.apply import evaluate
 from dataflow.filters.config import FilterConfig, RuleSet
 from dataflow.filters.screens import screen
 from jobs import filter as filter_job
-from tests.real_pages import load_pages, write_documents
+from bench.common.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
 
 SLASH_PAGE_ID = "synthetic/ten-thousand-slashes"

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs import filter as filter_job
-from tests.real_pages import load_pages, write_documents
+from bench.common.real_pages import load_pages, write_documents
 
 ABUSE = "Shut up, you stupid bitch. Fuck you and your asshole friends, you worthless piece of shit. "
 CONTACT = "Write to jane.doe@example.org, call +44 20 7946 0958, or pay to DE89 3704 0044 0532 0130 00."
@@ -60,7 +60,7 @@ def test_stats_count_personal_data_per_kind(screened):
 
 
 def test_inspect_shows_toxic_rows_and_personal_data_per_kind(screened, capsys):
-    from dataflow import cli
+    import cli
 
     assert cli.main(["inspect", str(screened), "--rejected", "--examples", "1"]) == 0
     out = capsys.readouterr().out

@@ -7,7 +7,7 @@ import json
 
 from jobs import filter as filter_job
 from jobs.common.stage_io import stage_input_identity
-from tests.real_pages import write_documents
+from bench.common.real_pages import write_documents
 
 PAGE = "Page {n} has a few plain sentences about gardens and the weather in spring. "
 

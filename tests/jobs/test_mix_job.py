@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 from dataflow.mix.megatron import MegatronFile
 from dataflow.mix.mixture import MixedStream, load_mixture, open_sources
 from dataflow.mix.sequences import MixedSequences

@@ -22,7 +22,7 @@ from jobs import pipeline as pipeline_job
 from jobs import tokenize_docs as tokenize_job
 from jobs import train_tokenizer as train_tokenizer_job
 from jobs.common.stage_io import Stage, run_output
-from tests.real_pages import write_documents
+from bench.common.real_pages import write_documents
 from tests.trainer.conftest import tiny_config, write_mixture, write_source
 from trainer.train import Trainer
 

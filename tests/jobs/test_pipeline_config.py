@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 from dataflow.inspect.funnel import pipeline_order
 from dataflow.pipeline import load_pipeline_config
 from dataflow.stages import STAGE_ORDER

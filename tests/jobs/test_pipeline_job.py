@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from dataflow import cli
+import cli
 from dataflow.samples.benchmark import items, leaked_ids
 from dataflow.samples.generate import write_sample_warcs
 from tests.stage_outputs import stats_of

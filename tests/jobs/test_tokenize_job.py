@@ -10,13 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from dataflow import cli
+import cli
 from dataflow.shards import TokenizerInfo, open_split
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, load_tokenizer
 from jobs import tokenize_docs
 from jobs import train_tokenizer
 from jobs.common.exact_partitions import exactly_partitioned
-from tests.real_pages import real_texts, write_documents
+from bench.common.real_pages import real_texts, write_documents
 from tests.stage_outputs import stats_of
 
 NUM_DOCS = 240

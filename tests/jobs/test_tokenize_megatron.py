@@ -16,7 +16,7 @@ from dataflow.tokenize.megatron_docs import MEGATRON_DIR, write_megatron_shard
 from dataflow.tokenize.tokenizer import load_tokenizer
 from jobs import tokenize_docs
 from tests.document_files import write_jsonl
-from tests.real_pages import load_pages
+from bench.common.real_pages import load_pages
 from tests.stage_outputs import stats_of
 
 with warnings.catch_warnings():  # megatron-core warns at import that Transformer Engine and Apex are absent

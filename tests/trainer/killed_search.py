@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 def start_search(*args: str) -> subprocess.Popen:
     """`dataflow search ARGS` as a child process group, so one kill takes its worker pool and run too."""
     return subprocess.Popen(
-        [sys.executable, "-c", "from dataflow.cli import main; raise SystemExit(main())", "search", *args],
+        [sys.executable, "-c", "from cli import main; raise SystemExit(main())", "search", *args],
         cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)})
 

@@ -12,7 +12,7 @@ import torch
 import yaml
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from dataflow import cli
+import cli
 from dataflow.samples.benchmark import benchmark_path
 from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
 from trainer.hf_export import llama_config, llama_state_dict, load_run_model

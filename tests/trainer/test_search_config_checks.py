@@ -9,7 +9,7 @@ import math
 import pytest
 import yaml
 
-from dataflow import cli
+import cli
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import load_mixture
 from trainer.search.config import load_search_config

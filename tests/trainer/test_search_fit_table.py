@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dataflow.cli import main
+from cli import main
 from dataflow.mix.mixture import load_mixture
 
 from search_sources import search_file, write_sources

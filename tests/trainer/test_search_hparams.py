@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dataflow.cli import app
+from cli import app
 from dataflow.inspect import inspect_path
 from trainer.config import load_train_config
 from trainer.search.hparam_search import load_hparam_config, run_hparam_search

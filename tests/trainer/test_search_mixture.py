@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from dataflow.cli import main
+from cli import main
 from dataflow.inspect import inspect_path
 from dataflow.mix.mixture import load_mixture, plan_mixture
 from dataflow.shards import open_split

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from search_sources import PROXY_TRAIN, search_file, write_sources
 
-from dataflow.cli import main
+from cli import main
 from dataflow.errors import ConfigError
 from trainer.metrics import read_jsonl
 from trainer.search import backends

@@ -8,7 +8,7 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from dataflow.cli import app
+from cli import app
 from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
 from trainer.search.scaling_search import load_scaling_config, run_scaling_search

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dataflow.cli import app
+from cli import app
 from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
 from trainer.config import load_train_config

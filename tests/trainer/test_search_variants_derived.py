@@ -18,7 +18,7 @@ from jobs import filter as filter_job
 from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
 from trainer.search.variant_search import load_variant_config, run_variant_search
-from tests.real_pages import real_texts, write_documents
+from bench.common.real_pages import real_texts, write_documents
 
 from search_sources import PROXY_TRAIN
 

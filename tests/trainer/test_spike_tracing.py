@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from dataflow import cli
+import cli
 from dataflow.inspect.run import open_run_stream, step_window
 from dataflow.mix.provenance import window_spans
 from dataflow.shards import TokenizerInfo, split_path, write_token_dataset

@@ -18,8 +18,11 @@ A source written by `dataflow run tokenize` is a folder holding one dataset per 
 `train/` and `validation/` (`split_path`); the validation documents are chosen by a hash of
 the document id, so they never overlap training.
 
-All file access of the format lives in this module (local paths for now), so that a
-remote filesystem (fsspec) is added in one place.
+All file access of the format lives in this module. A dataset on object storage (an `s3://` or
+other fsspec URL, dataflow/object_store.py) opens the same way: its manifest and document indexes
+are read whole (8 bytes a document), its token files by byte ranges (`RemoteTokens`), so a
+training rank fetches the windows it trains on, never a whole shard; `verify` reads each shard
+once per machine (recorded under DATAFLOW_CACHE, keyed by the object's ETag).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pydantic import ValidationError
 from dataflow.atomic import write_text
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
+from dataflow.object_store import is_store, join, read_bytes, url_fs
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -56,15 +60,15 @@ def token_dtype(vocab_size: int) -> np.dtype:
 def file_sha256(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks (tokenizer files, shards)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with (url_fs(str(path))[0].open(str(path), "rb") if is_store(path) else open(path, "rb")) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def split_path(source_root: str | Path, split: Split) -> Path:
-    """Where a source folder keeps the dataset of one split: `tokens/web/train`."""
-    return Path(source_root) / split
+def split_path(source_root: str | Path, split: Split) -> Path | str:
+    """Where a source folder keeps the dataset of one split: `tokens/web/train` (a URL for a store's)."""
+    return join(source_root, split)
 
 
 class TokenizerInfo(StrictModel):
@@ -251,14 +255,15 @@ class TokenDataset:
     the sha256, the id range and document boundaries (once per file version with `cached`).
     """
 
-    def __init__(self, path: Path, manifest: Manifest, tokens: list[np.ndarray], doc_ends: list[np.ndarray]):
+    def __init__(self, path: Path | str, manifest: Manifest, tokens: list[np.ndarray | RemoteTokens],
+                 doc_ends: list[np.ndarray]):
         self.path, self.manifest = path, manifest
         self.tokens, self.doc_ends = tokens, doc_ends
         self.shard_tokens = np.array([entry.num_tokens for entry in manifest.shards], dtype=np.int64)
 
     @classmethod
     def open(cls, path: str | Path, verify: bool = False) -> TokenDataset:
-        path = Path(path)
+        path = path.rstrip("/") if is_store(path) else Path(path)
         manifest = read_manifest(path)
         dtype = token_dtype(manifest.vocab_size)
         if manifest.dtype != dtype.name:
@@ -267,7 +272,7 @@ class TokenDataset:
         tokens, doc_ends = [], []
         for entry in manifest.shards:
             tokens.append(map_shard(path, entry.file, dtype, entry.num_tokens))
-            doc_ends.append(map_shard(path, entry.index_file, INDEX_DTYPE, entry.num_documents))
+            doc_ends.append(map_shard(path, entry.index_file, INDEX_DTYPE, entry.num_documents)[:])
             last_end = int(doc_ends[-1][-1]) if entry.num_documents else 0
             if last_end != entry.num_tokens:
                 raise InputError(f"token dataset {path}: shard {entry.index_file} ends at token {last_end}, "
@@ -304,7 +309,7 @@ class TokenDataset:
         record = _read_verified(self.path) if cached else {}
         verified = {}
         for entry, tokens, ends in zip(self.manifest.shards, self.tokens, self.doc_ends):
-            stamp = [_stamp(self.path / entry.file), _stamp(self.path / entry.index_file), entry.sha256]
+            stamp = [_stamp(join(self.path, entry.file)), _stamp(join(self.path, entry.index_file)), entry.sha256]
             if record.get(entry.file) != stamp:
                 self._verify_shard(entry, tokens, ends)
             verified[entry.file] = stamp
@@ -314,6 +319,7 @@ class TokenDataset:
     def _verify_shard(self, entry: ShardEntry, tokens: np.ndarray, ends: np.ndarray) -> None:
         for name, expected in ((entry.file, entry.sha256), (entry.index_file, entry.index_sha256)):
             check_sha256(self.path, name, expected)
+        tokens = tokens[:]  # a remote shard, read whole once here
         if tokens.size and int(tokens.max()) >= self.manifest.vocab_size:
             raise InputError(f"token dataset {self.path}: shard {entry.file} holds id {int(tokens.max())}, "
                              f"not below vocab_size {self.manifest.vocab_size}; rewrite the dataset")
@@ -370,15 +376,17 @@ def open_split(source_root: str | Path, split: Split, verify: bool = False) -> T
     return dataset
 
 
-def read_manifest(path: Path, model: type[M] = Manifest, label: str = "token dataset",
+def read_manifest(path: Path | str, model: type[M] = Manifest, label: str = "token dataset",
                   writer: str = "dataflow run tokenize") -> M:
     """`path/manifest.json` as `model`, refusing unknown format versions; errors name the folder."""
-    file = path / MANIFEST
-    if not file.is_file():
-        raise InputError(f"{path} is not a {label}: {MANIFEST} is missing "
-                         f"(write it with `{writer}`, or the write did not finish)")
+    file = join(path, MANIFEST)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        text = read_bytes(file) if is_store(file) else file.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        raise InputError(f"{path} is not a {label}: {MANIFEST} is missing "
+                         f"(write it with `{writer}`, or the write did not finish)") from None
+    try:
+        data = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(f"{label} {path}: {MANIFEST} is not JSON ({err}); rewrite it with `{writer}`") from None
     version = data.get("format_version") if isinstance(data, dict) else None
@@ -393,7 +401,7 @@ def read_manifest(path: Path, model: type[M] = Manifest, label: str = "token dat
         raise InputError(f"{label} {path}: {MANIFEST} is invalid at {key}: {first['msg']}") from None
 
 
-def check_sha256(directory: Path, name: str, expected: str, label: str = "token dataset",
+def check_sha256(directory: Path | str, name: str, expected: str, label: str = "token dataset",
                  fix: str = "rewrite the dataset") -> None:
     """Refuse a file whose sha256 is not the manifest's, naming the shard file."""
     actual = file_sha256(shard_file(directory, name, label))
@@ -402,28 +410,30 @@ def check_sha256(directory: Path, name: str, expected: str, label: str = "token 
                          f"manifest says {expected[:12]}…); {fix}")
 
 
-def map_shard(directory: Path, name: str, dtype: np.dtype, length: int, label: str = "token dataset",
-              fix: str = "the dataset is incomplete or corrupt, rewrite it") -> np.ndarray:
-    """Memory-map `length` items of a shard file after checking its size."""
+def map_shard(directory: Path | str, name: str, dtype: np.dtype, length: int, label: str = "token dataset",
+              fix: str = "the dataset is incomplete or corrupt, rewrite it") -> np.ndarray | RemoteTokens:
+    """Memory-map `length` items of a shard file after checking its size (a `RemoteTokens` on a store)."""
     path = shard_file(directory, name, label)
     expected = length * dtype.itemsize
-    actual = path.stat().st_size if path.is_file() else None
+    actual = _stamp(path)[0] if _exists(path) else None
     if actual != expected:
         found = "missing" if actual is None else f"{actual} bytes"
         raise InputError(f"{label} {directory}: shard {name} is {found}, manifest says {expected} bytes; {fix}")
     if length == 0:
         return np.zeros(0, dtype=dtype)  # np.memmap refuses empty files
+    if is_store(path):
+        return RemoteTokens(path, dtype, length)
     # A plain ndarray view: slicing np.memmap itself costs microseconds of Python per call.
     return np.memmap(path, dtype=dtype, mode="r", shape=(length,)).view(np.ndarray)
 
 
-def shard_file(directory: Path, name: str, label: str = "token dataset") -> Path:
+def shard_file(directory: Path | str, name: str, label: str = "token dataset") -> Path | str:
     """`directory/name` for a file name read from a manifest, refused unless it is a plain name
     inside the folder: a manifest must not point a reader at `../../etc/passwd` or an absolute path."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise InputError(f"{label} {directory}: manifest names the file {name!r}, which is not a plain file name "
                          "inside the folder; rewrite the manifest")
-    return directory / name
+    return join(directory, name)
 
 
 #: Per-folder record of shards already verified: file name -> [[size, mtime_ns] of the token and
@@ -431,21 +441,62 @@ def shard_file(directory: Path, name: str, label: str = "token dataset") -> Path
 VERIFIED_FILE = ".verified.json"
 
 
-def _stamp(path: Path) -> list[int]:
-    stat = path.stat()
+class RemoteTokens:
+    """A token file on object storage, sliced like the memory map of a local one: `tokens[a:b]` is one
+    range request for those ids' bytes, so readers fetch what they use (a window, a document)."""
+
+    def __init__(self, url: str, dtype: np.dtype, length: int):
+        self.url, self.dtype, self.size = url, dtype, length
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        start, stop, step = key.indices(self.size)
+        if step != 1:
+            raise IndexError(f"{self.url}: only contiguous slices are read from a remote shard")
+        if stop <= start:
+            return np.zeros(0, dtype=self.dtype)
+        data = read_bytes(self.url, start * self.dtype.itemsize, stop * self.dtype.itemsize)
+        return np.frombuffer(data, dtype=self.dtype)
+
+
+def _exists(path: Path | str) -> bool:
+    if not is_store(path):
+        return Path(path).is_file()
+    fs, name = url_fs(path)
+    return fs.isfile(name)
+
+
+def _stamp(path: Path | str) -> list:
+    """What tells a file version apart without reading it: size and mtime, or size and ETag on a store."""
+    if is_store(path):
+        fs, name = url_fs(path)
+        info = fs.info(name)
+        return [info["size"], str(info.get("ETag") or info.get("mtime") or info.get("LastModified"))]
+    stat = Path(path).stat()
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def _read_verified(directory: Path) -> dict[str, Any]:
+def _verified_file(directory: Path | str) -> Path:
+    """The dataset folder's record, or for a dataset on a store (read-only to readers) one under
+    DATAFLOW_CACHE (default ~/.cache/dataflow) named by a hash of its URL, shared by a machine's ranks."""
+    if not is_store(directory):
+        return Path(directory) / VERIFIED_FILE
+    cache = Path(os.environ.get("DATAFLOW_CACHE") or Path.home() / ".cache" / "dataflow")
+    return cache / "verified" / f"{hashlib.sha256(str(directory).encode()).hexdigest()[:32]}.json"
+
+
+def _read_verified(directory: Path | str) -> dict[str, Any]:
     try:
-        record = json.loads((directory / VERIFIED_FILE).read_text(encoding="utf-8"))
+        record = json.loads(_verified_file(directory).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
 
 
-def _write_verified(directory: Path, record: dict[str, Any]) -> None:
+def _write_verified(directory: Path | str, record: dict[str, Any]) -> None:
     try:
-        write_text(directory / VERIFIED_FILE, json.dumps(record))
+        write_text(_verified_file(directory), json.dumps(record))
     except OSError:  # a read-only dataset: verified again next time, nothing worse
         pass

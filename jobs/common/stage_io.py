@@ -29,6 +29,7 @@ from pyspark.sql import functions as F
 
 from dataflow import stage as contract
 from dataflow.errors import UserError
+from dataflow.object_store import FsspecFS, is_store
 from dataflow.partial import PARTIAL_INFIX, partial_dir
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 
@@ -116,6 +117,15 @@ def local_output(path: str) -> str:
     return "file://" + os.path.abspath(path.removeprefix("file://"))
 
 
+def python_output(spark: SparkSession, path: str) -> tuple[str, HadoopFS | FsspecFS]:
+    """Where a stage whose files Python writes (the tokenizer) publishes, and through what: an object
+    store URL (s3://, gs://, ...) through fsspec (dataflow/object_store.py), else a local or shared
+    path through Hadoop's local filesystem."""
+    if is_store(path):
+        return path.rstrip("/"), FsspecFS()
+    return local_output(path), HadoopFS(spark)
+
+
 def read_stage_input(spark: SparkSession, path: str, columns: ColumnMapping | None = None) -> DataFrame:
     """Documents of a stage output folder (its data/), or of a user's dataset (jobs/common/documents_in.py)."""
     from jobs.common.documents_in import ColumnMapping, read_documents  # it stands on this module's HadoopFS
@@ -169,15 +179,16 @@ class Stage:
         self.fingerprint = contract.fingerprint(self.name, config, self.inputs)
 
 
-def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) -> dict:
+def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict],
+               fs: HadoopFS | FsspecFS | None = None) -> dict:
     """Run `stage` unless its output is complete and current; return its stats.
 
     The contract every stage output keeps, whatever it holds (Parquet rows, token shards):
     `write(tmp)` fills the temporary folder `tmp` and returns the stage's own figures; this
     adds the stage name, fingerprint, config, inputs and seconds, writes stats.json and
-    _SUCCESS, and renames the folder into place.
+    _SUCCESS, and renames the folder into place; through `fs`, Hadoop's FileSystem by default.
     """
-    fs = HadoopFS(spark)
+    fs = fs or HadoopFS(spark)
     existing = contract.complete_stats(fs, stage.output)
     if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
         log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)

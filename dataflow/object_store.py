@@ -13,8 +13,12 @@ other than AWS's (MinIO, moto, Ceph), credentials from the usual AWS chain.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import posixpath
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,3 +146,30 @@ def staged(folder: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="dataflow-staged-") as tmp:
         yield Path(tmp)
         upload(tmp, folder)
+
+
+def cache_dir() -> Path:
+    """This machine's cache of objects read from stores: DATAFLOW_CACHE, default ~/.cache/dataflow."""
+    return Path(os.environ.get("DATAFLOW_CACHE") or Path.home() / ".cache" / "dataflow")
+
+
+def version(url: str) -> list:
+    """What tells an object's versions apart without reading it: size and ETag (mtime on stores without one)."""
+    fs, path = url_fs(url)
+    fs.invalidate_cache(path)  # listings cached by this process go stale when other processes write
+    info = fs.info(path)
+    return [info["size"], str(info.get("ETag") or info.get("mtime") or info.get("LastModified"))]
+
+
+def local_copy(path: str | Path) -> Path:
+    """A local file with the bytes of `path`: the file itself, or for an object (a tokenizer.json on S3) a
+    copy under cache_dir(), fetched once per object version and shared by the machine's processes, so
+    libraries that open files by name (tokenizers, tiktoken) read it."""
+    if not is_store(path):
+        return Path(local_path(str(path)))
+    key = hashlib.sha256(json.dumps([str(path), version(str(path))]).encode()).hexdigest()[:32]
+    target = cache_dir() / "objects" / key / posixpath.basename(str(path).rstrip("/"))
+    if not target.is_file():
+        tmp = download(str(path), target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"))
+        os.replace(tmp, target)  # two processes fetching at once both rename the same bytes
+    return target

@@ -31,6 +31,8 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -42,7 +44,7 @@ from pydantic import ValidationError
 from dataflow.atomic import write_text
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
-from dataflow.object_store import is_store, join, read_bytes, url_fs
+from dataflow.object_store import cache_dir, is_store, join, read_bytes, upload, url_fs, version, write_bytes
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -134,20 +136,23 @@ class ShardWriter:
 
     Documents are given without EOS: the writer appends it, so "every document ends with
     EOS" holds by construction. `close` renames the files into place and returns the
-    manifest entry; `abort` removes the temporary files. `write_shard` wraps both.
+    manifest entry; `abort` removes the temporary files. `write_shard` wraps both. A `directory` on
+    object storage gets the files at `close`, uploaded from a local scratch folder (index first; an
+    S3 PUT is atomic, so a retried task rewrites the same bytes).
     """
 
     def __init__(self, directory: str | Path, shard_index: int, *, vocab_size: int, eos_id: int):
         if not 0 <= eos_id < vocab_size:
             raise InputError(f"eos_id {eos_id} is outside the vocabulary [0, {vocab_size}); check the tokenizer")
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory if is_store(directory) else Path(directory)
+        local = Path(tempfile.mkdtemp(prefix="dataflow-shard-")) if is_store(directory) else self.directory
+        local.mkdir(parents=True, exist_ok=True)
         self.stem = f"{shard_index:05d}"
         self.vocab_size, self.dtype = vocab_size, token_dtype(vocab_size)
         self.eos = np.array([eos_id], dtype=self.dtype)
         tag = uuid.uuid4().hex  # two attempts of one Spark task never share a temporary file
-        self._tmp_bin = self.directory / f".{self.stem}.bin.tmp-{tag}"
-        self._tmp_idx = self.directory / f".{self.stem}.idx.tmp-{tag}"
+        self._tmp_bin = local / f".{self.stem}.bin.tmp-{tag}"
+        self._tmp_idx = local / f".{self.stem}.idx.tmp-{tag}"
         self._file = open(self._tmp_bin, "wb")
         self._digest = hashlib.sha256()
         self._ends: list[int] = []
@@ -179,8 +184,13 @@ class ShardWriter:
         index = np.asarray(self._ends, dtype=INDEX_DTYPE)
         self._tmp_idx.write_bytes(index.tobytes())
         bin_name, idx_name = f"{self.stem}.bin", f"{self.stem}.idx"
-        os.replace(self._tmp_idx, self.directory / idx_name)
-        os.replace(self._tmp_bin, self.directory / bin_name)
+        if is_store(self.directory):
+            for tmp, name in ((self._tmp_idx, idx_name), (self._tmp_bin, bin_name)):
+                upload(tmp, join(self.directory, name))
+            shutil.rmtree(self._tmp_bin.parent)
+        else:
+            os.replace(self._tmp_idx, self.directory / idx_name)
+            os.replace(self._tmp_bin, self.directory / bin_name)
         return ShardEntry(file=bin_name, index_file=idx_name, num_tokens=self._num_tokens,
                           num_documents=len(self._ends), text_bytes=self._text_bytes,
                           sha256=self._digest.hexdigest(),
@@ -190,6 +200,8 @@ class ShardWriter:
         self._file.close()
         self._tmp_bin.unlink(missing_ok=True)
         self._tmp_idx.unlink(missing_ok=True)
+        if is_store(self.directory):
+            shutil.rmtree(self._tmp_bin.parent, ignore_errors=True)
 
 
 def write_shard(directory: str | Path, shard_index: int, docs: Iterable[tuple[np.ndarray, int]], *,
@@ -208,18 +220,22 @@ def write_shard(directory: str | Path, shard_index: int, docs: Iterable[tuple[np
 def write_manifest(directory: str | Path, shards: Sequence[ShardEntry], *, source: str, split: Split,
                    tokenizer: TokenizerInfo, vocab_size: int, eos_id: int,
                    config: dict[str, Any] | None = None) -> Manifest:
-    """Complete a dataset: check the shard files are in place, then write `manifest.json` atomically."""
-    directory = Path(directory)
+    """Complete a dataset: check the shard files are in place, then write `manifest.json` atomically
+    (on object storage: one PUT, which is atomic)."""
     itemsize = token_dtype(vocab_size).itemsize
     for entry in shards:
-        path = directory / entry.file
-        if not path.is_file() or path.stat().st_size != entry.num_tokens * itemsize:
+        path = join(directory, entry.file)
+        if not _exists(path) or _stamp(path)[0] != entry.num_tokens * itemsize:
             raise InputError(f"shard {path} is missing or not {entry.num_tokens} tokens long; "
                              "rewrite the shard before writing the manifest")
     manifest = Manifest(format_version=FORMAT_VERSION, source=source, split=split, tokenizer=tokenizer,
                         vocab_size=vocab_size, dtype=token_dtype(vocab_size).name, eos_id=eos_id,
                         config=config or {}, shards=sorted(shards, key=lambda entry: entry.file))
-    write_text(directory / MANIFEST, json.dumps(manifest.model_dump(), indent=1) + "\n")
+    text = json.dumps(manifest.model_dump(), indent=1) + "\n"
+    if is_store(directory):
+        write_bytes(join(directory, MANIFEST), text.encode("utf-8"))
+    else:
+        write_text(Path(directory, MANIFEST), text)
     return manifest
 
 
@@ -465,15 +481,14 @@ def _exists(path: Path | str) -> bool:
     if not is_store(path):
         return Path(path).is_file()
     fs, name = url_fs(path)
+    fs.invalidate_cache(name)  # written by other processes (Spark tasks) since this one listed it
     return fs.isfile(name)
 
 
 def _stamp(path: Path | str) -> list:
     """What tells a file version apart without reading it: size and mtime, or size and ETag on a store."""
     if is_store(path):
-        fs, name = url_fs(path)
-        info = fs.info(name)
-        return [info["size"], str(info.get("ETag") or info.get("mtime") or info.get("LastModified"))]
+        return version(path)
     stat = Path(path).stat()
     return [stat.st_size, stat.st_mtime_ns]
 
@@ -483,8 +498,7 @@ def _verified_file(directory: Path | str) -> Path:
     DATAFLOW_CACHE (default ~/.cache/dataflow) named by a hash of its URL, shared by a machine's ranks."""
     if not is_store(directory):
         return Path(directory) / VERIFIED_FILE
-    cache = Path(os.environ.get("DATAFLOW_CACHE") or Path.home() / ".cache" / "dataflow")
-    return cache / "verified" / f"{hashlib.sha256(str(directory).encode()).hexdigest()[:32]}.json"
+    return cache_dir() / "verified" / f"{hashlib.sha256(str(directory).encode()).hexdigest()[:32]}.json"
 
 
 def _read_verified(directory: Path | str) -> dict[str, Any]:

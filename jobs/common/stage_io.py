@@ -13,10 +13,12 @@ Hadoop's FileSystem API, so the same code works on file://, hdfs:// and s3a://.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -29,7 +31,7 @@ from pyspark.sql import functions as F
 
 from dataflow import stage as contract
 from dataflow.errors import UserError
-from dataflow.object_store import FsspecFS, is_store
+from dataflow.object_store import FsspecFS, is_store, join, upload
 from dataflow.partial import PARTIAL_INFIX, partial_dir
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 
@@ -124,6 +126,38 @@ def python_output(spark: SparkSession, path: str) -> tuple[str, HadoopFS | Fsspe
     if is_store(path):
         return path.rstrip("/"), FsspecFS()
     return local_output(path), HadoopFS(spark)
+
+
+def write_parquet(frame: DataFrame, path: str) -> None:
+    """`frame` as a Parquet folder at `path`. Spark's writer for what Hadoop's FileSystem reaches (a local
+    or shared path); on object storage (a stage whose other files Python writes, `python_output`) each
+    task writes its partition with pyarrow through fsspec as `part-NNNNN.parquet`, named by the partition
+    so a retried task rewrites the same object, and the cluster needs no Hadoop connector for it."""
+    if not is_store(path):
+        frame.write.parquet(path)
+        return
+    write = functools.partial(_write_partition_parquet, folder=path)
+    frame.mapInArrow(write, "rows LONG").collect()  # one row per non-empty partition
+
+
+def _write_partition_parquet(batches, *, folder: str):
+    """mapInArrow body of `write_parquet`: the partition's rows to one local file, then one upload."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark import TaskContext
+
+    rows, writer = 0, None
+    with tempfile.TemporaryDirectory(prefix="dataflow-parquet-") as tmp:
+        local = f"{tmp}/part.parquet"
+        for batch in batches:
+            if writer is None:
+                writer = pq.ParquetWriter(local, batch.schema, compression="zstd")
+            writer.write_batch(batch)
+            rows += batch.num_rows
+        if writer is not None:
+            writer.close()
+            upload(local, join(folder, f"part-{TaskContext.get().partitionId():05d}.parquet"))
+            yield pa.RecordBatch.from_pylist([{"rows": rows}])
 
 
 def read_stage_input(spark: SparkSession, path: str, columns: ColumnMapping | None = None) -> DataFrame:

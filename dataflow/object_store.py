@@ -13,6 +13,7 @@ other than AWS's (MinIO, moto, Ceph), credentials from the usual AWS chain.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import fsspec
 
+from dataflow.atomic import write_text
 from dataflow.remote import fsspec_url, is_remote, local_path, storage_options_for
 
 
@@ -38,6 +40,16 @@ def join(base: str | Path, *names: str) -> str | Path:
     if isinstance(base, Path) or not is_store(base):
         return Path(base, *names)
     return posixpath.join(str(base).rstrip("/"), *names)
+
+
+def hadoop_url(url: str) -> str:
+    """The URL Spark's own readers and writers take: Hadoop spells fsspec's `s3://` `s3a://`."""
+    return "s3a://" + url[len("s3://"):] if url.startswith("s3://") else url
+
+
+def file_size(path: str | Path) -> int:
+    """A file's size in bytes, local or on a store."""
+    return version(str(path))[0] if is_store(path) else Path(path).stat().st_size
 
 
 def url_fs(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -173,3 +185,32 @@ def local_copy(path: str | Path) -> Path:
         tmp = download(str(path), target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"))
         os.replace(tmp, target)  # two processes fetching at once both rename the same bytes
     return target
+
+
+def scratch_for(directory: str | Path) -> Path:
+    """Where a writer of files bound for `directory` keeps them until `place`: the folder itself when
+    it is local (a rename then puts them in place), else a new local temporary folder."""
+    if is_store(directory):
+        return Path(tempfile.mkdtemp(prefix="dataflow-scratch-"))
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return Path(directory)
+
+
+def place(tmp: Path, directory: str | Path, name: str) -> None:
+    """Put the finished file `tmp` in place as `directory/name`: one rename on disk, one upload to a
+    store (an S3 PUT is atomic: readers see the whole object or none), after which `tmp` is deleted."""
+    if is_store(directory):
+        upload(tmp, join(directory, name))
+        tmp.unlink()
+        with contextlib.suppress(OSError):  # the scratch folder, once its last file is placed
+            tmp.parent.rmdir()
+    else:
+        os.replace(tmp, Path(directory, name))
+
+
+def write_text_file(path: str | Path, text: str) -> None:
+    """A small file (a manifest) written whole: through a temporary name and a rename on disk, one PUT on a store."""
+    if is_store(path):
+        write_bytes(str(path), text.encode("utf-8"))
+    else:
+        write_text(path, text)

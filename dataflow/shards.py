@@ -30,9 +30,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -44,7 +41,8 @@ from pydantic import ValidationError
 from dataflow.atomic import write_text
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
-from dataflow.object_store import cache_dir, is_store, join, read_bytes, upload, url_fs, version, write_bytes
+from dataflow.object_store import (cache_dir, is_store, join, place, read_bytes, scratch_for, url_fs, version,
+                                   write_text_file)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -145,8 +143,7 @@ class ShardWriter:
         if not 0 <= eos_id < vocab_size:
             raise InputError(f"eos_id {eos_id} is outside the vocabulary [0, {vocab_size}); check the tokenizer")
         self.directory = directory if is_store(directory) else Path(directory)
-        local = Path(tempfile.mkdtemp(prefix="dataflow-shard-")) if is_store(directory) else self.directory
-        local.mkdir(parents=True, exist_ok=True)
+        local = scratch_for(directory)
         self.stem = f"{shard_index:05d}"
         self.vocab_size, self.dtype = vocab_size, token_dtype(vocab_size)
         self.eos = np.array([eos_id], dtype=self.dtype)
@@ -184,13 +181,8 @@ class ShardWriter:
         index = np.asarray(self._ends, dtype=INDEX_DTYPE)
         self._tmp_idx.write_bytes(index.tobytes())
         bin_name, idx_name = f"{self.stem}.bin", f"{self.stem}.idx"
-        if is_store(self.directory):
-            for tmp, name in ((self._tmp_idx, idx_name), (self._tmp_bin, bin_name)):
-                upload(tmp, join(self.directory, name))
-            shutil.rmtree(self._tmp_bin.parent)
-        else:
-            os.replace(self._tmp_idx, self.directory / idx_name)
-            os.replace(self._tmp_bin, self.directory / bin_name)
+        place(self._tmp_idx, self.directory, idx_name)
+        place(self._tmp_bin, self.directory, bin_name)
         return ShardEntry(file=bin_name, index_file=idx_name, num_tokens=self._num_tokens,
                           num_documents=len(self._ends), text_bytes=self._text_bytes,
                           sha256=self._digest.hexdigest(),
@@ -200,8 +192,6 @@ class ShardWriter:
         self._file.close()
         self._tmp_bin.unlink(missing_ok=True)
         self._tmp_idx.unlink(missing_ok=True)
-        if is_store(self.directory):
-            shutil.rmtree(self._tmp_bin.parent, ignore_errors=True)
 
 
 def write_shard(directory: str | Path, shard_index: int, docs: Iterable[tuple[np.ndarray, int]], *,
@@ -231,11 +221,7 @@ def write_manifest(directory: str | Path, shards: Sequence[ShardEntry], *, sourc
     manifest = Manifest(format_version=FORMAT_VERSION, source=source, split=split, tokenizer=tokenizer,
                         vocab_size=vocab_size, dtype=token_dtype(vocab_size).name, eos_id=eos_id,
                         config=config or {}, shards=sorted(shards, key=lambda entry: entry.file))
-    text = json.dumps(manifest.model_dump(), indent=1) + "\n"
-    if is_store(directory):
-        write_bytes(join(directory, MANIFEST), text.encode("utf-8"))
-    else:
-        write_text(Path(directory, MANIFEST), text)
+    write_text_file(join(directory, MANIFEST), json.dumps(manifest.model_dump(), indent=1) + "\n")
     return manifest
 
 

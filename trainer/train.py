@@ -88,6 +88,8 @@ class Trainer:
         # Before anything is written. The mixture file may live in out_dir (a search writes each run's
         # there); the trainer only adds files to out_dir and never deletes beside its checkpoints.
         check_apart(config.out_dir, sources, "out_dir")
+        if config.checkpoint.dir is not None:
+            check_apart(config.checkpoint.dir, sources, "checkpoint.dir")
         validation_sets = _held_out(validation_sets) | open_eval_datasets(config.eval.datasets, set(validation_sets))
         if not validation_sets:
             raise ConfigError("nothing to evaluate: no source holds out validation documents (tokenized with "

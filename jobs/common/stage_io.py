@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from dataflow import stage as contract
 from dataflow.errors import UserError
@@ -137,7 +138,12 @@ def write_parquet(frame: DataFrame, path: str) -> None:
         frame.write.parquet(path)
         return
     write = functools.partial(_write_partition_parquet, folder=path)
-    frame.mapInArrow(write, "rows LONG").collect()  # one row per non-empty partition
+    if not frame.mapInArrow(write, "rows LONG").collect():  # one row per non-empty partition
+        import pyarrow.parquet as pq  # no row at all: still a folder that readers open, as Spark leaves one
+
+        with tempfile.TemporaryDirectory(prefix="dataflow-parquet-") as tmp:
+            pq.write_table(to_arrow_schema(frame.schema).empty_table(), f"{tmp}/part.parquet")
+            upload(f"{tmp}/part.parquet", join(path, "part-00000.parquet"))
 
 
 def _write_partition_parquet(batches, *, folder: str):

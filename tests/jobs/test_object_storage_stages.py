@@ -17,7 +17,7 @@ import yaml
 from dataflow.errors import UserError
 from dataflow.object_store import FsspecFS, read_bytes, url_fs, write_bytes
 from dataflow.shards import SPLITS
-from jobs import tokenize_docs, train_tokenizer
+from jobs import mix, tokenize_docs, train_tokenizer
 from tests.real_pages import write_documents
 from tests.s3_server import s3_bucket, s3_endpoint  # noqa: F401 - fixtures
 from trainer.config import load_train_config
@@ -54,6 +54,16 @@ def stage_outputs(root: str, docs: str) -> tuple[str, str]:
     assert tokenize_docs.main(["--input", docs, "--tokenizer", f"{root}/tokenizer/tokenizer.json", "--source", "web",
                                "--num-shards", "3", "--validation-frac", "0.1", "--output", f"{root}/tokens"]) == 0
     return f"{root}/tokenizer", f"{root}/tokens"
+
+
+def mixed(tmp_path, name: str, tokens: str, output: str) -> str:
+    """The mix stage over one source, within one epoch (a repeated source's document ids are read by
+    Spark through the cluster's s3a connector, which this machine has not)."""
+    mixture = tmp_path / f"mix-{name}.yaml"
+    mixture.write_text(yaml.safe_dump({"name": "web-only", "total_tokens": 8192, "seq_len": 32, "seed": 0,
+                                       "sources": {"web": {"path": tokens, "weight": 1.0, "max_epochs": 1}}}))
+    assert mix.main(["--mixture", str(mixture), "--output", output, "--max-shard-tokens", "4000"]) == 0
+    return output
 
 
 def read(path: str) -> bytes:
@@ -109,9 +119,25 @@ def test_tokenizer_tokenize_and_a_resumed_run_on_s3_give_the_local_bytes(spark_o
     assert s3_rows == local_rows and len(s3_rows) == 160
     assert not FsspecFS().siblings(f"{s3_bucket}/run/*.tmp-*")  # temporary prefixes published or deleted
 
+    local_mix = mixed(tmp_path, "local", local_tokens, str(tmp_path / "local" / "mix"))
+    s3_mix = mixed(tmp_path, "s3", s3_tokens, f"{s3_bucket}/run/mix")
+    local_manifest, s3_manifest = (json.loads(read(f"{folder}/manifest.json")) for folder in (local_mix, s3_mix))
+    for manifest in (local_manifest, s3_manifest):  # the sources' paths, and so their manifests' hashes, differ
+        manifest["mixture"]["sources"]["web"].pop("path"), manifest["sources"]["web"].pop("path")
+        manifest["sources"]["web"].pop("train_manifest_sha256"), manifest["tokenizer"].pop("path")
+    assert s3_manifest == local_manifest and len(local_manifest["shards"]) > 1
+    for entry in local_manifest["shards"]:
+        for name in (entry["file"], entry["sources_file"]):
+            assert read(f"{s3_mix}/{name}") == read(f"{local_mix}/{name}"), name
+    local_stats, s3_stats = (json.loads(read(f"{folder}/stats.json")) for folder in (local_mix, s3_mix))
+    assert comparable(s3_stats) == comparable(local_stats)
+    fs, repeated = url_fs(f"{s3_mix}/repeated")
+    assert ds.dataset(repeated, filesystem=fs, format="parquet").to_table().num_rows == 0  # within one epoch
+
     caplog.clear()
-    stage_outputs(f"{s3_bucket}/run", docs)  # a rerun finds both outputs complete and current on S3
-    assert caplog.text.count("is complete and current; skipping") == 2
+    stage_outputs(f"{s3_bucket}/run", docs)  # a rerun finds every output complete and current on S3
+    mixed(tmp_path, "s3", s3_tokens, f"{s3_bucket}/run/mix")
+    assert caplog.text.count("is complete and current; skipping") == 3
 
     # The trainer on the tokens and with its checkpoints on S3, killed after step 4 and resumed,
     # ends with the tensors of an uninterrupted run on the local tokens.

@@ -462,7 +462,7 @@ class RemoteTokens:
             raise IndexError(f"{self.url}: only contiguous slices are read from a remote shard")
         if stop <= start:
             return np.zeros(0, dtype=self.dtype)
-        data = read_bytes(self.url, start * self.dtype.itemsize, stop * self.dtype.itemsize)
+        data = self.fs.cat_file(self.fs_path, start=start * self.dtype.itemsize, end=stop * self.dtype.itemsize)
         return np.frombuffer(data, dtype=self.dtype)
 
     @staticmethod

@@ -186,8 +186,9 @@ def read(path: Path | str) -> dict[str, Any]:
     if not is_store(path):
         return _read_local(Path(path), path)
     fs, prefix = url_fs(str(path))
+    fs.invalidate_cache()
     with tempfile.TemporaryDirectory(prefix="dataflow-checkpoint-") as tmp:
-        for name in fs.ls(prefix, detail=False):
+        for name in fs.ls(prefix, detail=False) if fs.exists(prefix) else []:  # none: "incomplete" below
             base = name.rstrip("/").split("/")[-1]
             download(join(path, base), Path(tmp, base))
         return _read_local(Path(tmp), path)

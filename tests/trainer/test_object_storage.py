@@ -48,9 +48,10 @@ def test_a_corrupt_shard_on_s3_is_refused_by_name(sources, s3_bucket):
         TokenDataset.open(f"{url}/train").verify(cached=True)
 
 
-def test_run_on_s3_tokens_with_s3_checkpoints_resumes_to_the_local_runs_bytes(tmp_path, sources, s3_bucket):
+def test_run_on_s3_tokens_with_s3_checkpoints_resumes_to_the_local_runs_bytes(tmp_path, sources, s3_bucket,
+                                                                               caplog):
     """Sources and checkpoints on S3, killed after step 4 and resumed: the final checkpoint's files are
-    byte-identical to those of an uninterrupted run on local disk."""
+    byte-identical to those of an uninterrupted run on local disk; a corrupt newest step on S3 is skipped."""
     local_mixture = write_mixture(tmp_path / "mix-local.yaml", {"web": (sources["web"], 0.75),
                                                             "wiki": (sources["wiki"], 0.25)})
     urls = remote_sources(sources, s3_bucket)
@@ -74,6 +75,12 @@ def test_run_on_s3_tokens_with_s3_checkpoints_resumes_to_the_local_runs_bytes(tm
     remote, local = (torch.load(io.BytesIO(data), weights_only=True) for data in
                      (read_bytes(f"{checkpoints}/step-000008/trainer.pt"), (local_step / "trainer.pt").read_bytes()))
     assert {**remote, "config": None} == {**local, "config": None}
+    model = f"{checkpoints}/step-000008/model.pt"
+    corrupt = bytearray(read_bytes(model))
+    corrupt[len(corrupt) // 2] ^= 0xFF  # same size, one flipped byte
+    write_bytes(model, bytes(corrupt))
+    assert Trainer(config, resume=True).step == 4  # the newest step fails its sha256: the one before it
+    assert "step-000008 is corrupt: model.pt does not match" in caplog.text
     assert sorted(FsspecFS().file_sizes(checkpoints)) == [f"step-00000{step}/{name}" for step in (4, 8)
                                                           for name in ("complete.json", "model.pt", "optimizer.pt",
                                                                        "trainer.pt")]

@@ -15,6 +15,7 @@ import torch
 import yaml
 
 from dataflow.errors import UserError
+from dataflow.mix.provenance import document_rows
 from dataflow.object_store import FsspecFS, read_bytes, url_fs, write_bytes
 from dataflow.shards import SPLITS
 from jobs import mix, tokenize_docs, train_tokenizer
@@ -117,6 +118,8 @@ def test_tokenizer_tokenize_and_a_resumed_run_on_s3_give_the_local_bytes(spark_o
     s3_rows = ds.dataset(documents_prefix, filesystem=fs, format="parquet").to_table().sort_by("id").to_pylist()
     local_rows = pq.read_table(f"{local_tokens}/documents").sort_by("id").to_pylist()
     assert s3_rows == local_rows and len(s3_rows) == 160
+    keys = {(row["shard"], row["document"]) for row in local_rows if row["split"] == "train"}
+    assert document_rows(s3_tokens, "train", keys) == document_rows(local_tokens, "train", keys)  # spike tracing
     assert not FsspecFS().siblings(f"{s3_bucket}/run/*.tmp-*")  # temporary prefixes published or deleted
 
     local_mix = mixed(tmp_path, "local", local_tokens, str(tmp_path / "local" / "mix"))

@@ -18,8 +18,11 @@ A source written by `dataflow run tokenize` is a folder holding one dataset per 
 `train/` and `validation/` (`split_path`); the validation documents are chosen by a hash of
 the document id, so they never overlap training.
 
-All file access of the format lives in this module (local paths for now), so that a
-remote filesystem (fsspec) is added in one place.
+All file access of the format lives in this module. A dataset on object storage (an `s3://` or
+other fsspec URL, dataflow/object_store.py) opens the same way: its manifest and document indexes
+are read whole (8 bytes a document), its token files by byte ranges (`RemoteTokens`), so a
+training rank fetches the windows it trains on, never a whole shard; `verify` reads each shard
+once per machine (recorded under DATAFLOW_CACHE, keyed by the object's ETag).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -39,6 +41,8 @@ from pydantic import ValidationError
 from dataflow.atomic import write_text
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
+from dataflow.object_store import (cache_dir, is_store, join, place, read_bytes, scratch_for, url_fs, version,
+                                   write_text_file)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -56,15 +60,15 @@ def token_dtype(vocab_size: int) -> np.dtype:
 def file_sha256(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks (tokenizer files, shards)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with (url_fs(str(path))[0].open(str(path), "rb") if is_store(path) else open(path, "rb")) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def split_path(source_root: str | Path, split: Split) -> Path:
-    """Where a source folder keeps the dataset of one split: `tokens/web/train`."""
-    return Path(source_root) / split
+def split_path(source_root: str | Path, split: Split) -> Path | str:
+    """Where a source folder keeps the dataset of one split: `tokens/web/train` (a URL for a store's)."""
+    return join(source_root, split)
 
 
 class TokenizerInfo(StrictModel):
@@ -130,20 +134,22 @@ class ShardWriter:
 
     Documents are given without EOS: the writer appends it, so "every document ends with
     EOS" holds by construction. `close` renames the files into place and returns the
-    manifest entry; `abort` removes the temporary files. `write_shard` wraps both.
+    manifest entry; `abort` removes the temporary files. `write_shard` wraps both. A `directory` on
+    object storage gets the files at `close`, uploaded from a local scratch folder (index first; an
+    S3 PUT is atomic, so a retried task rewrites the same bytes).
     """
 
     def __init__(self, directory: str | Path, shard_index: int, *, vocab_size: int, eos_id: int):
         if not 0 <= eos_id < vocab_size:
             raise InputError(f"eos_id {eos_id} is outside the vocabulary [0, {vocab_size}); check the tokenizer")
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory if is_store(directory) else Path(directory)
+        local = scratch_for(directory)
         self.stem = f"{shard_index:05d}"
         self.vocab_size, self.dtype = vocab_size, token_dtype(vocab_size)
         self.eos = np.array([eos_id], dtype=self.dtype)
         tag = uuid.uuid4().hex  # two attempts of one Spark task never share a temporary file
-        self._tmp_bin = self.directory / f".{self.stem}.bin.tmp-{tag}"
-        self._tmp_idx = self.directory / f".{self.stem}.idx.tmp-{tag}"
+        self._tmp_bin = local / f".{self.stem}.bin.tmp-{tag}"
+        self._tmp_idx = local / f".{self.stem}.idx.tmp-{tag}"
         self._file = open(self._tmp_bin, "wb")
         self._digest = hashlib.sha256()
         self._ends: list[int] = []
@@ -175,8 +181,8 @@ class ShardWriter:
         index = np.asarray(self._ends, dtype=INDEX_DTYPE)
         self._tmp_idx.write_bytes(index.tobytes())
         bin_name, idx_name = f"{self.stem}.bin", f"{self.stem}.idx"
-        os.replace(self._tmp_idx, self.directory / idx_name)
-        os.replace(self._tmp_bin, self.directory / bin_name)
+        place(self._tmp_idx, self.directory, idx_name)
+        place(self._tmp_bin, self.directory, bin_name)
         return ShardEntry(file=bin_name, index_file=idx_name, num_tokens=self._num_tokens,
                           num_documents=len(self._ends), text_bytes=self._text_bytes,
                           sha256=self._digest.hexdigest(),
@@ -204,18 +210,18 @@ def write_shard(directory: str | Path, shard_index: int, docs: Iterable[tuple[np
 def write_manifest(directory: str | Path, shards: Sequence[ShardEntry], *, source: str, split: Split,
                    tokenizer: TokenizerInfo, vocab_size: int, eos_id: int,
                    config: dict[str, Any] | None = None) -> Manifest:
-    """Complete a dataset: check the shard files are in place, then write `manifest.json` atomically."""
-    directory = Path(directory)
+    """Complete a dataset: check the shard files are in place, then write `manifest.json` atomically
+    (on object storage: one PUT, which is atomic)."""
     itemsize = token_dtype(vocab_size).itemsize
     for entry in shards:
-        path = directory / entry.file
-        if not path.is_file() or path.stat().st_size != entry.num_tokens * itemsize:
+        path = join(directory, entry.file)
+        if not _exists(path) or _stamp(path)[0] != entry.num_tokens * itemsize:
             raise InputError(f"shard {path} is missing or not {entry.num_tokens} tokens long; "
                              "rewrite the shard before writing the manifest")
     manifest = Manifest(format_version=FORMAT_VERSION, source=source, split=split, tokenizer=tokenizer,
                         vocab_size=vocab_size, dtype=token_dtype(vocab_size).name, eos_id=eos_id,
                         config=config or {}, shards=sorted(shards, key=lambda entry: entry.file))
-    write_text(directory / MANIFEST, json.dumps(manifest.model_dump(), indent=1) + "\n")
+    write_text_file(join(directory, MANIFEST), json.dumps(manifest.model_dump(), indent=1) + "\n")
     return manifest
 
 
@@ -251,14 +257,15 @@ class TokenDataset:
     the sha256, the id range and document boundaries (once per file version with `cached`).
     """
 
-    def __init__(self, path: Path, manifest: Manifest, tokens: list[np.ndarray], doc_ends: list[np.ndarray]):
+    def __init__(self, path: Path | str, manifest: Manifest, tokens: list[np.ndarray | RemoteTokens],
+                 doc_ends: list[np.ndarray]):
         self.path, self.manifest = path, manifest
         self.tokens, self.doc_ends = tokens, doc_ends
         self.shard_tokens = np.array([entry.num_tokens for entry in manifest.shards], dtype=np.int64)
 
     @classmethod
     def open(cls, path: str | Path, verify: bool = False) -> TokenDataset:
-        path = Path(path)
+        path = path.rstrip("/") if is_store(path) else Path(path)
         manifest = read_manifest(path)
         dtype = token_dtype(manifest.vocab_size)
         if manifest.dtype != dtype.name:
@@ -267,7 +274,7 @@ class TokenDataset:
         tokens, doc_ends = [], []
         for entry in manifest.shards:
             tokens.append(map_shard(path, entry.file, dtype, entry.num_tokens))
-            doc_ends.append(map_shard(path, entry.index_file, INDEX_DTYPE, entry.num_documents))
+            doc_ends.append(map_shard(path, entry.index_file, INDEX_DTYPE, entry.num_documents)[:])
             last_end = int(doc_ends[-1][-1]) if entry.num_documents else 0
             if last_end != entry.num_tokens:
                 raise InputError(f"token dataset {path}: shard {entry.index_file} ends at token {last_end}, "
@@ -304,7 +311,7 @@ class TokenDataset:
         record = _read_verified(self.path) if cached else {}
         verified = {}
         for entry, tokens, ends in zip(self.manifest.shards, self.tokens, self.doc_ends):
-            stamp = [_stamp(self.path / entry.file), _stamp(self.path / entry.index_file), entry.sha256]
+            stamp = [_stamp(join(self.path, entry.file)), _stamp(join(self.path, entry.index_file)), entry.sha256]
             if record.get(entry.file) != stamp:
                 self._verify_shard(entry, tokens, ends)
             verified[entry.file] = stamp
@@ -314,6 +321,7 @@ class TokenDataset:
     def _verify_shard(self, entry: ShardEntry, tokens: np.ndarray, ends: np.ndarray) -> None:
         for name, expected in ((entry.file, entry.sha256), (entry.index_file, entry.index_sha256)):
             check_sha256(self.path, name, expected)
+        tokens = tokens[:]  # a remote shard, read whole once here
         if tokens.size and int(tokens.max()) >= self.manifest.vocab_size:
             raise InputError(f"token dataset {self.path}: shard {entry.file} holds id {int(tokens.max())}, "
                              f"not below vocab_size {self.manifest.vocab_size}; rewrite the dataset")
@@ -346,6 +354,8 @@ class TokenDataset:
     def read_windows(self, window_ids: np.ndarray, seq_len: int) -> np.ndarray:
         """The windows as an int64 array of shape (len(window_ids), seq_len + 1)."""
         shards, starts = self.window_places(window_ids, seq_len)
+        if is_store(self.path):  # one range request per window, all in flight at once
+            return RemoteTokens.gather([self.tokens[shard] for shard in shards.tolist()], starts.tolist(), seq_len + 1)
         out = np.empty((len(window_ids), seq_len + 1), dtype=np.int64)
         for row, (shard, start) in enumerate(zip(shards.tolist(), starts.tolist())):
             out[row] = self.tokens[shard][start:start + seq_len + 1]  # a slice copy: faster than a fancy-index gather
@@ -370,15 +380,17 @@ def open_split(source_root: str | Path, split: Split, verify: bool = False) -> T
     return dataset
 
 
-def read_manifest(path: Path, model: type[M] = Manifest, label: str = "token dataset",
+def read_manifest(path: Path | str, model: type[M] = Manifest, label: str = "token dataset",
                   writer: str = "dataflow run tokenize") -> M:
     """`path/manifest.json` as `model`, refusing unknown format versions; errors name the folder."""
-    file = path / MANIFEST
-    if not file.is_file():
-        raise InputError(f"{path} is not a {label}: {MANIFEST} is missing "
-                         f"(write it with `{writer}`, or the write did not finish)")
+    file = join(path, MANIFEST)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        text = read_bytes(file) if is_store(file) else file.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        raise InputError(f"{path} is not a {label}: {MANIFEST} is missing "
+                         f"(write it with `{writer}`, or the write did not finish)") from None
+    try:
+        data = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(f"{label} {path}: {MANIFEST} is not JSON ({err}); rewrite it with `{writer}`") from None
     version = data.get("format_version") if isinstance(data, dict) else None
@@ -393,7 +405,7 @@ def read_manifest(path: Path, model: type[M] = Manifest, label: str = "token dat
         raise InputError(f"{label} {path}: {MANIFEST} is invalid at {key}: {first['msg']}") from None
 
 
-def check_sha256(directory: Path, name: str, expected: str, label: str = "token dataset",
+def check_sha256(directory: Path | str, name: str, expected: str, label: str = "token dataset",
                  fix: str = "rewrite the dataset") -> None:
     """Refuse a file whose sha256 is not the manifest's, naming the shard file."""
     actual = file_sha256(shard_file(directory, name, label))
@@ -402,28 +414,30 @@ def check_sha256(directory: Path, name: str, expected: str, label: str = "token 
                          f"manifest says {expected[:12]}…); {fix}")
 
 
-def map_shard(directory: Path, name: str, dtype: np.dtype, length: int, label: str = "token dataset",
-              fix: str = "the dataset is incomplete or corrupt, rewrite it") -> np.ndarray:
-    """Memory-map `length` items of a shard file after checking its size."""
+def map_shard(directory: Path | str, name: str, dtype: np.dtype, length: int, label: str = "token dataset",
+              fix: str = "the dataset is incomplete or corrupt, rewrite it") -> np.ndarray | RemoteTokens:
+    """Memory-map `length` items of a shard file after checking its size (a `RemoteTokens` on a store)."""
     path = shard_file(directory, name, label)
     expected = length * dtype.itemsize
-    actual = path.stat().st_size if path.is_file() else None
+    actual = _stamp(path)[0] if _exists(path) else None
     if actual != expected:
         found = "missing" if actual is None else f"{actual} bytes"
         raise InputError(f"{label} {directory}: shard {name} is {found}, manifest says {expected} bytes; {fix}")
     if length == 0:
         return np.zeros(0, dtype=dtype)  # np.memmap refuses empty files
+    if is_store(path):
+        return RemoteTokens(path, dtype, length)
     # A plain ndarray view: slicing np.memmap itself costs microseconds of Python per call.
     return np.memmap(path, dtype=dtype, mode="r", shape=(length,)).view(np.ndarray)
 
 
-def shard_file(directory: Path, name: str, label: str = "token dataset") -> Path:
+def shard_file(directory: Path | str, name: str, label: str = "token dataset") -> Path | str:
     """`directory/name` for a file name read from a manifest, refused unless it is a plain name
     inside the folder: a manifest must not point a reader at `../../etc/passwd` or an absolute path."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise InputError(f"{label} {directory}: manifest names the file {name!r}, which is not a plain file name "
                          "inside the folder; rewrite the manifest")
-    return directory / name
+    return join(directory, name)
 
 
 #: Per-folder record of shards already verified: file name -> [[size, mtime_ns] of the token and
@@ -431,21 +445,72 @@ def shard_file(directory: Path, name: str, label: str = "token dataset") -> Path
 VERIFIED_FILE = ".verified.json"
 
 
-def _stamp(path: Path) -> list[int]:
-    stat = path.stat()
+class RemoteTokens:
+    """A token file on object storage, sliced like the memory map of a local one: `tokens[a:b]` is one
+    range request for those ids' bytes, so readers fetch what they use (a window, a document)."""
+
+    def __init__(self, url: str, dtype: np.dtype, length: int):
+        self.url, self.dtype, self.size = url, dtype, length
+        self.fs, self.fs_path = url_fs(url)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        start, stop, step = key.indices(self.size)
+        if step != 1:
+            raise IndexError(f"{self.url}: only contiguous slices are read from a remote shard")
+        if stop <= start:
+            return np.zeros(0, dtype=self.dtype)
+        data = self.fs.cat_file(self.fs_path, start=start * self.dtype.itemsize, end=stop * self.dtype.itemsize)
+        return np.frombuffer(data, dtype=self.dtype)
+
+    @staticmethod
+    def gather(files: list[RemoteTokens], starts: list[int], length: int) -> np.ndarray:
+        """Rows of `length` ids from each (file, start), as int64 (n, length): the requests go out
+        together (fsspec's `cat_ranges`), so a batch costs about one round trip, not one per window."""
+        if not files:
+            return np.empty((0, length), dtype=np.int64)
+        item = files[0].dtype.itemsize
+        blobs = files[0].fs.cat_ranges([file.fs_path for file in files], [start * item for start in starts],
+                                       [(start + length) * item for start in starts], on_error="raise")
+        return np.stack([np.frombuffer(blob, dtype=file.dtype) for blob, file in zip(blobs, files)]).astype(np.int64)
+
+
+def _exists(path: Path | str) -> bool:
+    if not is_store(path):
+        return Path(path).is_file()
+    fs, name = url_fs(path)
+    fs.invalidate_cache(name)  # written by other processes (Spark tasks) since this one listed it
+    return fs.isfile(name)
+
+
+def _stamp(path: Path | str) -> list:
+    """What tells a file version apart without reading it: size and mtime, or size and ETag on a store."""
+    if is_store(path):
+        return version(path)
+    stat = Path(path).stat()
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def _read_verified(directory: Path) -> dict[str, Any]:
+def _verified_file(directory: Path | str) -> Path:
+    """The dataset folder's record, or for a dataset on a store (read-only to readers) one under
+    DATAFLOW_CACHE (default ~/.cache/dataflow) named by a hash of its URL, shared by a machine's ranks."""
+    if not is_store(directory):
+        return Path(directory) / VERIFIED_FILE
+    return cache_dir() / "verified" / f"{hashlib.sha256(str(directory).encode()).hexdigest()[:32]}.json"
+
+
+def _read_verified(directory: Path | str) -> dict[str, Any]:
     try:
-        record = json.loads((directory / VERIFIED_FILE).read_text(encoding="utf-8"))
+        record = json.loads(_verified_file(directory).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
 
 
-def _write_verified(directory: Path, record: dict[str, Any]) -> None:
+def _write_verified(directory: Path | str, record: dict[str, Any]) -> None:
     try:
-        write_text(directory / VERIFIED_FILE, json.dumps(record))
+        write_text(_verified_file(directory), json.dumps(record))
     except OSError:  # a read-only dataset: verified again next time, nothing worse
         pass

@@ -10,8 +10,9 @@ schedule interleaves the sources at their token shares, and each source's window
 in a fresh seeded permutation per epoch, so the sequences are shuffled across the whole
 output while each shard is a pure function of its number. One Spark task writes one shard,
 reading the sources through memory maps, so the sources and the output must be on paths that
-the driver and every executor see. A second small job lists the documents read more than
-once in repeated/ (with their ids from the sources' documents/ tables).
+the driver and every executor see, or on object storage (`s3://`: sources read by byte ranges,
+shards uploaded by their tasks; docs/formats.md, "Object storage"). A second small job lists the
+documents read more than once in repeated/ (with their ids from the sources' documents/ tables).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import math
 import sys
 from pathlib import Path
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.errors import ConfigError
+from dataflow.object_store import FsspecFS, file_size, hadoop_url, is_store, join
 from dataflow.mix.write import REPEATED_SCHEMA, MixConfig, repeated_documents, require_one_tokenizer, write_shards
 from dataflow.mix.mixture import Mixture, MixedStream, load_mixture, open_sources, plan_mixture
 from dataflow.stage import check_output
@@ -37,7 +40,7 @@ from dataflow.tokenize.encode import DOCUMENTS_DIR
 from dataflow.tokenize.tokenizer import load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import Stage, local_output, run_output
+from jobs.common.stage_io import Stage, python_output, run_output, write_parquet
 
 STAGE = "mix"
 REPEATED_DIR = "repeated"
@@ -46,8 +49,8 @@ log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None):
-    parser = stage_parser(STAGE, __doc__, MixConfig, output_help="mixture output folder; a path the driver "
-                                                                 "and all executors see")
+    parser = stage_parser(STAGE, __doc__, MixConfig, output_help="mixture output folder: a path the driver "
+                                                                 "and all executors see, or an s3:// URL")
     parser.add_argument("--mixture", required=True, help="mixture YAML file (name, total_tokens, seq_len, seed, "
                                                          "sources: {name: {path, weight, max_epochs}})")
     return parser.parse_args(argv)
@@ -58,7 +61,8 @@ def resolved_mixture(path: str) -> Mixture:
     mixture = load_mixture(path)
     data = mixture.model_dump()
     for spec in data["sources"].values():
-        spec["path"] = str(Path(spec["path"]).resolve())
+        if not is_store(spec["path"]):  # a URL is absolute already
+            spec["path"] = str(Path(spec["path"]).resolve())
     return Mixture.model_validate(data)
 
 
@@ -87,7 +91,7 @@ def write_mixture(spark: SparkSession, mixture: Mixture, datasets: dict[str, Tok
     repeated = _write_repeated(spark, mixture, stream, counts, mixture_json, num_sequences, f"{tmp}/{REPEATED_DIR}")
     sources = {name: SourceReport(
         path=mixture.sources[name].path,
-        train_manifest_sha256=file_sha256(datasets[name].path / MANIFEST),
+        train_manifest_sha256=file_sha256(join(datasets[name].path, MANIFEST)),
         target_share=plan[name].share, realised_share=counts[name] / num_sequences, target_tokens=plan[name].tokens,
         realised_tokens=counts[name] * mixture.seq_len, available_tokens=windows[name] * mixture.seq_len,
         epochs=counts[name] / windows[name], max_epochs=mixture.sources[name].max_epochs,
@@ -102,7 +106,7 @@ def write_mixture(spark: SparkSession, mixture: Mixture, datasets: dict[str, Tok
     write_mixture_manifest(directory, manifest)
     return {"name": mixture.name, "format": config.format, "sequences": num_sequences,
             "tokens": num_sequences * mixture.seq_len, "shards": num_shards,
-            "bytes": sum((Path(directory) / entry.file).stat().st_size for entry in manifest.shards),
+            "bytes": sum(file_size(join(directory, entry.file)) for entry in manifest.shards),
             "tokenizer": first.tokenizer.model_dump(), "repeated_documents": sum(repeated.values()),
             "shares": {name: {"target": report.target_share, "realised": report.realised_share}
                        for name, report in sources.items()}}
@@ -125,18 +129,22 @@ def _write_repeated(spark: SparkSession, mixture: Mixture, stream: MixedStream, 
         repeated = repeated.join(ids, ["source", "shard", "document"], "left")
     else:
         repeated = repeated.withColumn("id", F.lit(None).cast("string"))
-    repeated.select("source", "shard", "document", "id", "times_read").write.parquet(path)
-    written = spark.read.parquet(path)
-    return {row["source"]: row["count"] for row in written.groupBy("source").count().collect()}  # one row per source
+    # Persisted because two actions read it (the write, the counts) and a store's Parquet is not read back by Spark.
+    rows = repeated.select("source", "shard", "document", "id", "times_read").persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        write_parquet(rows, path)
+        return {row["source"]: row["count"] for row in rows.groupBy("source").count().collect()}  # one row per source
+    finally:
+        rows.unpersist()
 
 
 def _document_ids(spark: SparkSession, mixture: Mixture, names: set[str]) -> DataFrame | None:
     """(source, shard, document, id) of the training documents of `names`, from their documents/ tables."""
     frames = []
     for name in sorted(names):
-        folder = Path(mixture.sources[name].path) / DOCUMENTS_DIR
-        if folder.is_dir():
-            frames.append(spark.read.parquet(str(folder)).where(F.col("split") == "train")
+        folder = join(mixture.sources[name].path, DOCUMENTS_DIR)
+        if FsspecFS().exists(folder) if is_store(folder) else folder.is_dir():  # Spark reads a store's through s3a
+            frames.append(spark.read.parquet(hadoop_url(str(folder))).where(F.col("split") == "train")
                           .select(F.lit(name).alias("source"), "shard", "document", "id"))
     return functools.reduce(DataFrame.unionByName, frames) if frames else None
 
@@ -146,11 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     config = stage_config(args, STAGE, MixConfig)
     mixture = resolved_mixture(args.mixture)
     datasets = open_sources(mixture, "train")  # refuses, naming it, a source that is missing or unreadable
-    inputs = [mixture.model_dump(mode="json"), *(file_sha256(d.path / MANIFEST) for d in datasets.values())]
+    inputs = [mixture.model_dump(mode="json"), *(file_sha256(join(d.path, MANIFEST)) for d in datasets.values())]
     check_output(args.output, [args.mixture, *(str(spec.path) for spec in mixture.sources.values())])
     spark = get_spark("dataflow-mix")
-    stage = Stage(STAGE, local_output(args.output), config, inputs, force=args.force)
-    stats = run_output(spark, stage, lambda tmp: write_mixture(spark, mixture, datasets, config, tmp))
+    output, fs = python_output(spark, args.output)
+    stage = Stage(STAGE, output, config, inputs, force=args.force)
+    stats = run_output(spark, stage, lambda tmp: write_mixture(spark, mixture, datasets, config, tmp), fs)
     if not stats.get("skipped"):
         shares = ", ".join(f"{name} {share['realised']:.4f} (target {share['target']:.4f})"
                            for name, share in stats["shares"].items())

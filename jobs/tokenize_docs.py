@@ -16,7 +16,9 @@ The output is a token source folder:
     _SUCCESS
 
 Tasks write the shards straight into the output folder, so it must be a path that the driver
-and every executor see (local disk in local mode, a shared mount on a cluster).
+and every executor see (local disk in local mode, a shared mount on a cluster), or an object store
+(`s3://`, any fsspec URL; dataflow/object_store.py): tasks then upload their shards and documents/
+part files, and the folder is published like any stage's (docs/formats.md, "Object storage").
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.errors import ConfigError
+from dataflow.object_store import is_store
 from dataflow.shards import SPLITS, ShardEntry, write_manifest
 from dataflow.stage import check_output
 from dataflow.tokenize.encode import (DOCUMENTS_DIR, ENCODED_SCHEMA, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig,
@@ -43,8 +46,8 @@ from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.exact_partitions import exactly_partitioned
 from jobs.common.megatron_docs import write_megatron
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import (Stage, input_text_bytes, local_output, read_stage_input, run_output,
-                                  stage_input_identity)
+from jobs.common.stage_io import (Stage, input_text_bytes, python_output, read_stage_input, run_output,
+                                  stage_input_identity, write_parquet)
 
 STAGE = "tokenize"
 MIN_SHARDS = 8  # enough tasks to keep a small executor busy when the input is small
@@ -55,7 +58,8 @@ log = logging.getLogger(__name__)
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, TokenizeConfig,
-                          output_help="token source folder; a path the driver and all executors see")
+                          output_help="token source folder: a path the driver and all executors see, or an "
+                                      "object-store URL (s3://...)")
     add_input_flags(parser)
     return parser.parse_args(argv)
 
@@ -116,7 +120,7 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
     # documents without text) and recomputing it would tokenize everything again.
     out = build(spark, docs, config, tokenizer, directory, num_shards).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        out.where(F.col("document").isNotNull()).drop("entry").write.parquet(f"{tmp}/{DOCUMENTS_DIR}")
+        write_parquet(out.where(F.col("document").isNotNull()).drop("entry"), f"{tmp}/{DOCUMENTS_DIR}")
         entries = out.where(F.col("entry").isNotNull()).select("split", "entry").collect()  # one row per shard
         skipped = out.where(F.col("document").isNull() & F.col("entry").isNull()).count()
     finally:
@@ -125,7 +129,8 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
     for split in SPLITS:
         shards = by_split[split] = [ShardEntry.model_validate_json(row["entry"]) for row in entries
                                     if row["split"] == split]
-        Path(directory, split).mkdir(parents=True, exist_ok=True)  # a split no document fell into: empty
+        if not is_store(directory):  # a split no document fell into: empty (a store has no empty folders)
+            Path(directory, split).mkdir(parents=True, exist_ok=True)
         write_manifest(f"{directory}/{split}", shards, source=config.source, split=split, tokenizer=tokenizer.info,
                        vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
                        config={"input": input_path, **config.model_dump(mode="json")})
@@ -149,13 +154,17 @@ def main(argv: list[str] | None = None) -> int:
                           "(or `tokenize.tokenizer` in the config file)")
     tokenizer = load_tokenizer(config.tokenizer, config.eos_token, config.bos_token)
     check_output(args.output, [args.input, config.tokenizer])
+    if config.megatron and is_store(args.output):
+        raise ConfigError(f"--megatron writes its files on local or shared disk, not to {args.output}: "
+                          "tokenize to a local path, or leave --megatron out")
     spark = get_spark("dataflow-tokenize")
     docs = read_stage_input(spark, args.input, columns)
     if config.languages:
         docs = docs.where(F.col("language").isin(config.languages))
-    stage = Stage(STAGE, local_output(args.output), config,
+    output, fs = python_output(spark, args.output)
+    stage = Stage(STAGE, output, config,
                   [stage_input_identity(spark, args.input, columns), tokenizer.info.sha256], force=args.force)
-    stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp))
+    stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp), fs)
     if not stats.get("skipped"):
         log.warning("tokenize %s: %d documents, %d tokens (%d documents held out) in %.1fs -> %s", config.source,
                     stats["documents"], stats["tokens"], stats["splits"]["validation"]["documents"],

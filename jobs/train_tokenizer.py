@@ -26,11 +26,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dataflow.errors import InputError, UserError
+from dataflow.object_store import staged
 from dataflow.stage import check_apart, check_output
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE, TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import (Stage, input_text_bytes, local_output, read_stage_input, run_output,
+from jobs.common.stage_io import (Stage, input_text_bytes, python_output, read_stage_input, run_output,
                                   stage_input_identity)
 
 STAGE = "tokenizer"
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 def parse_args(argv: list[str] | None):
     parser = stage_parser(STAGE, __doc__, TokenizerTrainConfig, prog="dataflow tokenizer train",
-                          output_help="tokenizer.json to write, or a stage folder to hold it (local path)",
+                          output_help="tokenizer.json to write, or a stage folder to hold it (local path or s3:// URL)",
                           force_help="overwrite an existing tokenizer (datasets made with it will then be refused)")
     parser.add_argument("--input", required=True, help="documents: a stage output folder or a Parquet folder")
     return parser.parse_args(argv)
@@ -69,16 +70,16 @@ def sample_texts(spark: SparkSession, docs: DataFrame, input_path: str, config: 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, TokenizerTrainConfig)
-    if "://" in args.output:
-        raise UserError(f"--output {args.output}: the tokenizer is written to a local path; copy it afterwards")
+    if "://" in args.output and args.output.endswith(".json"):
+        raise UserError(f"--output {args.output}: on object storage the tokenizer is written as a stage folder "
+                        "(its tokenizer.json published with stats.json and _SUCCESS): give a folder URL")
     # A stage folder is replaced whole, so it must be ours (check_output); a .json file is refused below when it exists.
     (check_apart if args.output.endswith(".json") else check_output)(args.output, [args.input])
     spark = get_spark("dataflow-tokenizer-train")
     if not args.output.endswith(".json"):
-        stage = Stage(STAGE, local_output(args.output), config, [stage_input_identity(spark, args.input)],
-                      force=args.force)
-        stats = run_output(spark, stage, lambda tmp: train(spark, args.input, config,
-                                                           Path(tmp.removeprefix("file://")) / TOKENIZER_FILE))
+        output, fs = python_output(spark, args.output)
+        stage = Stage(STAGE, output, config, [stage_input_identity(spark, args.input)], force=args.force)
+        stats = run_output(spark, stage, lambda tmp: train_into(spark, args.input, config, tmp), fs)
         if not stats.get("skipped"):
             log.warning("tokenizer: %d documents (%.1f MB) sampled in %.1fs -> %s", stats["documents"],
                         stats["bytes"] / 1e6, stats["seconds"], args.output)
@@ -91,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trained a {figures['vocab_size']}-token byte-level BPE on {figures['documents']:,} documents "
           f"({figures['bytes'] / 1e6:.1f} MB) -> {output.resolve()} (sha256 {figures['sha256'][:12]}…)")
     return 0
+
+
+def train_into(spark: SparkSession, input_path: str, config: TokenizerTrainConfig, folder: str) -> dict:
+    """Train into the stage's temporary folder, local or on object storage (written locally, then uploaded)."""
+    with staged(folder) as local:
+        return train(spark, input_path, config, local / TOKENIZER_FILE)
 
 
 def train(spark: SparkSession, input_path: str, config: TokenizerTrainConfig, output: Path) -> dict:

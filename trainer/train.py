@@ -67,7 +67,8 @@ class Trainer:
         self.model = parallelize(model, config.parallel, self.bf16, config.compile, self.env)
         self.optimizer = build_optimizer(self.model, config.optim, fused=self.env.device.type == "cuda")
         self.guard = SpikeGuard(config.guard, warmup_steps=config.optim.warmup_steps)
-        self.checkpointer = Checkpointer(self.run_dir / "checkpoints", config.checkpoint.keep_last, self.env.is_main)
+        self.checkpointer = Checkpointer(config.checkpoint.dir or self.run_dir / "checkpoints",
+                                         config.checkpoint.keep_last, self.env.is_main)
         self.step = self.saved_step = self.rollbacks = 0
         started = self._restore_or_branch(resume, allow_config_change)
         self.peak_flops, peak_source = peak_flops(self.env.device)
@@ -87,6 +88,8 @@ class Trainer:
         # Before anything is written. The mixture file may live in out_dir (a search writes each run's
         # there); the trainer only adds files to out_dir and never deletes beside its checkpoints.
         check_apart(config.out_dir, sources, "out_dir")
+        if config.checkpoint.dir is not None:
+            check_apart(config.checkpoint.dir, sources, "checkpoint.dir")
         validation_sets = _held_out(validation_sets) | open_eval_datasets(config.eval.datasets, set(validation_sets))
         if not validation_sets:
             raise ConfigError("nothing to evaluate: no source holds out validation documents (tokenized with "
@@ -113,8 +116,9 @@ class Trainer:
     def _restore_or_branch(self, resume: bool, allow_config_change: bool) -> str:
         latest = self.checkpointer.latest()
         if latest is not None and not resume:
-            raise ConfigError(f"{self.run_dir} already holds checkpoints (newest {latest.name}); pass --resume "
-                              "to continue that run, or choose another out_dir")
+            newest = Path(str(latest)).name
+            raise ConfigError(f"{self.checkpointer.folder} already holds checkpoints (newest {newest}); "
+                              "pass --resume to continue that run, or choose another out_dir (or checkpoint.dir)")
         if latest is not None:
             path, states = self.checkpointer.read_newest()
             _check_schedule(states["trainer.pt"].get("config"), self.config, path, allow_config_change)

@@ -34,6 +34,7 @@ from pydantic import Field, model_validator
 
 from dataflow.config import PositiveFinite, StrictModel, load_config
 from dataflow.errors import ConfigError, InputError
+from dataflow.object_store import is_store
 from dataflow.shards import Split, TokenDataset, open_split
 
 
@@ -85,7 +86,7 @@ def open_sources(mixture: Mixture, split: Split) -> dict[str, TokenDataset]:
     """Open one split of every source, naming the source when its path is wrong."""
     datasets = {}
     for name, spec in mixture.sources.items():
-        if not Path(spec.path).is_dir():
+        if not is_store(spec.path) and not Path(spec.path).is_dir():  # a store's is checked by its manifest
             raise ConfigError(f"mixture {mixture.name}: source '{name}' path {spec.path} does not exist; "
                               "point it at a folder written by `dataflow run tokenize`")
         try:

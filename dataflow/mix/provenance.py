@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow.dataset as ds
 
 from dataflow.mix.mixture import MixedStream, Mixture
+from dataflow.object_store import is_store, join, url_fs
 from dataflow.tokenize.encode import DOCUMENTS_DIR
 
 
@@ -108,10 +109,10 @@ def document_rows(root: str | Path, split: str, keys: set[tuple[int, int]]) -> d
 
     One scan with the shard and document numbers pushed down as filters.
     """
-    folder = Path(root) / DOCUMENTS_DIR
-    if not keys or not folder.is_dir():
+    fs, folder = url_fs(str(join(root, DOCUMENTS_DIR))) if is_store(root) else (None, Path(root) / DOCUMENTS_DIR)
+    if not keys or not (fs.isdir(folder) if fs else folder.is_dir()):
         return {}
-    dataset = ds.dataset(folder, format="parquet", ignore_prefixes=[".", "_"])
+    dataset = ds.dataset(folder, filesystem=fs, format="parquet", ignore_prefixes=[".", "_"])
     shards, numbers = sorted({shard for shard, _ in keys}), sorted({document for _, document in keys})
     table = dataset.to_table(filter=(ds.field("split") == split) & ds.field("shard").isin(shards)
                              & ds.field("document").isin(numbers))

@@ -31,15 +31,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from dataflow.atomic import write_text
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
+from dataflow.object_store import is_store, join, place, scratch_for, write_text_file
 from dataflow.mix.megatron import MegatronFile, index_bytes, megatron_dtype
 from dataflow.shards import MANIFEST, TokenizerInfo, check_sha256, map_shard, read_manifest, token_dtype
 
@@ -128,12 +127,13 @@ class SequenceShardWriter:
 
     def __init__(self, directory: str | Path, shard_index: int, first_sequence: int, *, format: Format,
                  vocab_size: int, seq_len: int):
-        self.directory, self.format, self.seq_len = Path(directory), format, seq_len
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory if is_store(directory) else Path(directory)
+        self.format, self.seq_len = format, seq_len
+        local = scratch_for(directory)  # a store's files are uploaded at `close`
         self.stem, self.first_sequence = f"{shard_index:05d}", first_sequence
         self.dtype = sequence_dtype(format, vocab_size)
         tag = uuid.uuid4().hex  # two attempts of one Spark task never share a temporary file
-        self._tmp = {suffix: self.directory / f".{self.stem}.{suffix}.tmp-{tag}" for suffix in ("bin", "src", "idx")}
+        self._tmp = {suffix: local / f".{self.stem}.{suffix}.tmp-{tag}" for suffix in ("bin", "src", "idx")}
         self._files = {suffix: open(self._tmp[suffix], "wb") for suffix in ("bin", "src")}
         self._digests = {suffix: hashlib.sha256() for suffix in ("bin", "src")}
         self.num_sequences = 0
@@ -156,9 +156,9 @@ class SequenceShardWriter:
             index = index_bytes(self.dtype, np.full(self.num_sequences, self.seq_len))
             self._tmp["idx"].write_bytes(index)
             index_sha = hashlib.sha256(index).hexdigest()
-            os.replace(self._tmp["idx"], self.directory / names["idx"])
-        os.replace(self._tmp["src"], self.directory / names["src"])
-        os.replace(self._tmp["bin"], self.directory / names["bin"])
+            place(self._tmp["idx"], self.directory, names["idx"])
+        place(self._tmp["src"], self.directory, names["src"])
+        place(self._tmp["bin"], self.directory, names["bin"])
         return SequenceShard(file=names["bin"], sources_file=names["src"],
                              index_file=names["idx"] if index_sha else None, first_sequence=self.first_sequence,
                              num_sequences=self.num_sequences, sha256=self._digests["bin"].hexdigest(),
@@ -173,7 +173,7 @@ class SequenceShardWriter:
 
 def write_mixture_manifest(directory: str | Path, manifest: MixtureManifest) -> None:
     """Complete a mixture output: write `manifest.json` atomically."""
-    write_text(Path(directory) / MANIFEST, json.dumps(manifest.model_dump(), indent=1) + "\n")
+    write_text_file(join(directory, MANIFEST), json.dumps(manifest.model_dump(), indent=1) + "\n")
 
 
 def is_mixture(path: str | Path) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -25,6 +24,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from dataflow.config import StrictModel
+from dataflow.object_store import join
 from dataflow.shards import ShardEntry, ShardWriter, token_dtype
 from dataflow.tokenize.tiktoken_bpe import encode_texts, exact_encoding
 from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
@@ -166,7 +166,7 @@ def write_partition(batches: Iterable[pa.RecordBatch], *, directory: str, vocab_
                     if writer is not None:
                         entries.append(_entry_row(place, writer.close()))
                     place = places[i]
-                    writer = ShardWriter(Path(directory) / place[0], place[1], vocab_size=vocab_size, eos_id=eos_id)
+                    writer = ShardWriter(join(directory, place[0]), place[1], vocab_size=vocab_size, eos_id=eos_id)
                 ids = np.frombuffer(data, dtype=dtype)
                 document[i], num_tokens[i] = writer.num_documents, ids.size + 1
                 writer.add(ids, sizes[i])

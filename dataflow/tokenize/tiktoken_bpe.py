@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dataflow.object_store import local_copy
+
 #: GPT-2's pre-tokenisation regex as tiktoken writes it (tiktoken_ext/openai_public.py, `gpt2`);
 #: the same alternatives as `tokenizers`' ByteLevel pre-tokeniser.
 GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -118,6 +120,7 @@ def exact_encoding(path: str, tokenizer_sha256: str):
     `carried_texts()`; cached per process, keyed by the file's sha256."""
     from tokenizers import Tokenizer
 
+    path = str(local_copy(path))  # a tokenizer on object storage: this machine's copy
     spec = json.loads(Path(path).read_text(encoding="utf-8"))
     refusal = conversion_refusal(spec)
     if refusal:

@@ -24,7 +24,8 @@ from pydantic import Field
 from dataflow.atomic import temporary_path
 from dataflow.config import StrictModel
 from dataflow.errors import InputError
-from dataflow.shards import TokenizerInfo
+from dataflow.object_store import is_store, join, local_copy
+from dataflow.shards import TokenizerInfo, file_sha256
 
 #: End-of-document tokens of common tokenizers, tried in order when none is named:
 #: GPT-2/Qwen, Llama 3, Llama 2/Mistral/T5, Gemma.
@@ -78,6 +79,14 @@ class LoadedTokenizer:
 def load_tokenizer(path: str | Path, eos_token: str | None = None, bos_token: str | None = None) -> LoadedTokenizer:
     """Load a `tokenizer.json`, or the one in a Hugging Face tokenizer or model folder, and find its EOS
     (`eos_token`, else the first of EOS_CANDIDATES it has) and, when `bos_token` is named, its BOS."""
+    if is_store(path):  # on object storage: read from this machine's copy, named by its URL
+        url = str(path) if str(path).endswith(".json") else join(str(path), TOKENIZER_FILE)
+        try:
+            local = local_copy(url)
+        except FileNotFoundError:
+            raise InputError(f"tokenizer file {url} does not exist; train one with `dataflow tokenizer train` "
+                             "or give a Hugging Face tokenizer.json") from None
+        return _loaded(read_tokenizer(local), TokenizerInfo(path=url, sha256=file_sha256(local)), eos_token, bos_token)
     path = Path(path).resolve()
     if path.is_dir():
         path = path / TOKENIZER_FILE
@@ -85,7 +94,12 @@ def load_tokenizer(path: str | Path, eos_token: str | None = None, bos_token: st
             raise InputError(f"{path.parent} holds no {TOKENIZER_FILE}; a folder with only a SentencePiece model "
                              "converts with transformers: "
                              "AutoTokenizer.from_pretrained(FOLDER).save_pretrained(FOLDER)")
-    tokenizer = read_tokenizer(path)
+    return _loaded(read_tokenizer(path), TokenizerInfo.from_file(path), eos_token, bos_token)
+
+
+def _loaded(tokenizer, info: TokenizerInfo, eos_token: str | None, bos_token: str | None) -> LoadedTokenizer:
+    """The tokenizer with its EOS (and BOS when named) found, refused in one line when it lacks them."""
+    path = info.path
     eos_id = find_eos(tokenizer, eos_token)
     if eos_id is None:
         raise InputError(f"tokenizer {path} has no end-of-document token "
@@ -95,7 +109,7 @@ def load_tokenizer(path: str | Path, eos_token: str | None = None, bos_token: st
     if bos_token and bos_id is None:
         raise InputError(f"tokenizer {path} has no token {bos_token!r} for --bos-token; give one it has "
                          "(e.g. <s>, <|begin_of_text|>, <bos>)")
-    return LoadedTokenizer(tokenizer=tokenizer, info=TokenizerInfo.from_file(path), eos_id=eos_id,
+    return LoadedTokenizer(tokenizer=tokenizer, info=info, eos_id=eos_id,
                            vocab_size=id_space(tokenizer), bos_id=bos_id)
 
 

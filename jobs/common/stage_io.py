@@ -13,10 +13,12 @@ Hadoop's FileSystem API, so the same code works on file://, hdfs:// and s3a://.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -26,9 +28,11 @@ from typing import TYPE_CHECKING, Any
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from dataflow import stage as contract
 from dataflow.errors import UserError
+from dataflow.object_store import FsspecFS, is_store, join, upload
 from dataflow.partial import PARTIAL_INFIX, partial_dir
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 
@@ -116,6 +120,52 @@ def local_output(path: str) -> str:
     return "file://" + os.path.abspath(path.removeprefix("file://"))
 
 
+def python_output(spark: SparkSession, path: str) -> tuple[str, HadoopFS | FsspecFS]:
+    """Where a stage whose files Python writes (the tokenizer) publishes, and through what: an object
+    store URL (s3://, gs://, ...) through fsspec (dataflow/object_store.py), else a local or shared
+    path through Hadoop's local filesystem."""
+    if is_store(path):
+        return path.rstrip("/"), FsspecFS()
+    return local_output(path), HadoopFS(spark)
+
+
+def write_parquet(frame: DataFrame, path: str) -> None:
+    """`frame` as a Parquet folder at `path`. Spark's writer for what Hadoop's FileSystem reaches (a local
+    or shared path); on object storage (a stage whose other files Python writes, `python_output`) each
+    task writes its partition with pyarrow through fsspec as `part-NNNNN.parquet`, named by the partition
+    so a retried task rewrites the same object, and the cluster needs no Hadoop connector for it."""
+    if not is_store(path):
+        frame.write.parquet(path)
+        return
+    write = functools.partial(_write_partition_parquet, folder=path)
+    if not frame.mapInArrow(write, "rows LONG").collect():  # one row per non-empty partition
+        import pyarrow.parquet as pq  # no row at all: still a folder that readers open, as Spark leaves one
+
+        with tempfile.TemporaryDirectory(prefix="dataflow-parquet-") as tmp:
+            pq.write_table(to_arrow_schema(frame.schema).empty_table(), f"{tmp}/part.parquet")
+            upload(f"{tmp}/part.parquet", join(path, "part-00000.parquet"))
+
+
+def _write_partition_parquet(batches, *, folder: str):
+    """mapInArrow body of `write_parquet`: the partition's rows to one local file, then one upload."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark import TaskContext
+
+    rows, writer = 0, None
+    with tempfile.TemporaryDirectory(prefix="dataflow-parquet-") as tmp:
+        local = f"{tmp}/part.parquet"
+        for batch in batches:
+            if writer is None:
+                writer = pq.ParquetWriter(local, batch.schema, compression="zstd")
+            writer.write_batch(batch)
+            rows += batch.num_rows
+        if writer is not None:
+            writer.close()
+            upload(local, join(folder, f"part-{TaskContext.get().partitionId():05d}.parquet"))
+            yield pa.RecordBatch.from_pylist([{"rows": rows}])
+
+
 def read_stage_input(spark: SparkSession, path: str, columns: ColumnMapping | None = None) -> DataFrame:
     """Documents of a stage output folder (its data/), or of a user's dataset (jobs/common/documents_in.py)."""
     from jobs.common.documents_in import ColumnMapping, read_documents  # it stands on this module's HadoopFS
@@ -169,15 +219,16 @@ class Stage:
         self.fingerprint = contract.fingerprint(self.name, config, self.inputs)
 
 
-def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict]) -> dict:
+def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict],
+               fs: HadoopFS | FsspecFS | None = None) -> dict:
     """Run `stage` unless its output is complete and current; return its stats.
 
     The contract every stage output keeps, whatever it holds (Parquet rows, token shards):
     `write(tmp)` fills the temporary folder `tmp` and returns the stage's own figures; this
     adds the stage name, fingerprint, config, inputs and seconds, writes stats.json and
-    _SUCCESS, and renames the folder into place.
+    _SUCCESS, and renames the folder into place; through `fs`, Hadoop's FileSystem by default.
     """
-    fs = HadoopFS(spark)
+    fs = fs or HadoopFS(spark)
     existing = contract.complete_stats(fs, stage.output)
     if existing is not None and existing.get("fingerprint") == stage.fingerprint and not stage.force:
         log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     mixture = resolved_mixture(args.mixture)
     datasets = open_sources(mixture, "train")  # refuses, naming it, a source that is missing or unreadable
     inputs = [mixture.model_dump(mode="json"), *(file_sha256(d.path / MANIFEST) for d in datasets.values())]
-    check_output(args.output, [args.mixture, *(str(spec.path) for spec in mixture.sources.values())])
+    check_output(args.output, [args.mixture, *(str(spec.path) for spec in mixture.sources.values())], stage=STAGE)
     spark = get_spark("dataflow-mix")
     stage = Stage(STAGE, local_output(args.output), config, inputs, force=args.force)
     stats = run_output(spark, stage, lambda tmp: write_mixture(spark, mixture, datasets, config, tmp))

@@ -25,26 +25,27 @@ import functools
 import logging
 import math
 import sys
-from pathlib import Path
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from dataflow.errors import ConfigError
+from dataflow.partial import COMMITTED_DIR, FILES_DIR, committed_keys, piece_key
 from dataflow.shards import SPLITS, ShardEntry, write_manifest
 from dataflow.stage import check_output
+from dataflow.tokenize.committed_shards import COMMITTED_SHARD_SCHEMA, commit_shard, link_shards, task_name
+from dataflow.tokenize.datatrove_docs import write_datatrove
 from dataflow.tokenize.encode import (DOCUMENTS_DIR, ENCODED_SCHEMA, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig,
-                                      choose_encoder, encode_partition, write_partition)
+                                      choose_encoder, encode_partition)
 from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
 from jobs.common.arguments import stage_config, stage_parser
 from jobs.common.documents_in import add_input_flags, column_mapping
 from jobs.common.exact_partitions import exactly_partitioned
 from jobs.common.megatron_docs import write_megatron
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import (Stage, input_text_bytes, local_output, read_stage_input, run_output,
-                                  stage_input_identity)
+from jobs.common.stage_io import (HadoopFS, Stage, input_text_bytes, local_output, read_stage_input,
+                                  resumable_partial, run_output, stage_input_identity)
 
 STAGE = "tokenize"
 MIN_SHARDS = 8  # enough tasks to keep a small executor busy when the input is small
@@ -83,49 +84,61 @@ def validation_shards(config: TokenizeConfig, num_shards: int) -> int:
 
 
 def build(spark: SparkSession, docs: DataFrame, config: TokenizeConfig, tokenizer: LoadedTokenizer,
-          directory: str, num_shards: int) -> DataFrame:
-    """The plan: shards written under `directory` as a side effect, TOKENIZE_OUTPUT_SCHEMA rows out.
+          partial: str, num_shards: int, resume: dict) -> DataFrame:
+    """The plan: TOKENIZE_OUTPUT_SCHEMA rows read back from the tasks committed into `partial` by this run
+    or an earlier, killed one, each task's shard written there as a side effect (docs/stages/resume.md);
+    `resume` receives how many tasks ran now.
 
-    Texts are encoded where they are read; only the token arrays are shuffled, each (split,
-    shard) to its own task (exactly_partitioned: no empty or doubled tasks, as a sampled range
-    partitioning gave), and sorted by id there (the tokens break ties between duplicate ids).
+    Documents of tasks committed before are dropped before encoding. Texts are encoded where they
+    are read; only the token arrays are shuffled, each (split, shard) to its own task
+    (exactly_partitioned: no empty or doubled tasks, as a sampled range partitioning gave), and
+    sorted by id there (the tokens break ties between duplicate ids).
     """
     encode = functools.partial(encode_partition, tokenizer_path=tokenizer.info.path,
                                tokenizer_sha256=tokenizer.info.sha256, eos_token=config.eos_token,
                                bos_token=config.bos_token,
                                encoder=config.encoder, batch_rows=config.batch_rows,
                                threads=int(spark.conf.get("spark.task.cpus", "1")))
-    write = functools.partial(write_partition, directory=directory, vocab_size=tokenizer.vocab_size,
-                              eos_id=tokenizer.eos_id)
-    encoded = place_documents(docs, config, num_shards).mapInArrow(encode, schema=from_arrow_schema(ENCODED_SCHEMA))
+    num_tasks = num_shards + validation_shards(config, num_shards)
+    write = functools.partial(commit_shard, partial=partial, num_shards=num_shards, num_tasks=num_tasks,
+                              vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id)
     task = F.when(F.col("split") == "validation", F.col("shard") + num_shards).otherwise(F.col("shard"))
-    routed = exactly_partitioned(spark, encoded, task, num_shards + validation_shards(config, num_shards))
-    return (routed.sortWithinPartitions("split", "shard", "id", "tokens")
-            .mapInArrow(write, schema=from_arrow_schema(TOKENIZE_OUTPUT_SCHEMA)))
+    done = committed_keys(HadoopFS(spark).entries(f"{partial}/{COMMITTED_DIR}") or [])
+    before = [k for k in range(num_tasks) if piece_key(task_name(k, num_tasks)) in done]
+    log.warning("tokenize: %d of %d tasks committed by an earlier run", len(before), num_tasks)
+    placed = place_documents(docs, config, num_shards).where(~task.isin(before))
+    encoded = placed.mapInArrow(encode, schema=from_arrow_schema(ENCODED_SCHEMA))
+    routed = exactly_partitioned(spark, encoded, task, num_tasks)
+    ran = (routed.sortWithinPartitions("split", "shard", "id", "tokens")
+           .mapInArrow(write, schema=from_arrow_schema(COMMITTED_SHARD_SCHEMA)).agg(F.count(F.lit(1))).first()[0])
+    resume.update({"tasks": num_tasks, "tasks_committed_before": len(before), "tasks_run": ran})
+    schema = from_arrow_schema(TOKENIZE_OUTPUT_SCHEMA)
+    if not HadoopFS(spark).exists(f"{partial}/{FILES_DIR}"):  # no document at all: no task had rows
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).parquet(f"{partial}/{FILES_DIR}")
 
 
 def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: TokenizeConfig,
-                 tokenizer: LoadedTokenizer, tmp: str) -> dict:
-    """Fill the temporary folder `tmp`: shards, both manifests, documents/; return the figures."""
+                 tokenizer: LoadedTokenizer, tmp: str, partial: str) -> dict:
+    """Fill the temporary folder `tmp`: shards (committed into `partial` first), both manifests,
+    documents/; return the figures."""
     num_shards = config.num_shards or max(MIN_SHARDS, math.ceil(input_text_bytes(spark, docs, input_path)
                                                                 / config.shard_text_bytes))
     directory = tmp.removeprefix("file://")
     encoder = choose_encoder(tokenizer, config.encoder)[1]
     log.warning("tokenize %s: encoding with %s", config.source, encoder)
-    # Persisted because three actions read it (documents/, the shard entries, the count of
-    # documents without text) and recomputing it would tokenize everything again.
-    out = build(spark, docs, config, tokenizer, directory, num_shards).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        out.where(F.col("document").isNotNull()).drop("entry").write.parquet(f"{tmp}/{DOCUMENTS_DIR}")
-        entries = out.where(F.col("entry").isNotNull()).select("split", "entry").collect()  # one row per shard
-        skipped = out.where(F.col("document").isNull() & F.col("entry").isNull()).count()
-    finally:
-        out.unpersist()
+    # Three actions read the plan (documents/, the shard entries, the count of documents without
+    # text): it is the committed pieces' files, so nothing is tokenized twice and nothing persisted.
+    resume: dict = {}
+    out = build(spark, docs, config, tokenizer, partial, num_shards, resume)
+    out.where(F.col("document").isNotNull()).drop("entry").write.parquet(f"{tmp}/{DOCUMENTS_DIR}")
+    entries = out.where(F.col("entry").isNotNull()).select("split", "entry").collect()  # one row per shard
+    skipped = out.where(F.col("document").isNull() & F.col("entry").isNull()).count()
     splits, by_split = {}, {}
     for split in SPLITS:
         shards = by_split[split] = [ShardEntry.model_validate_json(row["entry"]) for row in entries
                                     if row["split"] == split]
-        Path(directory, split).mkdir(parents=True, exist_ok=True)  # a split no document fell into: empty
+        link_shards(partial, directory, split, shards)  # also for a split no document fell into: empty
         write_manifest(f"{directory}/{split}", shards, source=config.source, split=split, tokenizer=tokenizer.info,
                        vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
                        config={"input": input_path, **config.model_dump(mode="json")})
@@ -133,10 +146,14 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
                          "bytes": sum(s.text_bytes for s in shards), "shards": len(shards)}
     documents = sum(figures["documents"] for figures in splits.values())
     result = {"source": config.source, "input": input_path, "tokenizer": tokenizer.info.model_dump(),
-              "encoder": encoder, "rows_in": documents + skipped, "skipped_empty_text": skipped, "splits": splits,
+              "encoder": encoder, "resume": resume, "rows_in": documents + skipped, "skipped_empty_text": skipped,
+              "splits": splits,
               **{key: sum(figures[key] for figures in splits.values()) for key in ("documents", "tokens", "bytes")}}
     if config.megatron:
         result["megatron_documents"] = write_megatron(spark, directory, by_split, tokenizer.vocab_size)
+    if config.datatrove:
+        result["datatrove_documents"] = write_datatrove(directory, by_split, tokenizer_name=tokenizer.info.path,
+                                                        vocab_size=tokenizer.vocab_size)
     return result
 
 
@@ -148,14 +165,16 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("tokenize needs a tokenizer: give --tokenizer PATH/tokenizer.json "
                           "(or `tokenize.tokenizer` in the config file)")
     tokenizer = load_tokenizer(config.tokenizer, config.eos_token, config.bos_token)
-    check_output(args.output, [args.input, config.tokenizer])
+    check_output(args.output, [args.input, config.tokenizer], stage=STAGE)
     spark = get_spark("dataflow-tokenize")
     docs = read_stage_input(spark, args.input, columns)
     if config.languages:
         docs = docs.where(F.col("language").isin(config.languages))
     stage = Stage(STAGE, local_output(args.output), config,
                   [stage_input_identity(spark, args.input, columns), tokenizer.info.sha256], force=args.force)
-    stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp))
+    partial = resumable_partial(spark, stage)
+    stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, args.input, config, tokenizer, tmp, partial))
+    HadoopFS(spark).delete(partial)  # published (or complete already): its shards are in the output now
     if not stats.get("skipped"):
         log.warning("tokenize %s: %d documents, %d tokens (%d documents held out) in %.1fs -> %s", config.source,
                     stats["documents"], stats["tokens"], stats["splits"]["validation"]["documents"],

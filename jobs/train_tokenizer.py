@@ -72,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     if "://" in args.output:
         raise UserError(f"--output {args.output}: the tokenizer is written to a local path; copy it afterwards")
     # A stage folder is replaced whole, so it must be ours (check_output); a .json file is refused below when it exists.
-    (check_apart if args.output.endswith(".json") else check_output)(args.output, [args.input])
+    if args.output.endswith(".json"):
+        check_apart(args.output, [args.input])
+    else:
+        check_output(args.output, [args.input], stage=STAGE)
     spark = get_spark("dataflow-tokenizer-train")
     if not args.output.endswith(".json"):
         stage = Stage(STAGE, local_output(args.output), config, [stage_input_identity(spark, args.input)],

@@ -27,8 +27,6 @@ NUM_SHARDS, VALIDATION_FRAC = 12, 0.2
 NUM_TASKS = NUM_SHARDS + 3  # ceil(12 * 0.2) validation shards
 COUNTED = ("rows_in", "skipped_empty_text", "documents", "tokens", "bytes", "splits", "tokenizer", "encoder")
 
-pytestmark = pytest.mark.fault
-
 
 @pytest.fixture(scope="module")
 def inputs(shared_data, tmp_path_factory):
@@ -58,6 +56,7 @@ def manifests(output) -> dict:
     return {split: json.loads((output / split / "manifest.json").read_text()) for split in ("train", "validation")}
 
 
+@pytest.mark.fault
 @pytest.mark.timeout(900)
 def test_driver_killed_after_a_third_of_the_tasks_resumes_with_the_rest(spark, inputs, tmp_path):
     killed = tmp_path / "killed"

@@ -2,15 +2,16 @@
 
 A stage's run writes into `<output>.tmp-<run id>` and publishes it whole (dataflow/stage.py), so a
 driver killed after hours loses everything. A stage whose tasks are long (extract: one WARC file
-per task) therefore first commits each piece's rows into a folder named for its fingerprint:
+per task; tokenize: one shard per task) therefore first commits each piece's rows into a folder named
+for its fingerprint:
 
     <output>.partial-<fingerprint[:16]>/
         files/<key>.parquet       the piece's annotated rows (kept and rejected), one Parquet file
         committed/<key>.json      written last: the commit marker, with the piece's own small stats
         _tmp/                     files being written (renamed into files/ and committed/ when whole)
 
-`<key>` is a hash of the piece's name (the WARC path). Each file is written under `_tmp/` and then
-renamed: atomic on local disks and HDFS, and on object stores a copy that appears whole, so a
+`<key>` is a hash of the piece's name (the WARC path; tokenize's task number). Each file is written
+under `_tmp/` and then renamed: atomic on local disks and HDFS, and on object stores a copy that appears whole, so a
 reader never sees half a file; the marker, written after the rows, is what makes a piece count.
 A rerun with the same fingerprint finds the markers and hands the tasks only the pieces without
 one; the stage then reads every piece's rows back as its annotated plan and publishes as usual,
@@ -74,7 +75,9 @@ def commit_piece(folder: str, name: str, batches: Iterable[pa.RecordBatch], sche
         for batch in batches:
             writer.write_batch(batch)
             rows += batch.num_rows
-            reasons.update(batch.column(REJECT_REASON).to_pylist())
+            # tokenize's rows carry no reject reason: all of them are kept
+            reasons.update(batch.column(REJECT_REASON).to_pylist() if REJECT_REASON in schema.names
+                           else {None: batch.num_rows})
     fs.mv(tmp_rows, f"{root}/{FILES_DIR}/{key}.parquet")
     kept = reasons.pop(None, 0)
     stats = {"name": name, "rows": rows, "kept": kept, "rejected_by_reason": dict(sorted(reasons.items()))}

@@ -79,8 +79,8 @@ def read_stats(stage_dir: str) -> dict:
 _SAME_STORE = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
 
 
-def check_output(output: str, inputs: Iterable[str], flag: str = "--output") -> None:
-    """Refuse an output folder that a stage may not replace (`check_apart`, then `check_replaceable`
+def check_output(output: str, inputs: Iterable[str], flag: str = "--output", *, stage: str) -> None:
+    """Refuse an output folder that stage `stage` may not replace (`check_apart`, then `check_replaceable`
     for a local folder; remote ones are checked through the engine's filesystem when the stage runs)."""
     check_apart(output, inputs, flag)
     scheme, _, path = _location(output)
@@ -89,7 +89,7 @@ def check_output(output: str, inputs: Iterable[str], flag: str = "--output") -> 
     if os.path.isfile(path):
         raise UserError(f"{flag} {output} is a file; a stage writes a folder: choose a folder path")
     check_replaceable(output, os.listdir(path) if os.path.isdir(path) else None,
-                      lambda: Path(path, STATS_FILE).read_bytes(), flag)
+                      lambda: Path(path, STATS_FILE).read_bytes(), flag, stage=stage)
 
 
 def check_apart(output: str, inputs: Iterable[str], flag: str = "--output") -> None:
@@ -116,12 +116,14 @@ def check_apart(output: str, inputs: Iterable[str], flag: str = "--output") -> N
 
 
 def check_replaceable(output: str, entries: Iterable[str] | None, read_stats: Callable[[], bytes],
-                      flag: str = "--output") -> None:
+                      flag: str = "--output", *, stage: str) -> None:
     """Refuse to replace an existing folder (its names `entries`; None: it does not exist) unless it is
-    empty or one this project wrote (`is_stage_output`; `read_stats()` gives its stats.json bytes).
+    empty or the output of stage `stage` (`is_stage_output`, and its stats.json names that stage;
+    `read_stats()` gives its stats.json bytes).
 
     `_SUCCESS` alone proves nothing: every Spark or Hadoop write leaves one, so a user's own Parquet
-    folder has it too, and replacing it would delete the user's part files.
+    folder has it too, and replacing it would delete the user's part files. Another stage's output
+    (`run filter --output` a token folder) is the user's result of that stage: not ours to delete either.
     """
     names = sorted(entries or (), key=lambda name: (name.startswith("."), name))  # hidden .crc files last
     if names and not is_stage_output(names, read_stats):
@@ -129,6 +131,9 @@ def check_replaceable(output: str, entries: Iterable[str] | None, read_stats: Ca
         raise UserError(f"{flag} {output} exists and is not a stage output (it holds {shown} but no {STATS_FILE} "
                         "naming a stage and fingerprint); a stage replaces its output whole, which would delete "
                         "them: choose a new or empty folder")
+    if names and (written_by := json.loads(read_stats())["stage"]) != stage:
+        raise UserError(f"{flag} {output} is the output of the {written_by} stage, not of {stage}; a stage replaces "
+                        f"only its own output: choose another folder for {stage} (or delete that one first)")
 
 
 def is_stage_output(names: Iterable[str], read_stats: Callable[[], bytes]) -> bool:

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.model is None:
         raise ConfigError("the classify stage needs a model: pass --model PATH or set classify.model in the config")
     check_model_file(config.model)  # before Spark starts: a bad model fails in a second, as one line
-    check_output(args.output, [args.input, config.model])
+    check_output(args.output, [args.input, config.model], stage=STAGE)
     spark = get_spark("dataflow-classify")
     docs = read_stage_input(spark, args.input, columns)
     inputs = [stage_input_identity(spark, args.input, columns), _model_identity(config.model)]

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["registries"] = args.registry
     config = with_overrides(config, overrides)
     specs = benchmark_specs(config)
-    check_output(args.output, [args.input])
+    check_output(args.output, [args.input], stage=STAGE)
     spark = get_spark("dataflow-decontaminate")
     inputs = [stage_input_identity(spark, args.input, columns), benchmark_identity(specs, config)]
     stage = Stage(STAGE, args.output, config, inputs, force=args.force)

@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     columns = column_mapping(args)
     config = stage_config(args, STAGE, DedupConfig)
-    check_output(args.output, [args.input, *args.against])
+    check_output(args.output, [args.input, *args.against], stage=STAGE)
     spark = get_spark("dataflow-dedup")
     docs = read_stage_input(spark, args.input, columns)
     earlier = read_earlier(spark, args.against, config)

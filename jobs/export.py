@@ -75,7 +75,7 @@ def write_export(spark: SparkSession, docs: DataFrame, args: argparse.Namespace,
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     columns = column_mapping(args)
-    check_output(args.output, [args.input])
+    check_output(args.output, [args.input], stage=STAGE)
     spark = get_spark("dataflow-export")
     docs = read_stage_input(spark, args.input, columns)
     config = {"format": args.format, "compression": args.compression, "num_shards": args.num_shards}

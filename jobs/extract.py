@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = args.input or [crawl_listing_url(args.crawl)]
     paths = resolve_inputs(specs, base_url=args.base_url, limit_files=args.limit_files,
                            s3_anonymous=config.s3_anonymous)
-    check_output(args.output, paths)
+    check_output(args.output, paths, stage=STAGE)
     spark = get_spark("dataflow-extract")
     output = args.output if "://" in args.output else os.path.abspath(args.output)  # tasks write there too
     # The quality gate needs the filter's rules: the `filter:` section of the same config (run pipeline sets

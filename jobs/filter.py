@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     columns = column_mapping(args)
     config = stage_config(args, STAGE, FilterConfig)
-    check_output(args.output, [args.input])
+    check_output(args.output, [args.input], stage=STAGE)
     spark = get_spark("dataflow-filter")
     docs = read_stage_input(spark, args.input, columns)
     stage = Stage(STAGE, args.output, config, [stage_input_identity(spark, args.input, columns)], force=args.force)

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     mixture = resolved_mixture(args.mixture)
     datasets = open_sources(mixture, "train")  # refuses, naming it, a source that is missing or unreadable
     inputs = [mixture.model_dump(mode="json"), *(file_sha256(join(d.path, MANIFEST)) for d in datasets.values())]
-    check_output(args.output, [args.mixture, *(str(spec.path) for spec in mixture.sources.values())])
+    check_output(args.output, [args.mixture, *(str(spec.path) for spec in mixture.sources.values())], stage=STAGE)
     spark = get_spark("dataflow-mix")
     output, fs = python_output(spark, args.output)
     stage = Stage(STAGE, output, config, inputs, force=args.force)

@@ -137,7 +137,7 @@ def check_stage_outputs(config: PipelineConfig, documents: list[str]) -> None:
     for name in STAGE_ORDER:
         for source in config.sources if name == "tokenize" else [""]:
             check_output(stage_folder(name, config.output, source=source, mixture=mixture_name(config)),
-                         [*config.input, *documents])
+                         [*config.input, *documents], stage=name)
 
 
 def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int) -> int:

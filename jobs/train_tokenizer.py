@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"--output {args.output}: on object storage the tokenizer is written as a stage folder "
                         "(its tokenizer.json published with stats.json and _SUCCESS): give a folder URL")
     # A stage folder is replaced whole, so it must be ours (check_output); a .json file is refused below when it exists.
-    (check_apart if args.output.endswith(".json") else check_output)(args.output, [args.input])
+    if args.output.endswith(".json"):
+        check_apart(args.output, [args.input])
+    else:
+        check_output(args.output, [args.input], stage=STAGE)
     spark = get_spark("dataflow-tokenizer-train")
     if not args.output.endswith(".json"):
         output, fs = python_output(spark, args.output)

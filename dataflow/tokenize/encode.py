@@ -90,6 +90,9 @@ class TokenizeConfig(StrictModel):
     megatron: bool = False
     """Also write each shard as a per-document Megatron-LM indexed dataset, megatron/<split>/NNNNN.bin/.idx
     (dataflow/tokenize/megatron_docs.py)."""
+    datatrove: bool = False
+    """Also write each shard as datatrove's tokenized files, datatrove/<split>/NNNNN.ds/.ds.index/.ds.metadata
+    (dataflow/tokenize/datatrove_docs.py)."""
 
 
 @functools.lru_cache(maxsize=2)

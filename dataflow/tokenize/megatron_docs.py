@@ -38,7 +38,7 @@ def write_megatron_shard(directory: Path, split: str, file: str, index_file: str
     lengths = np.diff(np.fromfile(source / index_file, dtype=INDEX_DTYPE), prepend=np.uint64(0))
     dtype, stored = megatron_dtype(vocab_size), token_dtype(vocab_size)
     if dtype == stored:
-        _link_or_copy(source / file, prefix.with_suffix(".bin"))
+        link_or_copy(source / file, prefix.with_suffix(".bin"))
     else:
         tokens = np.memmap(source / file, dtype=stored, mode="r")
         with open(prefix.with_suffix(".bin"), "wb") as out:
@@ -48,7 +48,8 @@ def write_megatron_shard(directory: Path, split: str, file: str, index_file: str
     return len(lengths)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
+    """`target` as the same bytes as `source`, without copying them where the filesystem allows."""
     target.unlink(missing_ok=True)  # a retried task finds its own earlier file
     try:
         os.link(source, target)

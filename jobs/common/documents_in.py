@@ -3,7 +3,8 @@
 What `--input` may name, and how its kind is told (docs/formats.md has the table):
 
 - a stage output (`data/` with `stats.json`, `_SUCCESS` or `rejected/` beside it): read as is, and refused
-  while incomplete;
+  while incomplete; when its `data/` holds JSON Lines (a `dataflow export --format jsonl` folder), its
+  document columns and `metadata` are read from the JSON Lines;
 - a Hugging Face dataset folder: Parquet shards under `data/` (the Hub's layout, FineWeb's nested
   `data/<crawl>/*.parquet` included), or a `datasets.save_to_disk` folder (`state.json` naming Arrow
   stream files), read by one Spark task per Arrow file;
@@ -39,6 +40,10 @@ from dataflow.schema import DOC_FIELDS
 from jobs.common.stage_io import HadoopFS
 
 METADATA = "metadata"
+#: What is read of a `dataflow export --format jsonl` folder: the document columns and `metadata`, typed as a
+#: stage wrote them (Spark's JSON writer leaves null fields out, so a column null on every row would be missing
+#: from an inferred schema); the exported stage's own columns (`filter_values`, ...) are left out.
+EXPORTED_JSON_SCHEMA = from_arrow_schema(pa.schema([*DOC_FIELDS, pa.field(METADATA, pa.string())]))
 JSON_SUFFIXES = tuple(f"{ext}{codec}" for ext in (".jsonl", ".json", ".ndjson") for codec in ("", ".gz", ".zst"))
 STAGE_MARKERS = (contract.STATS_FILE, contract.SUCCESS_FILE, contract.REJECTED_DIR)
 HF_STATE_FILE = "state.json"  # written by datasets.Dataset.save_to_disk beside its Arrow files
@@ -92,6 +97,8 @@ def read_documents(spark: SparkSession, path: str, columns: ColumnMapping = Colu
         if contract.complete_stats(fs, root) is None:
             raise InputError(f"{path} is an incomplete stage output (no {contract.SUCCESS_FILE}, or files missing): "
                              "rerun the stage that writes it")
+        if _is_json(data, fs.entries(data) or []):  # `dataflow export --format jsonl`: JSON Lines in a stage's layout
+            return spark.read.schema(EXPORTED_JSON_SCHEMA).option("recursiveFileLookup", "true").json(data)
         return spark.read.parquet(data)
     if HF_STATE_FILE in entries:
         raw = _read_arrow_dataset(spark, fs, root)

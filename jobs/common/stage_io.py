@@ -234,7 +234,7 @@ def run_output(spark: SparkSession, stage: Stage, write: Callable[[str], dict],
         log.warning("%s: %s is complete and current; skipping (use --force to recompute)", stage.name, stage.output)
         return {**existing, "skipped": True}
     contract.check_replaceable(stage.output, fs.entries(stage.output),
-                               lambda: fs.read_bytes(f"{stage.output}/{contract.STATS_FILE}"))
+                               lambda: fs.read_bytes(f"{stage.output}/{contract.STATS_FILE}"), stage=stage.name)
     started = time.time()
     stale = fs.siblings(f"{stage.output}.tmp-*")
     if stale:  # another run's, live or crashed: not ours to delete

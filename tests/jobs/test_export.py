@@ -11,6 +11,7 @@ import yaml
 
 import cli
 from jobs import filter as filter_job
+from jobs.common.documents_in import read_documents
 from tests.document_files import write_jsonl
 from bench.common.real_pages import load_pages
 from tests.stage_outputs import stats_of
@@ -63,3 +64,7 @@ def test_jsonl_shards_hold_the_stage_rows(spark, filtered, tmp_path):
     rows = [json.loads(line) for shard in shards for line in gzip.open(shard, "rt", encoding="utf-8")]
     expected = stage_rows(spark, filtered)
     assert {row["id"]: row["text"] for row in rows} == {key: row["text"] for key, row in expected.items()}
+    # fed back as --input, the export (stats.json and _SUCCESS beside data/, as a stage output) reads as JSON Lines
+    again = {row["id"]: row for row in read_documents(spark, str(out)).collect()}  # a dozen rows
+    assert {key: (row["text"], row["metadata"], row["language"]) for key, row in again.items()} == \
+        {key: (row["text"], row["metadata"], row["language"]) for key, row in expected.items()}

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from dataflow import cli
 from dataflow.errors import UserError
 from dataflow.stage import check_apart, check_output, data_path
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
@@ -221,7 +222,7 @@ def test_a_stats_json_not_naming_a_stage_and_fingerprint_is_not_ours(tmp_path, s
     (folder / "stats.json").write_bytes(stats)
     (folder / "_SUCCESS").write_bytes(b"")
     with pytest.raises(UserError, match="not a stage output"):
-        check_output(str(folder), [])
+        check_output(str(folder), [], stage="filter")
     assert (folder / "stats.json").read_bytes() == stats
 
 
@@ -229,7 +230,20 @@ def test_a_folder_of_ours_stays_replaceable(tmp_path):
     folder = tmp_path / "out"
     folder.mkdir()
     (folder / "stats.json").write_text(json.dumps({"stage": "filter", "fingerprint": "ab12"}))
-    check_output(str(folder), [])
+    check_output(str(folder), [], stage="filter")
+
+
+def test_another_stages_output_is_refused_in_one_line(tmp_path, capfd):
+    """`run filter --output` a token folder would delete the tokens: refused before Spark starts, nothing deleted."""
+    folder = tmp_path / "tokens"
+    folder.mkdir()
+    (folder / "stats.json").write_text(json.dumps({"stage": "tokenize", "fingerprint": "ab12"}))
+    (folder / "train").mkdir()
+    with pytest.raises(UserError, match="is the output of the tokenize stage, not of filter") as refused:
+        check_output(str(folder), [], stage="filter")
+    assert "\n" not in str(refused.value) and sorted(path.name for path in folder.iterdir()) == ["stats.json", "train"]
+    assert cli.main(["run", "filter", "--input", str(tmp_path / "nowhere"), "--output", str(folder)]) == 2
+    assert "is the output of the tokenize stage" in capfd.readouterr().err
 
 
 def test_a_users_spark_parquet_folder_is_read_as_plain_parquet(users_parquet):

@@ -65,12 +65,18 @@ def test_driver_killed_after_a_third_of_the_files_resumes_with_the_rest(spark, w
     assert resumed["rows_in"] == resumed["rows_out"] + sum(resumed["rejected_by_reason"].values())
 
 
-def test_pieces_of_another_config_are_deleted_not_reused(spark, warcs, tmp_path):
-    output = tmp_path / "docs"
+def write_stale_partial(output) -> str:
+    """A partial folder beside `output` under another fingerprint, holding one committed piece."""
     stale = partial_dir(str(output), "0" * 64)
     os.makedirs(f"{stale}/{COMMITTED_DIR}")
     with open(f"{stale}/{COMMITTED_DIR}/x.json", "w") as marker:
         json.dump({"rows": 1}, marker)
+    return stale
+
+
+def test_pieces_of_another_config_are_deleted_not_reused(spark, warcs, tmp_path):
+    output = tmp_path / "docs"
+    stale = write_stale_partial(output)
     two = [str(path) for path in sorted(warcs.glob("*.warc.gz"))[:2]]
     assert extract.main([flag for path in two for flag in ("--input", path)] + ["--output", str(output)]) == 0
     assert stats_of(output)["extra"]["resume"] == {"files": 2, "files_committed_before": 0, "files_extracted": 2}

@@ -8,13 +8,14 @@ import warnings
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, models, trainers
 
 from dataflow.errors import InputError
 from dataflow.shards import TokenizerInfo, open_split, split_path, write_token_dataset
 from dataflow.tokenize.megatron_docs import MEGATRON_DIR, write_megatron_shard
 from dataflow.tokenize.tokenizer import load_tokenizer
 from jobs import tokenize_docs
+from tests.byte_level_bpe import byte_level_bpe
 from tests.document_files import write_jsonl
 from bench.common.real_pages import load_pages
 from tests.stage_outputs import stats_of
@@ -37,11 +38,7 @@ def test_every_document_reads_back_through_megatron_core(spark, shared_data, tmp
     """Also: the tokenizer given as a Hugging Face folder, and a BOS before every document."""
     pages = [page for page in load_pages(shared_data) if page["text"]][::40][:40]
     source = write_jsonl(tmp_path / "docs.jsonl", [{"body": page["text"]} for page in pages])
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.train_from_iterator([page["text"] for page in pages], trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["<|endoftext|>", "<s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = byte_level_bpe([page["text"] for page in pages], 600, ("<|endoftext|>", "<s>"))
     (tmp_path / "hf_tokenizer").mkdir()
     tokenizer.save(str(tmp_path / "hf_tokenizer" / "tokenizer.json"))
     out = tmp_path / "tokens"

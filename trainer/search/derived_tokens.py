@@ -22,7 +22,8 @@ from pyspark.sql import functions as F
 from dataflow.errors import ConfigError
 from dataflow.tokenize.tokenizer import load_tokenizer
 from jobs.common.spark import get_spark
-from jobs.common.stage_io import Stage, local_output, read_stage_input, run_output, stage_input_identity
+from jobs.common.stage_io import (HadoopFS, Stage, local_output, read_stage_input, resumable_partial, run_output,
+                                  stage_input_identity)
 from jobs.tokenize_docs import write_source
 from trainer.search.derived_sources import DerivedPlan, derived_rows
 
@@ -48,8 +49,10 @@ def write_derived(plans: list[DerivedPlan]) -> list[dict[str, Any]]:
                       {"derive": plan.derive.model_dump(mode="json"),
                        "tokenize": plan.tokenize.model_dump(mode="json")},
                       [stage_input_identity(spark, plan.derive.stage), tokenizer.info.sha256])
+        partial = resumable_partial(spark, stage)  # shards committed per task: a killed search resumes them
         stats = run_output(spark, stage, lambda tmp: write_source(spark, docs, plan.derive.stage, plan.tokenize,
-                                                                  tokenizer, tmp))
+                                                                  tokenizer, tmp, partial))
+        HadoopFS(spark).delete(partial)
         log.warning("%s: %d rows selected, %d tokens -> %s%s", plan.field, stats["rows_in"], stats["tokens"],
                     plan.output, " (reused)" if stats.get("skipped") else "")
         rows.append(derived_rows(stats, plan))

@@ -24,7 +24,7 @@ from dataflow.tokenize.tokenizer import load_tokenizer
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, local_output, read_stage_input, run_output, stage_input_identity
 from jobs.tokenize_docs import write_source
-from trainer.search.derived_sources import DerivedPlan, derived_rows
+from trainer.search.searches.derived_sources import DerivedPlan, derived_rows
 
 STAGE = "derive"
 PARTITION_BITS = 33  # monotonically_increasing_id: partition index above bit 33, row within it below

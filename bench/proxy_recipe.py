@@ -51,7 +51,7 @@ RECIPES: dict[str, dict] = {
 
 
 def search_config(work: Path, sources: dict[str, Path], recipe: str, mixtures: int, seeds: int, workers: int):
-    from trainer.search.config import SearchConfig
+    from trainer.search.searches.mixture_config import SearchConfig
 
     spec = RECIPES[recipe]
     return SearchConfig.model_validate({
@@ -70,9 +70,9 @@ def search_config(work: Path, sources: dict[str, Path], recipe: str, mixtures: i
 
 def plan(config) -> list[Path]:
     """The run folders of `config`'s first candidates x seeds, added to its store."""
-    from trainer.search.inputs import read_inputs
-    from trainer.search.mixture_search import plan_candidates
-    from trainer.search.store import RunStore
+    from trainer.search.engine.store import RunStore
+    from trainer.search.searches.mixture import plan_candidates
+    from trainer.search.searches.mixture_inputs import read_inputs
 
     store = RunStore(config.out_dir)
     return [store.add(spec) for spec in plan_candidates(config, read_inputs(config))[1]]
@@ -80,8 +80,8 @@ def plan(config) -> list[Path]:
 
 def measure(config, folders: list[Path]) -> dict:
     """The recipe's figures from its finished runs."""
-    from trainer.search.inputs import read_inputs
-    from trainer.search.store import RunStore, read_state
+    from trainer.search.engine.store import RunStore, read_state
+    from trainer.search.searches.mixture_inputs import read_inputs
 
     inputs = read_inputs(config)
     rows = [row for row in RunStore(config.out_dir).rows(config.target_weights) if row["status"] == "done"]
@@ -129,8 +129,8 @@ def main() -> None:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--master local[2] --driver-memory 3g pyspark-shell")
     sources = build_sources(args.work, args.vocab_size)
-    from trainer.search import backends
-    from trainer.search.store import RunStore
+    from trainer.search.engine import backends
+    from trainer.search.engine.store import RunStore
 
     # Every recipe's runs in one queue, so the workers stay busy across recipes.
     configs = {recipe: search_config(args.work, sources, recipe, args.mixtures, args.seeds, args.workers)

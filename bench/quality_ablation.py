@@ -110,7 +110,7 @@ def build_sources(work: Path, heldout_frac: float, vocab_size: int) -> dict[str,
 
 
 def run_proxies(work: Path, sources: dict[str, Path], args: argparse.Namespace) -> list[dict]:
-    from trainer.search import sweep
+    from trainer.search.searches import sweep
 
     mixtures = {}
     for name in STAGES:

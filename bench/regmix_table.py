@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from trainer.search.regression import Scores, fit_all, fit_surface
-from trainer.search.table_fit import read_table
+from trainer.search.fits.regression import Scores, fit_all, fit_surface
+from trainer.search.searches.table_fit import read_table
 
 SCALES = {"1m": ("train_mixture_1m.csv", "train_pile_loss_1m.csv"),
           "60M": ("test_mixture_60m.csv", "test_pile_loss_60m.csv"),

@@ -79,7 +79,7 @@ def build_sources(work: Path, vocab_size: int) -> dict[str, Path]:
     """Token source folders for web, wiki, books and the wikitext-test target (skipped when complete)."""
     import pyarrow.parquet as pq
 
-    from jobs import dedup, extract, train_tokenizer, tokenize_docs
+    from jobs import dedup, extract, tokenize_docs, train_tokenizer
     from jobs import filter as filter_job
 
     tokens = work / "tokens"
@@ -140,10 +140,10 @@ def search_config(work: Path, sources: dict[str, Path], args: argparse.Namespace
 
 def busy_check(config, count: int) -> tuple[float, float, float]:
     """Run the search's first `count` candidates; return (elapsed, Σ run wall, utilisation)."""
-    from trainer.search import backends
-    from trainer.search.inputs import read_inputs
-    from trainer.search.mixture_search import plan_candidates
-    from trainer.search.store import RunStore, read_state
+    from trainer.search.engine import backends
+    from trainer.search.engine.store import RunStore, read_state
+    from trainer.search.searches.mixture import plan_candidates
+    from trainer.search.searches.mixture_inputs import read_inputs
 
     inputs = read_inputs(config)
     store = RunStore(config.out_dir)
@@ -195,8 +195,8 @@ def main() -> None:
     print(f"sources ({prepared:.0f} s to build): " + ", ".join(f"{name} {count:,} train tokens"
                                                               for name, count in sizes.items()))
 
-    from trainer.search.config import load_search_config
-    from trainer.search.mixture_search import run_mixture_search
+    from trainer.search.searches.mixture import run_mixture_search
+    from trainer.search.searches.mixture_config import load_search_config
 
     config = load_search_config(search_config(work, sources, args))
     search_started = time.perf_counter()

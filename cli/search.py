@@ -38,7 +38,7 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
 
     import yaml
 
-    from trainer.search.config import load_search_config
+    from trainer.search.searches.mixture_config import load_search_config
 
     search = load_search_config(config)
     if dry_run:
@@ -47,7 +47,7 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("trainer", "trainer.metrics", "py4j"):  # the search logs each run's end; runs keep their own logs
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from trainer.search.mixture_search import run_mixture_search
+    from trainer.search.searches.mixture import run_mixture_search
 
     summary = run_mixture_search(search, resume=resume, retry_failed=retry_failed)
     fit = summary["fit"]
@@ -61,7 +61,7 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
 
 def _failure_note(summary: dict, kind: str, out_dir: str) -> None:
     """After a search with failed runs: how many, where to read why, and the command that reruns them."""
-    from trainer.search.mixture_search import retry_command
+    from trainer.search.searches.mixture import retry_command
 
     if summary.get("failures"):
         typer.echo(f"{len(summary['failures'])} runs failed (reasons: dataflow search status {out_dir}); "
@@ -79,7 +79,7 @@ def _search_logging() -> None:
 
 def _law_search(config: Path, resume: bool, kind: str, retry_failed: bool = False):
     """Load a search file of `kind` (one-line errors), then run it with the search's log lines."""
-    from trainer.search.search_files import load_search_as, run_search
+    from trainer.search.registry import load_search_as, run_search
 
     search = load_search_as(config, kind)
     _search_logging()
@@ -153,7 +153,7 @@ def search_plan(compute: Annotated[float, typer.Option(help="training compute in
     """Parameters, tokens, preset and learning rate for a budget; repeated tokens valued by Muennighoff et al."""
     from dataflow.inspect.render import render_table
     from dataflow.inspect.report import Table
-    from trainer.search.compute_plan import plan_compute
+    from trainer.search.searches.compute_plan import plan_compute
 
     plan = plan_compute(compute, scaling, hparams, str(mixture) if mixture else None)
     sources = list(plan["unique_tokens"])
@@ -174,8 +174,8 @@ def search_status(path: Annotated[Path, typer.Argument(help="search folder (its 
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""
     from dataflow.inspect.render import render_table
     from dataflow.inspect.report import Table
-    from trainer.search.search_files import load_any_search
-    from trainer.search.store import RunStore, live_status
+    from trainer.search.engine.store import RunStore, live_status
+    from trainer.search.registry import load_any_search
 
     store = RunStore(path)
     if not (path / "search.yaml").is_file():
@@ -218,7 +218,7 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
     The chosen fit has the highest Spearman; the mixing law is chosen when within one standard error
     of it. More, and how to read the figures: docs/search/mixture.md.
     """
-    from trainer.search.table_fit import describe_fit, fit_table, rank_other, read_table
+    from trainer.search.searches.table_fit import describe_fit, fit_table, rank_other, read_table
 
     if optimize is not None and config is None:
         raise UserError("--optimize needs --config SEARCH.yaml: its sources, max_epochs and final_run budget "
@@ -235,7 +235,7 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
             typer.echo(f"{predict}: {other.renormalised_line()}")
         typer.echo("\n".join(rank_other(fit, other, table.names)))
     if optimize is not None:
-        from trainer.search.table_fit import optimise_to_file
+        from trainer.search.searches.table_fit import optimise_to_file
 
         pick = optimise_to_file(fit, table.names, config, optimize)
         typer.echo(f"wrote {optimize}: " + ", ".join(f"{name} {share:.4f}" for name, share in pick.items()))

@@ -25,10 +25,10 @@ def _groups() -> dict[str, list[tuple[str, type[BaseModel]]]]:
     from dataflow.mix.mixture import Mixture
     from dataflow.pipeline import PipelineConfig
     from trainer.config import TrainConfig
-    from trainer.search.config import SearchConfig
-    from trainer.search.hparam_search import HparamConfig
-    from trainer.search.scaling_search import ScalingConfig
-    from trainer.search.variant_search import VariantConfig
+    from trainer.search.searches.hparams import HparamConfig
+    from trainer.search.searches.mixture_config import SearchConfig
+    from trainer.search.searches.scaling import ScalingConfig
+    from trainer.search.searches.variants import VariantConfig
 
     return {
         "pipeline": [("pipeline file", PipelineConfig)],

@@ -30,13 +30,13 @@ from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.parquet import parquet_report, stage_report
 from dataflow.inspect.render import render_text
 from dataflow.inspect.report import Report, Table
-from dataflow.inspect.search import is_search, search_report
 from dataflow.inspect.tokenizer_file import is_tokenizer_file, tokenizer_report
 from dataflow.inspect.tokens import token_dataset_report, token_source_report
 from dataflow.mix.sequences import is_mixture
 from dataflow.shards import MANIFEST, SPLITS, split_path
 from dataflow.stage import DATA_DIR
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE
+from trainer.search.reports.inspect import is_search, search_report
 
 __all__ = ["InspectOptions", "detect", "inspect_path", "render_text"]
 

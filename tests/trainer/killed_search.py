@@ -13,7 +13,7 @@ import pytest
 
 from trainer.checkpoint import step_folders
 from trainer.metrics import read_jsonl
-from trainer.search.store import read_state
+from trainer.search.engine.store import read_state
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from trainer.search.store import RunState, read_spec, write_json, write_state
+from trainer.search.engine.store import RunState, read_spec, write_json, write_state
 
 SEED_STD = 0.007
 """Noise of one proxy run's bits/byte: the seed std of the real proxies (0.005-0.01)."""

@@ -4,12 +4,22 @@ import numpy as np
 import pytest
 
 from dataflow.errors import ConfigError
-from trainer.search.data_constrained import (constrained_optimum, effective_tokens, fresh_optimum,
-                                             mixture_effective_tokens)
-from trainer.search.lr_law import SizeOptimum, fit_lr_law, size_optimum
-from trainer.search.rank_transfer import rank_transfer
-from trainer.search.scaling_law import (ScalingLaw, bootstrap, compute_frontier, fit_compute_law, fit_scaling_law,
-                                        prediction_error)
+from trainer.search.fits.data_constrained import (
+    constrained_optimum,
+    effective_tokens,
+    fresh_optimum,
+    mixture_effective_tokens,
+)
+from trainer.search.fits.lr_law import SizeOptimum, fit_lr_law, size_optimum
+from trainer.search.fits.rank_transfer import rank_transfer
+from trainer.search.fits.scaling_law import (
+    ScalingLaw,
+    bootstrap,
+    compute_frontier,
+    fit_compute_law,
+    fit_scaling_law,
+    prediction_error,
+)
 
 CHINCHILLA = ScalingLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 """Hoffmann et al. 2022, equation 10."""

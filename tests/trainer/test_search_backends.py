@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from trainer.search import backends
-from trainer.search.config import LocalBackend, SlurmBackend, SparkBackend, load_search_config
-from trainer.search.inputs import read_inputs
-from trainer.search.mixture_search import run_spec
-from trainer.search.store import RunStore, read_state
-
 from search_sources import search_file, write_sources
+
+from trainer.search.engine import backends
+from trainer.search.engine.store import RunStore, read_state
+from trainer.search.searches.mixture import run_spec
+from trainer.search.searches.mixture_config import LocalBackend, SlurmBackend, SparkBackend, load_search_config
+from trainer.search.searches.mixture_inputs import read_inputs
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,16 @@ import math
 
 import pytest
 import yaml
+from search_sources import search_file
+from sweep_files import mixture_file, sweep_file
 
 import cli
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import load_mixture
-from trainer.search.config import load_search_config
-from trainer.search.hparam_search import load_hparam_config
-from trainer.search.scaling_search import load_scaling_config
-from trainer.search.variant_search import load_variant_config
-
-from search_sources import search_file
-from sweep_files import mixture_file, sweep_file
+from trainer.search.searches.hparams import load_hparam_config
+from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.scaling import load_scaling_config
+from trainer.search.searches.variants import load_variant_config
 
 NAN, INF = float("nan"), float("inf")
 SOURCES = {"web": "tokens/web", "wiki": "tokens/wiki", "books": "tokens/books"}

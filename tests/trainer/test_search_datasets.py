@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from dataflow.errors import ConfigError
-from trainer.search.config import load_search_config
-from trainer.search.inputs import DATASETS_FILE, check_same_datasets, check_same_mixture_datasets, read_inputs
-from trainer.search.mixture_search import run_mixture_search
-from trainer.search.scaling_search import load_scaling_config, run_scaling_search
-
 from conftest import write_source
 from search_sources import search_file, write_sources
 from sweep_files import mixture_file, sweep_file
+
+from dataflow.errors import ConfigError
+from trainer.search.searches.mixture import run_mixture_search
+from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.mixture_inputs import (
+    DATASETS_FILE,
+    check_same_datasets,
+    check_same_mixture_datasets,
+    read_inputs,
+)
+from trainer.search.searches.scaling import load_scaling_config, run_scaling_search
 
 
 def started_search(tmp_path):

@@ -5,19 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
+from killed_search import (
+    assert_resumed_only_unfinished,
+    finished_results,
+    kill_when_one_done_and_one_checkpointed,
+    start_search,
+)
+from search_sources import PROXY_TRAIN, write_sources
+from sweep_files import SIZES, mixture_file, sweep_file
 from typer.testing import CliRunner
 
 from cli import app
 from dataflow.inspect import inspect_path
 from trainer.config import load_train_config
-from trainer.search.hparam_search import load_hparam_config, run_hparam_search
-from trainer.search.scaling_law import ScalingLaw
-from trainer.search.store import write_json
-
-from killed_search import assert_resumed_only_unfinished, finished_results, kill_when_one_done_and_one_checkpointed, \
-    start_search
-from search_sources import PROXY_TRAIN, write_sources
-from sweep_files import SIZES, mixture_file, sweep_file
+from trainer.search.engine.store import write_json
+from trainer.search.fits.scaling_law import ScalingLaw
+from trainer.search.searches.hparams import load_hparam_config, run_hparam_search
 
 THREE_SIZES = {"s16": {"model": {"d_model": 16}}, "s32": {"model": {"d_model": 32}}, "s64": {"model": {"d_model": 64}}}
 

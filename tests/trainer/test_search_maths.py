@@ -8,14 +8,13 @@ import re
 import numpy as np
 import pytest
 import yaml
-
-from dataflow.errors import ConfigError, UserError
-from trainer.search.candidates import feasible, sample_feasible
-from trainer.search.config import load_search_config
-from trainer.search.mixture_search import run_mixture_search
-
 from conftest import write_source
 from search_sources import PROXY_TRAIN, search_file, write_sources
+
+from dataflow.errors import ConfigError, UserError
+from trainer.search.fits.candidates import feasible, sample_feasible
+from trainer.search.searches.mixture import run_mixture_search
+from trainer.search.searches.mixture_config import load_search_config
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
+from killed_search import kill_when_one_done_and_one_checkpointed, start_search
+from search_sources import PROXY_TRAIN, search_file, write_sources
 
 from cli import main
 from dataflow.inspect import inspect_path
@@ -11,12 +13,9 @@ from dataflow.mix.mixture import load_mixture, plan_mixture
 from dataflow.shards import open_split
 from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
-from trainer.search.config import load_search_config
-from trainer.search.mixture_search import run_mixture_search
-from trainer.search.store import read_state
-
-from killed_search import kill_when_one_done_and_one_checkpointed, start_search
-from search_sources import PROXY_TRAIN, search_file, write_sources
+from trainer.search.engine.store import read_state
+from trainer.search.searches.mixture import run_mixture_search
+from trainer.search.searches.mixture_config import load_search_config
 
 
 @pytest.fixture(scope="module")

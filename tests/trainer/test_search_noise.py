@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from trainer.search.noise import beyond_noise, difference_noise
-from trainer.search.report import _verdicts
+from trainer.search.fits.noise import beyond_noise, difference_noise
+from trainer.search.reports.mixture import _verdicts
 
 
 def test_noise_is_the_standard_error_of_the_difference_of_means():

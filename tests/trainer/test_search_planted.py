@@ -13,18 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-
-from dataflow.inspect import inspect_path
-from dataflow.shards import open_split
-from trainer.search.config import load_search_config
-from trainer.search.inputs import read_inputs
-from trainer.search.mixture_search import run_mixture_search
-from trainer.search.rank_transfer import LARGER_SUFFIX
-from trainer.search.store import read_spec
-
 from conftest import counting_docs, write_source
 from planted_law import PlantedLaw
 from search_sources import search_file
+
+from dataflow.inspect import inspect_path
+from dataflow.shards import open_split
+from trainer.search.engine.store import read_spec
+from trainer.search.fits.rank_transfer import LARGER_SUFFIX
+from trainer.search.searches.mixture import run_mixture_search
+from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.mixture_inputs import read_inputs
 
 FINAL_TOKENS = 40_000
 MARGIN = 0.01

@@ -21,20 +21,20 @@ from search_sources import PROXY_TRAIN, search_file, write_sources
 from cli import main
 from dataflow.errors import ConfigError
 from trainer.metrics import read_jsonl
-from trainer.search import backends
-from trainer.search.config import LocalBackend, SlurmBackend, load_search_config
-from trainer.search.inputs import read_inputs
-from trainer.search.locks import LEASE, live_holder
-from trainer.search.mixture_search import (
+from trainer.search.engine import backends
+from trainer.search.engine.locks import LEASE, live_holder
+from trainer.search.engine.store import RunStore, read_state, write_json, write_state
+from trainer.search.engine.worker import execute_run
+from trainer.search.reports.mixture import _compare
+from trainer.search.searches.mixture import (
     _claim_folder,
     predicted_name,
     retry_command,
     run_mixture_search,
     run_spec,
 )
-from trainer.search.report import _compare
-from trainer.search.store import RunStore, read_state, write_json, write_state
-from trainer.search.worker import execute_run
+from trainer.search.searches.mixture_config import LocalBackend, SlurmBackend, load_search_config
+from trainer.search.searches.mixture_inputs import read_inputs
 
 REPO = Path(__file__).resolve().parents[2]
 LONG = {"preset": "tiny", "total_tokens": 60 * 128, "confirm_seeds": 2,  # 60 steps: long enough to kill mid-run
@@ -123,7 +123,7 @@ def test_a_killed_worker_with_no_tries_left_fails_naming_the_signal(sources, tmp
 def _hold_folder(root: Path) -> subprocess.Popen:
     """Another process that holds the search folder, as a running search does."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", ("import sys, time; from pathlib import Path; from trainer.search.locks import "
+        [sys.executable, "-c", ("import sys, time; from pathlib import Path; from trainer.search.engine.locks import "
                                 "lock_folder; lock_folder(Path(sys.argv[1])); print('held', flush=True); "
                                 "time.sleep(600)"), str(root)],
         cwd=REPO, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -148,7 +148,7 @@ def test_a_resume_waits_for_a_worker_still_training_the_run_instead_of_training_
     search = _search(sources, tmp_path, proxy=LONG)
     _, (folder,) = _runs(search, 1)
     orphan = subprocess.Popen(  # the worker of a killed search, still training
-        [sys.executable, "-c", ("import sys, torch; torch.set_num_threads(1); from trainer.search.worker import "
+        [sys.executable, "-c", ("import sys, torch; torch.set_num_threads(1); from trainer.search.engine.worker import "
                                 "execute_run; execute_run(sys.argv[1], 1)"), str(folder)],
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     while not _training(folder) and orphan.poll() is None:
@@ -196,7 +196,7 @@ def test_store_files_have_one_writer_each_and_are_never_half_written(tmp_path):
 
 
 def _spec(root: Path):
-    from trainer.search.store import RunSpec
+    from trainer.search.engine.store import RunSpec
 
     return RunSpec(run_id="x", mixture="m", weights={"a": 0.5, "b": 0.5}, seed=0, train={"max_steps": 1},
                    mixture_file={"name": "m"}, labels=("candidate",))

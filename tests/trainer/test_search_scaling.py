@@ -6,18 +6,21 @@ import json
 import math
 
 import pytest
+from killed_search import (
+    assert_resumed_only_unfinished,
+    finished_results,
+    kill_when_one_done_and_one_checkpointed,
+    start_search,
+)
+from search_sources import PROXY_TRAIN, write_sources
+from sweep_files import mixture_file, sweep_file
 from typer.testing import CliRunner
 
 from cli import app
 from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
-from trainer.search.scaling_search import load_scaling_config, run_scaling_search
-from trainer.search.store import read_state
-
-from killed_search import (assert_resumed_only_unfinished, finished_results, kill_when_one_done_and_one_checkpointed,
-                           start_search)
-from search_sources import PROXY_TRAIN, write_sources
-from sweep_files import mixture_file, sweep_file
+from trainer.search.engine.store import read_state
+from trainer.search.searches.scaling import load_scaling_config, run_scaling_search
 
 
 @pytest.fixture(scope="module")

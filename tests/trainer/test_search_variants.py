@@ -5,6 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from killed_search import (
+    assert_resumed_only_unfinished,
+    finished_results,
+    kill_when_one_done_and_one_checkpointed,
+    start_search,
+)
+from search_sources import PROXY_TRAIN, write_sources
+from sweep_files import mixture_file, sweep_file
 from typer.testing import CliRunner
 
 from cli import app
@@ -12,12 +20,7 @@ from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
 from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
-from trainer.search.variant_search import load_variant_config, run_variant_search
-
-from killed_search import assert_resumed_only_unfinished, finished_results, kill_when_one_done_and_one_checkpointed, \
-    start_search
-from search_sources import PROXY_TRAIN, write_sources
-from sweep_files import mixture_file, sweep_file
+from trainer.search.searches.variants import load_variant_config, run_variant_search
 
 
 @pytest.fixture(scope="module")

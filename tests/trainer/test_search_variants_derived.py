@@ -9,18 +9,17 @@ import math
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from search_sources import PROXY_TRAIN
 
 from dataflow.errors import ConfigError
 from dataflow.inspect import inspect_path
 from dataflow.shards import open_split
 from jobs import classify, tokenize_docs, train_tokenizer
 from jobs import filter as filter_job
+from bench.common.real_pages import real_texts, write_documents
 from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
-from trainer.search.variant_search import load_variant_config, run_variant_search
-from bench.common.real_pages import real_texts, write_documents
-
-from search_sources import PROXY_TRAIN
+from trainer.search.searches.variants import load_variant_config, run_variant_search
 
 WHERE = "filter_values['gopher_mean_word_length'] < 5"
 TOP = 0.3

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from trainer.search.noise import difference_noise
-from trainer.search.report import _verdicts
+from trainer.search.fits.noise import difference_noise
+from trainer.search.reports.mixture import _verdicts
 
 
 def entry(mean, std, se):

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from scipy.stats import spearmanr
 
 from dataflow.errors import ConfigError, InputError
-from trainer.search.regression import Fit, fit_surface
+from trainer.search.fits.regression import Fit, fit_surface
 
 SUM_TOLERANCE = 0.01
 """Rows whose weights sum to 1 within 1% are rounded published shares: renormalised, not refused."""
@@ -133,10 +133,10 @@ def optimise_to_file(fit: Fit, names: list[str], config_path: str | Path, out: s
     """Search the fit's surface within a search file's constraints; write the pick as a mixture file."""
     import yaml
 
-    from trainer.search.config import load_search_config
-    from trainer.search.inputs import read_inputs
-    from trainer.search.mixture_search import mixture_file, optimise
-    from trainer.search.store import write_text
+    from trainer.search.engine.store import write_text
+    from trainer.search.searches.mixture import mixture_file, optimise
+    from trainer.search.searches.mixture_config import load_search_config
+    from trainer.search.searches.mixture_inputs import read_inputs
 
     config = load_search_config(config_path)
     if sorted(names) != sorted(config.sources):

@@ -22,10 +22,10 @@ from dataflow.errors import InputError
 from dataflow.mix.mixture import load_mixture
 from dataflow.shards import open_split
 from trainer.config import load_train_config, preset_names
-from trainer.search.data_constrained import Allocation, constrained_optimum, fresh_optimum
-from trainer.search.lr_law import LrLaw
-from trainer.search.scaling_law import ScalingLaw
-from trainer.search.sweep import count_params
+from trainer.search.fits.data_constrained import Allocation, constrained_optimum, fresh_optimum
+from trainer.search.fits.lr_law import LrLaw
+from trainer.search.fits.scaling_law import ScalingLaw
+from trainer.search.searches.sweep import count_params
 
 
 def read_summary(folder: Path, kind: str) -> dict[str, Any]:

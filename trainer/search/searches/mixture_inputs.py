@@ -20,8 +20,8 @@ from dataflow.errors import ConfigError, InputError
 from dataflow.mix.mixture import epochs_at, load_mixture, share_limits
 from dataflow.shards import MANIFEST, TokenDataset, file_sha256, open_split, split_path
 from trainer.config import PRESETS, load_train_config, preset_names
-from trainer.search.config import SearchConfig, TargetDataset
-from trainer.search.store import write_text
+from trainer.search.engine.store import write_text
+from trainer.search.searches.mixture_config import SearchConfig, TargetDataset
 
 DATASETS_FILE = "datasets.json"
 

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 from dataflow.mix.mixture import epochs_at
-from trainer.search.config import SearchConfig
-from trainer.search.inputs import SearchInputs
-from trainer.search.regression import Fit
-from trainer.search.noise import beyond_noise, difference_noise
-from trainer.search.rank_transfer import LARGER_SUFFIX, rank_transfer
-from trainer.search.store import weights_id, write_json
+from trainer.search.engine.store import weights_id, write_json
+from trainer.search.fits.noise import beyond_noise, difference_noise
+from trainer.search.fits.rank_transfer import LARGER_SUFFIX, rank_transfer
+from trainer.search.fits.regression import Fit
+from trainer.search.searches.mixture_config import SearchConfig
+from trainer.search.searches.mixture_inputs import SearchInputs
 
 SUMMARY = "summary.json"
 PLOTS = "plots"

@@ -35,10 +35,10 @@ import numpy as np
 from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
-from trainer.search.candidates import feasible, sample_many
-from trainer.search.config import FitConfig
-from trainer.search.ensemble import RankEnsemble
-from trainer.search.mixing_law import MixingLaw
+from trainer.search.fits.candidates import feasible, sample_many
+from trainer.search.fits.ensemble import RankEnsemble
+from trainer.search.fits.mixing_law import MixingLaw
+from trainer.search.searches.mixture_config import FitConfig
 
 LOG_FLOOR = 1e-4
 RIDGE = 1e-3

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from dataflow.errors import ConfigError
-from trainer.search.store import process_alive, read_json, write_json
+from trainer.search.engine.store import process_alive, read_json, write_json
 
 log = logging.getLogger("trainer.search")
 LOCK = "search.lock"

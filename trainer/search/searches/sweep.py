@@ -23,9 +23,9 @@ from dataflow.mix.mixture import Mixture, load_mixture
 from dataflow.shards import open_split
 from trainer.config import PRESETS, load_train_config, preset_names
 from trainer.model import GPTConfig
-from trainer.search.config import Backend, LocalBackend, SearchConfig, Target, TargetDataset
-from trainer.search.mixture_search import _claim_folder, _run
-from trainer.search.store import RunSpec, RunStore
+from trainer.search.engine.store import RunSpec, RunStore
+from trainer.search.searches.mixture import _claim_folder, _run
+from trainer.search.searches.mixture_config import Backend, LocalBackend, SearchConfig, Target, TargetDataset
 
 
 class SweepConfig(StrictModel):

@@ -30,8 +30,8 @@ import socket
 import time
 from pathlib import Path
 
-from trainer.search.locks import RunLease
-from trainer.search.store import RunState, read_state, write_json, write_state
+from trainer.search.engine.locks import RunLease
+from trainer.search.engine.store import RunState, read_state, write_json, write_state
 
 
 class RunDiverged(Exception):

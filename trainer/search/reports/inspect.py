@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from dataflow.errors import InputError
 from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.report import Report, Table
-from dataflow.inspect.search_laws import LAW_VIEWS
+from trainer.search.reports.inspect_laws import LAW_VIEWS
 
 SEARCH_FILE, SUMMARY, TABLE, PLOTS = "search.yaml", "summary.json", "results.parquet", "plots"
 

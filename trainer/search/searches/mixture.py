@@ -31,15 +31,22 @@ import yaml
 from dataflow.config import deep_merge
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import epochs_at
-from trainer.search import backends, report
-from trainer.search.candidates import Draws, feasible, sample_feasible
-from trainer.search.config import SearchConfig
-from trainer.search.inputs import (Proxy, SearchInputs, check_feasible, check_same_datasets, prior_weights,
-                                   read_inputs)
-from trainer.search.locks import lock_folder
-from trainer.search.rank_transfer import LARGER_SUFFIX, TRANSFER_LABEL
-from trainer.search.regression import Regressor, Scores, fit_surface, search_surface
-from trainer.search.store import RunSpec, RunStore, weights_id, write_text
+from trainer.search.engine import backends
+from trainer.search.engine.locks import lock_folder
+from trainer.search.engine.store import RunSpec, RunStore, weights_id, write_text
+from trainer.search.fits.rank_transfer import LARGER_SUFFIX, TRANSFER_LABEL
+from trainer.search.fits.candidates import Draws, feasible, sample_feasible
+from trainer.search.fits.regression import Regressor, Scores, fit_surface, search_surface
+from trainer.search.reports import mixture as report
+from trainer.search.searches.mixture_config import SearchConfig
+from trainer.search.searches.mixture_inputs import (
+    Proxy,
+    SearchInputs,
+    check_feasible,
+    check_same_datasets,
+    prior_weights,
+    read_inputs,
+)
 
 log = logging.getLogger("trainer.search")
 CONFIG_COPY = "search.yaml"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.search.report import PLOTS, _save
-from trainer.search.scaling_law import ComputeLaw, ScalingLaw
+from trainer.search.fits.scaling_law import ComputeLaw, ScalingLaw
+from trainer.search.reports.mixture import PLOTS, _save
 
 
 def _pyplot():

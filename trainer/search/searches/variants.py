@@ -38,15 +38,25 @@ from pydantic import Field, model_validator
 from dataflow.config import PositiveFinite, StrictModel, load_config
 from dataflow.errors import ConfigError, UserError
 from dataflow.mix.mixture import load_mixture
-from trainer.search import law_plots
-from trainer.search.config import TargetDataset
-from trainer.search.derived_sources import DerivedSource, plan_derived
-from trainer.search.inputs import check_same_mixture_datasets
-from trainer.search.rank_transfer import rank_transfer
-from trainer.search.report import mean_std
-from trainer.search.noise import beyond_noise, difference_noise
-from trainer.search.store import write_json, write_text
-from trainer.search.sweep import Point, SweepConfig, failures, mean_over_seeds, point, run, scores, start, statuses
+from trainer.search.engine.store import write_json, write_text
+from trainer.search.fits.noise import beyond_noise, difference_noise
+from trainer.search.fits.rank_transfer import rank_transfer
+from trainer.search.reports import law_plots
+from trainer.search.reports.mixture import mean_std
+from trainer.search.searches.derived_sources import DerivedSource, plan_derived
+from trainer.search.searches.mixture_config import TargetDataset
+from trainer.search.searches.mixture_inputs import check_same_mixture_datasets
+from trainer.search.searches.sweep import (
+    Point,
+    SweepConfig,
+    failures,
+    mean_over_seeds,
+    point,
+    run,
+    scores,
+    start,
+    statuses,
+)
 
 log = logging.getLogger("trainer.search")
 SUMMARY = "summary.json"
@@ -139,7 +149,7 @@ def run_variant_search(config: VariantConfig, resume: bool = False, retry_failed
     plans = plan_derived(config.out_dir, config.variants, load_mixture(config.mixture))
     derived = []
     if plans:  # Spark only when a variant derives a source
-        from trainer.search.derived_tokens import write_derived
+        from trainer.search.searches.derived_tokens import write_derived
 
         derived = write_derived(plans)
     folder = Path(config.out_dir) / "variants"

@@ -10,11 +10,11 @@ from dataflow.config import StrictModel, load_config, load_yaml, validate_config
 
 def _kinds() -> dict[str, tuple[type[StrictModel], Any]]:
     """kind -> (config model, run function); imported on use, as the CLI's commands import their work."""
-    from trainer.search.config import SearchConfig
-    from trainer.search.hparam_search import HparamConfig, run_hparam_search
-    from trainer.search.mixture_search import run_mixture_search
-    from trainer.search.scaling_search import ScalingConfig, run_scaling_search
-    from trainer.search.variant_search import VariantConfig, run_variant_search
+    from trainer.search.searches.hparams import HparamConfig, run_hparam_search
+    from trainer.search.searches.mixture import run_mixture_search
+    from trainer.search.searches.mixture_config import SearchConfig
+    from trainer.search.searches.scaling import ScalingConfig, run_scaling_search
+    from trainer.search.searches.variants import VariantConfig, run_variant_search
 
     return {"mixture": (SearchConfig, run_mixture_search), "scaling": (ScalingConfig, run_scaling_search),
             "variants": (VariantConfig, run_variant_search), "hparams": (HparamConfig, run_hparam_search)}

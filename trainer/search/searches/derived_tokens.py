@@ -25,7 +25,7 @@ from jobs.common.spark import get_spark
 from jobs.common.stage_io import (HadoopFS, Stage, local_output, read_stage_input, resumable_partial, run_output,
                                   stage_input_identity)
 from jobs.tokenize_docs import write_source
-from trainer.search.derived_sources import DerivedPlan, derived_rows
+from trainer.search.searches.derived_sources import DerivedPlan, derived_rows
 
 STAGE = "derive"
 PARTITION_BITS = 33  # monotonically_increasing_id: partition index above bit 33, row within it below

@@ -25,11 +25,21 @@ from pydantic import Field, model_validator
 from dataflow.config import PositiveFinite, load_config
 from dataflow.mix.mixture import load_mixture
 from trainer.config import load_train_config
-from trainer.search import law_plots
-from trainer.search.inputs import check_same_mixture_datasets
-from trainer.search.lr_law import SizeOptimum, fit_lr_law, size_optimum
-from trainer.search.store import RunStore, write_json
-from trainer.search.sweep import Point, SweepConfig, count_params, failures, point, run, scores, start, statuses
+from trainer.search.engine.store import RunStore, write_json
+from trainer.search.fits.lr_law import SizeOptimum, fit_lr_law, size_optimum
+from trainer.search.reports import law_plots
+from trainer.search.searches.mixture_inputs import check_same_mixture_datasets
+from trainer.search.searches.sweep import (
+    Point,
+    SweepConfig,
+    count_params,
+    failures,
+    point,
+    run,
+    scores,
+    start,
+    statuses,
+)
 
 SUMMARY = "summary.json"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from trainer.search.scaling_law import ScalingLaw
+from trainer.search.fits.scaling_law import ScalingLaw
 
 R_STAR = 15.4
 """Muennighoff et al.'s fitted R*_D: the repetitions at which repeated data has lost ~63% of its value."""

@@ -21,12 +21,28 @@ from pydantic import Field
 
 from dataflow.config import PositiveFinite, load_config
 from dataflow.errors import ConfigError
-from trainer.search import law_plots
-from trainer.search.inputs import check_same_mixture_datasets
-from trainer.search.scaling_law import (bootstrap, check_grid, compute_frontier, fit_compute_law, fit_scaling_law,
-                                        prediction_error)
-from trainer.search.store import write_json
-from trainer.search.sweep import Point, SweepConfig, failures, mean_over_seeds, point, run, scores, start, statuses
+from trainer.search.engine.store import write_json
+from trainer.search.fits.scaling_law import (
+    bootstrap,
+    check_grid,
+    compute_frontier,
+    fit_compute_law,
+    fit_scaling_law,
+    prediction_error,
+)
+from trainer.search.reports import law_plots
+from trainer.search.searches.mixture_inputs import check_same_mixture_datasets
+from trainer.search.searches.sweep import (
+    Point,
+    SweepConfig,
+    failures,
+    mean_over_seeds,
+    point,
+    run,
+    scores,
+    start,
+    statuses,
+)
 
 log = logging.getLogger("trainer.search")
 SUMMARY = "summary.json"

@@ -1,0 +1,1 @@
+"""The fits and laws the searches use: pure maths on scored runs, no run store, no training."""

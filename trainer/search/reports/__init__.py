@@ -1,0 +1,1 @@
+"""What the searches write and show: summary.json, plots, and `dataflow inspect SEARCH_FOLDER`."""

@@ -1,0 +1,1 @@
+"""The searches: what each one plans, runs on the engine, fits and writes."""

@@ -19,7 +19,7 @@ from search_sources import search_file
 
 from dataflow.shards import open_split
 from trainer.search.searches.mixture import run_mixture_search
-from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.mixture_config import load_mixture_config
 from trainer.search.searches.mixture_inputs import read_inputs
 
 FINAL_TOKENS = 40_000
@@ -47,7 +47,7 @@ def planted_search(tmp_path, law: PlantedLaw, caps: dict[str, float], candidates
     path = search_file(tmp_path / "search.yaml", folders, tmp_path / "search", candidates=candidates,
                        target=law.target, fit={"surface_samples": 20_000})
     path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "sources": sources}))
-    config = load_search_config(path)
+    config = load_mixture_config(path)
     summary = run_mixture_search(config, runner=law.run)
     limits = read_inputs(config).limits
     return summary, np.array([limits[name] for name in law.sources])

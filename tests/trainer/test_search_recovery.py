@@ -193,7 +193,7 @@ def test_store_files_have_one_writer_each_and_are_never_half_written(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == [] and read_state(tmp_path / "runs" / "r").attempts == 299
-    assert [path.name for path in (tmp_path / "runs" / "r").iterdir() if path.name.endswith(".tmp")] == []
+    assert [path.name for path in (tmp_path / "runs" / "r").iterdir() if ".tmp" in path.name] == []
 
 
 def _spec(root: Path):

@@ -11,9 +11,9 @@
 never disagree with them. Every file is written durably through `dataflow/atomic.py` (a temporary
 name unique to its writer, fsynced, renamed, the rename fsynced too), so a search killed at any
 moment, or a power cut, leaves each file either old or new, never half-written. `layout.py` names
-every file. A folder whose spec.json or status.json
-cannot be read anyway (written by an older version, damaged by hand) is reported with its path and
-left out of the table and of the queue, never fatal to the search.
+every file. A folder whose spec.json or status.json cannot be read anyway (written by an older
+version, damaged by hand) is reported with its path and left out of the table and of the queue,
+never fatal to the search.
 """
 
 from __future__ import annotations

@@ -51,10 +51,10 @@ RECIPES: dict[str, dict] = {
 
 
 def search_config(work: Path, sources: dict[str, Path], recipe: str, mixtures: int, seeds: int, workers: int):
-    from trainer.search.searches.mixture_config import SearchConfig
+    from trainer.search.searches.mixture_config import MixtureConfig
 
     spec = RECIPES[recipe]
-    return SearchConfig.model_validate({
+    return MixtureConfig.model_validate({
         "name": "real", "out_dir": str(work / "recipes" / recipe),
         "sources": {"web": {"path": str(sources["web"]), "max_epochs": 1},
                     "wiki": {"path": str(sources["wiki"]), "max_epochs": 4},

@@ -196,9 +196,9 @@ def main() -> None:
                                                               for name, count in sizes.items()))
 
     from trainer.search.searches.mixture import run_mixture_search
-    from trainer.search.searches.mixture_config import load_search_config
+    from trainer.search.searches.mixture_config import load_mixture_config
 
-    config = load_search_config(search_config(work, sources, args))
+    config = load_mixture_config(search_config(work, sources, args))
     search_started = time.perf_counter()
     if args.busy_runs:
         elapsed, run_wall, busy = busy_check(config, args.busy_runs)

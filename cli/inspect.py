@@ -56,7 +56,9 @@ def inspect_any(path: Annotated[Path, typer.Argument(help="any output: stage fol
                 as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False) -> None:
     """Counts, schema, breakdowns, funnel, histograms, samples and integrity of any output."""
     from dataflow.inspect import InspectOptions, inspect_path, render_text
+    from trainer.search.registry import add_inspect_view
 
+    add_inspect_view()
     report = inspect_path(path, InspectOptions(sample=sample, where=where, verify=verify, decode=decode,
                                                rejected=examples if rejected else 0,
                                                tokenizer=str(tokenizer) if tokenizer else None, top=top, bins=bins,

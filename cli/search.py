@@ -38,9 +38,9 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
 
     import yaml
 
-    from trainer.search.searches.mixture_config import load_search_config
+    from trainer.search.searches.mixture_config import load_mixture_config
 
-    search = load_search_config(config)
+    search = load_mixture_config(config)
     if dry_run:
         typer.echo(yaml.safe_dump(search.model_dump(mode="json"), sort_keys=False), nl=False)
         return
@@ -61,7 +61,7 @@ def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML,
 
 def _failure_note(summary: dict, kind: str, out_dir: str) -> None:
     """After a search with failed runs: how many, where to read why, and the command that reruns them."""
-    from trainer.search.searches.mixture import retry_command
+    from trainer.search.engine.runner import retry_command
 
     if summary.get("failures"):
         typer.echo(f"{len(summary['failures'])} runs failed (reasons: dataflow search status {out_dir}); "

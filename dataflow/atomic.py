@@ -2,7 +2,9 @@
 
 Readers (a resumed run, `dataflow inspect`, another process) see the old file or the new one,
 never half of one; a crash leaves at worst a `.NAME.tmp-*` file, which no reader opens. The
-temporary name is unique per write, so two writers of the same file cannot interleave. Whole
+temporary name is unique per write, so two writers of the same file cannot interleave. A
+`durable` write also fsyncs the file before the rename and the folder after it, so the new file
+survives a power cut too (the search's run folders: a resume trusts what they say). Whole
 folders are published the same way by `dataflow/stage.py` (`publish`).
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -18,14 +22,34 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` through a temporary file and a rename; create its folder."""
+@contextmanager
+def replacing(path: str | Path, durable: bool = False) -> Iterator[Path]:
+    """`with replacing(path) as tmp:` write `tmp` by any means (text, Parquet, a PNG); when the block
+    ends without an error, `tmp` is renamed onto `path`; on an error it is removed and `path` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        yield tmp
+        if durable:
+            _fsync(tmp, os.O_RDONLY)
         os.replace(tmp, path)
+        if durable:
+            _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def write_text(path: str | Path, text: str, durable: bool = False) -> Path:
+    """Write `text` (UTF-8) to `path` through a temporary file and a rename; create its folder."""
+    with replacing(path, durable) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    descriptor = os.open(path, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -26,7 +26,7 @@ def _groups() -> dict[str, list[tuple[str, type[BaseModel]]]]:
     from dataflow.pipeline import PipelineConfig
     from trainer.config import TrainConfig
     from trainer.search.searches.hparams import HparamConfig
-    from trainer.search.searches.mixture_config import SearchConfig
+    from trainer.search.searches.mixture_config import MixtureConfig
     from trainer.search.searches.scaling import ScalingConfig
     from trainer.search.searches.variants import VariantConfig
 
@@ -35,7 +35,7 @@ def _groups() -> dict[str, list[tuple[str, type[BaseModel]]]]:
         "mixture": [("mixture file", Mixture)],
         "train": [("run file", TrainConfig)],
         "search": [
-            ("search mixture", SearchConfig),
+            ("search mixture", MixtureConfig),
             ("search scaling", ScalingConfig),
             ("search variants", VariantConfig),
             ("search hparams", HparamConfig),

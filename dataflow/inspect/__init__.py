@@ -11,9 +11,11 @@ The kind of output is recognised from what the folder holds, and each kind has i
 | parquet       | Parquet files (rejected/, documents/, any)      | inspect/parquet.py            |
 | tokenizer     | a Hugging Face tokenizer.json, or a folder of one (`tokenizer train`) | inspect/tokenizer_file.py |
 | pipeline      | a folder of stage outputs (`out/`)              | inspect/funnel.py             |
-| search        | search.yaml and runs/ (`dataflow search`)       | inspect/search.py             |
+| search        | search.yaml and runs/ (`dataflow search`)       | trainer/search/reports/inspect.py |
 
-Named views that are not paths (`inspect doc ID PATH`, ...) are subcommands of the same CLI
+A kind written by a layer above this package (the search folders of trainer/search) is added by that
+layer with `add_kind`, as this package imports nothing of it; the CLI adds the search folders' kind
+before it inspects. Named views that are not paths (`inspect doc ID PATH`, ...) are subcommands of the same CLI
 group (cli/inspect.py); a first argument that is not a subcommand's name is a PATH.
 Everything is streamed or memory-mapped: inputs of any size are read without loading them.
 """
@@ -36,7 +38,6 @@ from dataflow.mix.sequences import is_mixture
 from dataflow.shards import MANIFEST, SPLITS, split_path
 from dataflow.stage import DATA_DIR
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE
-from trainer.search.reports.inspect import is_search, search_report
 
 __all__ = ["InspectOptions", "detect", "inspect_path", "render_text"]
 
@@ -49,8 +50,9 @@ OPTIONS = {
     "parquet": {"sample", "where"},
     "tokenizer": set(),
     "pipeline": set(),
-    "search": set(),
 }
+ADDED: dict[str, Callable[[Path], bool]] = {}
+"""Kinds added by the layers above (`add_kind`): name -> whether a folder is one; checked after the tokenizer."""
 
 
 def inspect_path(path: str | Path, options: InspectOptions = InspectOptions()) -> Report:
@@ -80,8 +82,9 @@ def detect(path: Path) -> str:
         return "mixture" if is_mixture(path) else "token-dataset"
     if is_tokenizer_file(path / TOKENIZER_FILE):
         return "tokenizer"
-    if is_search(path):
-        return "search"
+    for kind, recognise in ADDED.items():
+        if recognise(path):
+            return kind
     if any((split_path(path, split) / MANIFEST).is_file() for split in SPLITS):
         return "token-source"
     if (path / DATA_DIR).is_dir():
@@ -118,5 +121,10 @@ VIEWS: dict[str, Callable[[Path, InspectOptions], Report]] = {
     "parquet": parquet_report,
     "tokenizer": tokenizer_report,
     "pipeline": pipeline_report,
-    "search": search_report,
 }
+
+
+def add_kind(name: str, recognise: Callable[[Path], bool], view: Callable[[Path, InspectOptions], Report]) -> None:
+    """Teach `inspect_path` a kind of folder that a layer above writes: how to recognise one, and its view
+    (it takes no options). Adding a kind twice replaces it."""
+    ADDED[name], VIEWS[name], OPTIONS[name] = recognise, view, set()

@@ -14,6 +14,7 @@ import yaml
 
 from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
 from trainer.config import TrainConfig, load_train_config
+from trainer.search.registry import add_inspect_view
 
 VOCAB_SIZE, EOS = 64, 63
 
@@ -22,6 +23,12 @@ VOCAB_SIZE, EOS = 64, 63
 def one_thread():
     """Two cores are shared with other work: one intra-op thread keeps tests fast and bit-reproducible."""
     torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def search_folders_inspectable():
+    """`inspect_path` knows search folders, as under `dataflow inspect` (the CLI adds their kind)."""
+    add_inspect_view()
 
 
 def counting_docs(count: int, seed: int, strides=(1, 2, 3)) -> list[tuple[np.ndarray, int]]:

@@ -6,16 +6,17 @@ import pytest
 from search_sources import search_file, write_sources
 
 from trainer.search.engine import backends
+from trainer.search.engine.config import LocalBackend, SlurmBackend, SparkBackend
 from trainer.search.engine.store import RunStore, read_state
 from trainer.search.searches.mixture import run_spec
-from trainer.search.searches.mixture_config import LocalBackend, SlurmBackend, SparkBackend, load_search_config
+from trainer.search.searches.mixture_config import load_mixture_config
 from trainer.search.searches.mixture_inputs import read_inputs
 
 
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
     root = tmp_path_factory.mktemp("search-backends")
-    config = load_search_config(search_file(root / "search.yaml", write_sources(root / "sources"), root / "unused"))
+    config = load_mixture_config(search_file(root / "search.yaml", write_sources(root / "sources"), root / "unused"))
     return config, read_inputs(config)
 
 

@@ -15,7 +15,7 @@ import cli
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import load_mixture
 from trainer.search.searches.hparams import load_hparam_config
-from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.mixture_config import load_mixture_config
 from trainer.search.searches.scaling import load_scaling_config
 from trainer.search.searches.variants import load_variant_config
 
@@ -38,7 +38,7 @@ SOURCES = {"web": "tokens/web", "wiki": "tokens/wiki", "books": "tokens/books"}
 def test_bad_mixture_search_fields_fail_at_load_naming_the_field(tmp_path, overrides, field):
     path = search_file(tmp_path / "search.yaml", SOURCES, tmp_path / "mix1", **overrides)
     with pytest.raises(ConfigError, match=rf"{field}\b"):
-        load_search_config(path)
+        load_mixture_config(path)
 
 
 def test_a_zero_target_weight_stops_the_cli_before_any_run(tmp_path, capsys):
@@ -54,7 +54,7 @@ def test_counts_in_scientific_notation_are_numbers(tmp_path):
     text = path.read_text().replace("total_tokens: 40000", "total_tokens: 2e9").replace("total_tokens: 1024",
                                                                                           "total_tokens: 2E+6")
     path.write_text(text)
-    config = load_search_config(path)
+    config = load_mixture_config(path)
     assert config.final_run.total_tokens == 2_000_000_000 and config.proxy.total_tokens == 2_000_000
     assert isinstance(config.final_run.total_tokens, int)
 
@@ -63,7 +63,7 @@ def test_a_count_with_a_fraction_is_still_refused(tmp_path):
     path = search_file(tmp_path / "search.yaml", SOURCES, tmp_path / "mix1")
     path.write_text(path.read_text().replace("total_tokens: 40000", "total_tokens: 2.5e0"))
     with pytest.raises(ConfigError, match="final_run.total_tokens"):
-        load_search_config(path)
+        load_mixture_config(path)
 
 
 @pytest.mark.parametrize("weight", [INF, NAN])

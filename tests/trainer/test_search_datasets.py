@@ -11,28 +11,24 @@ from search_sources import search_file, write_sources
 from sweep_files import mixture_file, sweep_file
 
 from dataflow.errors import ConfigError
+from trainer.search.engine.layout import DATASETS
 from trainer.search.searches.mixture import run_mixture_search
-from trainer.search.searches.mixture_config import load_search_config
-from trainer.search.searches.mixture_inputs import (
-    DATASETS_FILE,
-    check_same_datasets,
-    check_same_mixture_datasets,
-    read_inputs,
-)
+from trainer.search.searches.mixture_config import load_mixture_config
+from trainer.search.searches.mixture_inputs import check_same_datasets, check_same_mixture_datasets, read_inputs
 from trainer.search.searches.scaling import load_scaling_config, run_scaling_search
 
 
 def started_search(tmp_path):
     """A search folder as a first start leaves it (the datasets record), its sources and config."""
     sources = write_sources(tmp_path / "tokens")
-    config = load_search_config(search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1"))
+    config = load_mixture_config(search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1"))
     check_same_datasets(tmp_path / "mix1", read_inputs(config).manifests, resume=False)
     return sources, config
 
 
 def test_the_start_records_every_dataset_manifest(tmp_path):
     started_search(tmp_path)
-    record = json.loads((tmp_path / "mix1" / DATASETS_FILE).read_text())
+    record = json.loads((tmp_path / "mix1" / DATASETS).read_text())
     assert sorted(record) == [f"sources.{name}.{split}" for name in ("books", "web", "wiki")
                               for split in ("train", "validation")]
     assert all(len(entry["sha256"]) == 64 for entry in record.values())

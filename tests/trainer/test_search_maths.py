@@ -14,7 +14,7 @@ from search_sources import PROXY_TRAIN, search_file, write_sources
 from dataflow.errors import ConfigError, UserError
 from trainer.search.fits.candidates import feasible, sample_feasible
 from trainer.search.searches.mixture import run_mixture_search
-from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.mixture_config import load_mixture_config
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_candidates_stay_in_the_feasible_region_and_rejections_are_counted():
     ({"final_run": {"total_tokens": 10**6}}, "no mixture of the sources is feasible"),
 ])
 def test_bad_search_file_is_one_line_naming_the_field_before_any_run(sources, tmp_path, change, message):
-    config = load_search_config(search_file(tmp_path / "s.yaml", sources, tmp_path / "out", **change))
+    config = load_mixture_config(search_file(tmp_path / "s.yaml", sources, tmp_path / "out", **change))
     with pytest.raises(UserError, match=re.escape(message)) as err:
         run_mixture_search(config)
     assert "\n" not in str(err.value) and not (tmp_path / "out" / "runs").exists()
@@ -50,7 +50,7 @@ def test_bad_search_file_is_one_line_naming_the_field_before_any_run(sources, tm
 
 def test_source_that_is_not_a_token_source_is_refused(sources, tmp_path):
     (tmp_path / "docs").mkdir()
-    config = load_search_config(search_file(tmp_path / "s.yaml", {**sources, "web": tmp_path / "docs"},
+    config = load_mixture_config(search_file(tmp_path / "s.yaml", {**sources, "web": tmp_path / "docs"},
                                             tmp_path / "out"))
     with pytest.raises(ConfigError, match=r"sources\.web\.path: .*docs has no train split .* not a token source"):
         run_mixture_search(config)
@@ -61,14 +61,14 @@ def test_target_naming_a_source_without_validation_split_is_refused(sources, tmp
     for file in (books / "validation").iterdir():
         file.unlink()
     (books / "validation").rmdir()
-    config = load_search_config(search_file(tmp_path / "s.yaml", {**sources, "books": books}, tmp_path / "out"))
+    config = load_mixture_config(search_file(tmp_path / "s.yaml", {**sources, "books": books}, tmp_path / "out"))
     with pytest.raises(ConfigError, match=r"target\.books: .* has no validation split"):
         run_mixture_search(config)
 
 
 def test_sources_made_with_different_tokenizers_are_refused(sources, tmp_path):
     other = write_source(tmp_path / "books", "books", seed=5, tokenizer_text="another tokenizer")
-    config = load_search_config(search_file(tmp_path / "s.yaml", {**sources, "books": other}, tmp_path / "out",
+    config = load_mixture_config(search_file(tmp_path / "s.yaml", {**sources, "books": other}, tmp_path / "out",
                                             target={"wiki": 1.0}))
     with pytest.raises(ConfigError, match=r"sources\.books was tokenised with .* token ids of different tokenizers"):
         run_mixture_search(config)
@@ -78,4 +78,4 @@ def test_unknown_key_in_search_file_names_it(sources, tmp_path):
     path = search_file(tmp_path / "s.yaml", sources, tmp_path / "out")
     path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "candiates": 3}))
     with pytest.raises(ConfigError, match="unknown key 'candiates'"):
-        load_search_config(path)
+        load_mixture_config(path)

@@ -15,7 +15,7 @@ from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
 from trainer.search.engine.store import read_state
 from trainer.search.searches.mixture import run_mixture_search
-from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.mixture_config import load_mixture_config
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def sources(tmp_path_factory):
 
 @pytest.mark.search_e2e
 def test_six_proxy_search_writes_table_pick_baselines_and_plots(sources, tmp_path):
-    config = load_search_config(search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1"))
+    config = load_mixture_config(search_file(tmp_path / "search.yaml", sources, tmp_path / "mix1"))
     summary = run_mixture_search(config)
 
     rows = pq.read_table(tmp_path / "mix1" / "results.parquet").to_pylist()
@@ -72,7 +72,7 @@ def test_killed_search_reruns_only_the_unfinished_run_from_its_checkpoint(source
     status = capsys.readouterr().out  # the killed run shows as interrupted, not running
     assert f"{len(done_before)} done, 0 running, " in status and ", 1 interrupted, 0 failed" in status
 
-    run_mixture_search(load_search_config(path), resume=True)
+    run_mixture_search(load_mixture_config(path), resume=True)
 
     for name, mtime in done_before.items():  # finished runs were not redone
         assert (runs / name / "result.json").stat().st_mtime_ns == mtime

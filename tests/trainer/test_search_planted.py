@@ -22,7 +22,7 @@ from dataflow.shards import open_split
 from trainer.search.engine.store import read_spec
 from trainer.search.fits.rank_transfer import LARGER_SUFFIX
 from trainer.search.searches.mixture import run_mixture_search
-from trainer.search.searches.mixture_config import load_search_config
+from trainer.search.searches.mixture_config import load_mixture_config
 from trainer.search.searches.mixture_inputs import read_inputs
 
 FINAL_TOKENS = 40_000
@@ -51,7 +51,7 @@ def planted_search(tmp_path, law: PlantedLaw, caps: dict[str, float], candidates
     path = search_file(tmp_path / "search.yaml", folders, tmp_path / "search", candidates=candidates,
                        target=law.target, fit={"surface_samples": 20_000}, **overrides)
     path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "sources": sources}))
-    config = load_search_config(path)
+    config = load_mixture_config(path)
     summary = run_mixture_search(config, runner=runner or law.run)
     limits = read_inputs(config).limits
     return summary, np.array([limits[name] for name in law.sources])
@@ -104,7 +104,7 @@ def test_rank_transfer_check_says_whether_the_larger_runs_order_mixtures_alike(t
     path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()),
                                     "transfer": {"total_tokens": 4096, "mixtures": 6, "seeds": 2}}))
     ran = []
-    summary = run_mixture_search(load_search_config(path), resume=True,
+    summary = run_mixture_search(load_mixture_config(path), resume=True,
                                  runner=lambda folders: (ran.extend(folders), scales(THREE, larger)(folders)))
     assert len(ran) == 5 + 6 * 2  # the best candidate's second seed ran already, as a confirmation
     assert all("transfer" in read_spec(folder).labels for folder in ran)

@@ -22,18 +22,19 @@ from cli import main
 from dataflow.errors import ConfigError
 from trainer.metrics import read_jsonl
 from trainer.search.engine import backends
-from trainer.search.engine.locks import LEASE, live_holder
+from trainer.search.engine.config import LocalBackend, SlurmBackend
+from trainer.search.engine.layout import LEASE
+from trainer.search.engine.locks import live_holder
+from trainer.search.engine.runner import claim_folder, retry_command
 from trainer.search.engine.store import RunStore, read_state, write_json, write_state
 from trainer.search.engine.worker import execute_run
 from trainer.search.reports.mixture import _compare
 from trainer.search.searches.mixture import (
-    _claim_folder,
     predicted_name,
-    retry_command,
     run_mixture_search,
     run_spec,
 )
-from trainer.search.searches.mixture_config import LocalBackend, SlurmBackend, load_search_config
+from trainer.search.searches.mixture_config import load_mixture_config
 from trainer.search.searches.mixture_inputs import read_inputs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def sources(tmp_path_factory):
 
 
 def _search(sources, root: Path, **overrides):
-    config = load_search_config(search_file(root / "search.yaml", sources, root / "out", **overrides))
+    config = load_mixture_config(search_file(root / "search.yaml", sources, root / "out", **overrides))
     return config, read_inputs(config)
 
 
@@ -141,7 +142,7 @@ def test_a_second_search_on_a_folder_in_use_is_refused_naming_the_holder(sources
     finally:
         holder.kill()
         holder.wait()
-    _claim_folder(RunStore(config.out_dir), config, resume=True)  # the dead holder's lock is taken over
+    claim_folder(RunStore(config.out_dir), config, resume=True)  # the dead holder's lock is taken over
 
 
 def test_a_resume_waits_for_a_worker_still_training_the_run_instead_of_training_it_twice(sources, tmp_path):
@@ -192,7 +193,7 @@ def test_store_files_have_one_writer_each_and_are_never_half_written(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == [] and read_state(tmp_path / "runs" / "r").attempts == 299
-    assert [path.name for path in (tmp_path / "runs" / "r").iterdir() if path.name.endswith(".tmp")] == []
+    assert [path.name for path in (tmp_path / "runs" / "r").iterdir() if ".tmp" in path.name] == []
 
 
 def _spec(root: Path):
@@ -225,7 +226,7 @@ def test_predicted_runs_are_named_by_their_weights_and_the_verdict_uses_the_pick
 def test_a_failed_run_is_rerun_by_retry_failed_and_an_unreadable_folder_is_skipped(sources, tmp_path, capsys):
     config, inputs = _search(sources, tmp_path)
     store = RunStore(config.out_dir)
-    _claim_folder(store, config, resume=False)
+    claim_folder(store, config, resume=False)
     spec = run_spec(config, inputs, "m0", [0.2, 0.3, 0.5], 0, "candidate")
     moved = tmp_path / "web-moved"
     broken = replace(spec, run_id="m1-s0", mixture_file={**spec.mixture_file, "sources": {
@@ -236,11 +237,11 @@ def test_a_failed_run_is_rerun_by_retry_failed_and_an_unreadable_folder_is_skipp
     assert store.unfinished(folders) == []  # --resume alone keeps a failed run failed
 
     with pytest.raises(ConfigError, match="pass --resume too"):
-        _claim_folder(store, config, resume=False, retry_failed=True)
+        claim_folder(store, config, resume=False, retry_failed=True)
     moved.symlink_to(sources["web"])  # the user fixes the cause, then runs the command the search printed:
     assert retry_command("mixture", config.out_dir) == (
         f"dataflow search mixture --config {config.out_dir}/search.yaml --resume --retry-failed")
-    _claim_folder(store, load_search_config(Path(config.out_dir) / "search.yaml"), resume=True, retry_failed=True)
+    claim_folder(store, load_mixture_config(Path(config.out_dir) / "search.yaml"), resume=True, retry_failed=True)
     assert store.unfinished(folders) == [folders[1]]
     backends.run_all(store.unfinished(folders), config.backend, max_attempts=1, work_dir=store.root)
     state = read_state(folders[1])

@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any, Self
 
 from dataflow.errors import ConfigError
+from trainer.search.engine.layout import LEASE, LOCK
 from trainer.search.engine.store import process_alive, read_json, write_json
 
 log = logging.getLogger("trainer.search")
-LOCK = "search.lock"
-LEASE = "lease.json"
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 60.0
 _HELD: dict[Path, Any] = {}

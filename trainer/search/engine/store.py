@@ -8,11 +8,12 @@
     runs/<run>/...           the trainer's own files: config.yaml, metrics.jsonl, events.jsonl, checkpoints/
 
 `results.parquet` is derived: `write_table` rebuilds it from the folders every time, so it can
-never disagree with them. Every file is written to a temporary name unique to its writer,
-fsynced, and renamed (the rename fsynced too), so a search killed at any moment, or a power cut,
-leaves each file either old or new, never half-written. A folder whose spec.json or status.json
-cannot be read anyway (written by an older version, damaged by hand) is reported with its path and
-left out of the table and of the queue, never fatal to the search.
+never disagree with them. Every file is written durably through `dataflow/atomic.py` (a temporary
+name unique to its writer, fsynced, renamed, the rename fsynced too), so a search killed at any
+moment, or a power cut, leaves each file either old or new, never half-written. `layout.py` names
+every file. A folder whose spec.json or status.json cannot be read anyway (written by an older
+version, damaged by hand) is reported with its path and left out of the table and of the queue,
+never fatal to the search.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ import hashlib
 import json
 import logging
 import math
-import os
 import socket
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,11 +32,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from dataflow.atomic import replacing, write_text
 from dataflow.errors import ConfigError
+from trainer.search.engine.layout import RESULT, RUN_CONFIG, RUN_MIXTURE, RUNS_DIR, SPEC, STATUS, TABLE
 
 log = logging.getLogger("trainer.search")
-RUNS_DIR = "runs"
-TABLE = "results.parquet"
 Status = Literal["queued", "running", "done", "failed"]
 
 
@@ -93,7 +92,7 @@ class RunStore:
         """Create the run's folder, or merge labels into an existing one with the same spec; a stored run
         with the same id and another spec (weights, config) is refused, both specs shown."""
         folder = self.runs / spec.run_id
-        if (folder / "spec.json").is_file():
+        if (folder / SPEC).is_file():
             old = read_spec(folder)
             if _without_labels(old) != _without_labels(spec):
                 raise ConfigError(f"run {spec.run_id} in {self.runs} was stored with another spec: stored "
@@ -101,21 +100,21 @@ class RunStore:
                                   "use another out_dir, or delete that run folder to train the new spec")
             labels = tuple(dict.fromkeys(old.labels + spec.labels))
             if labels != old.labels:
-                write_json(folder / "spec.json", asdict(RunSpec(**{**asdict(old), "labels": labels})))
+                write_json(folder / SPEC, asdict(RunSpec(**{**asdict(old), "labels": labels})))
             return folder
         folder.mkdir(parents=True, exist_ok=True)
-        write_text(folder / "mixture.yaml", yaml.safe_dump(spec.mixture_file, sort_keys=False))
+        write_text(folder / RUN_MIXTURE, yaml.safe_dump(spec.mixture_file, sort_keys=False), durable=True)
         train = {**spec.train, "out_dir": str(folder), "seed": spec.seed,
-                 "data": {**spec.train.get("data", {}), "mixture": str(folder / "mixture.yaml")}}
-        write_text(folder / "run.yaml", yaml.safe_dump(train, sort_keys=False))
-        write_json(folder / "status.json", asdict(RunState()))
-        write_json(folder / "spec.json", asdict(spec))  # last: a folder counts once its spec is there
+                 "data": {**spec.train.get("data", {}), "mixture": str(folder / RUN_MIXTURE)}}
+        write_text(folder / RUN_CONFIG, yaml.safe_dump(train, sort_keys=False), durable=True)
+        write_json(folder / STATUS, asdict(RunState()))
+        write_json(folder / SPEC, asdict(spec))  # last: a folder counts once its spec is there
         return folder
 
     def folders(self) -> list[Path]:
         if not self.runs.is_dir():
             return []
-        return sorted(path for path in self.runs.iterdir() if (path / "spec.json").is_file())
+        return sorted(path for path in self.runs.iterdir() if (path / SPEC).is_file())
 
     def unreadable(self) -> dict[Path, str]:
         """Run folders whose spec.json or status.json does not read back, with the reason."""
@@ -160,7 +159,7 @@ class RunStore:
 
     def write_table(self, target_weights: dict[str, float]) -> pa.Table:
         table = pa.Table.from_pylist(self.rows(target_weights))
-        with _temporary(self.root / TABLE) as temporary:
+        with replacing(self.root / TABLE, durable=True) as temporary:
             pq.write_table(table, temporary)
         return table
 
@@ -172,7 +171,7 @@ def weights_id(weights: dict[str, float]) -> str:
 
 def run_row(folder: Path, target_weights: dict[str, float]) -> dict[str, Any]:
     spec, state = read_spec(folder), read_state(folder)
-    result = read_json(folder / "result.json") if state.status == "done" else {}
+    result = read_json(folder / RESULT) if state.status == "done" else {}
     bpb, se = result.get("bits_per_byte", {}), result.get("bits_per_byte_se", {})
     total = sum(target_weights.values())
     scored = bpb and all(name in bpb for name in target_weights)
@@ -208,16 +207,16 @@ def process_alive(pid: int | None) -> bool:
 
 
 def read_spec(folder: Path) -> RunSpec:
-    data = read_json(folder / "spec.json")
+    data = read_json(folder / SPEC)
     return RunSpec(**{**data, "labels": tuple(data["labels"])})
 
 
 def read_state(folder: Path) -> RunState:
-    return RunState(**read_json(folder / "status.json"))
+    return RunState(**read_json(folder / STATUS))
 
 
 def write_state(folder: Path, state: RunState) -> None:
-    write_json(folder / "status.json", asdict(state))
+    write_json(folder / STATUS, asdict(state))
 
 
 def read_json(path: Path) -> Any:
@@ -225,45 +224,8 @@ def read_json(path: Path) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=1, sort_keys=False))
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, so readers see the old or the new file, whole."""
-    with _temporary(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-
-
-class _temporary:
-    """`with _temporary(path) as tmp:` write tmp; on success it is fsynced and renamed onto `path`.
-
-    The name is unique to the writer (mkstemp), so two writers of one file never rename each
-    other's half-written file; the folder is fsynced after the rename so the rename survives a crash."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self) -> Path:
-        handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(handle)
-        self.temporary = Path(name)
-        return self.temporary
-
-    def __exit__(self, kind, *exc) -> None:
-        if kind is not None:
-            self.temporary.unlink(missing_ok=True)
-            return
-        _fsync(self.temporary, os.O_RDONLY)
-        os.replace(self.temporary, self.path)
-        _fsync(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-
-
-def _fsync(path: Path, flags: int) -> None:
-    descriptor = os.open(path, flags)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    """Write `data` as JSON, durably: readers see the old or the new file, whole, even after a power cut."""
+    write_text(path, json.dumps(data, indent=1, sort_keys=False), durable=True)
 
 
 def _without_labels(spec: RunSpec) -> dict[str, Any]:

@@ -30,6 +30,7 @@ import socket
 import time
 from pathlib import Path
 
+from trainer.search.engine.layout import RESULT, RUN_CONFIG
 from trainer.search.engine.locks import RunLease
 from trainer.search.engine.store import RunState, read_state, write_json, write_state
 
@@ -124,7 +125,7 @@ def _try_run(folder: Path) -> bool:
     from trainer.metrics import read_jsonl
     from trainer.train import train
 
-    config = load_train_config(folder / "run.yaml")
+    config = load_train_config(folder / RUN_CONFIG)
     results = train(config, resume=True)  # from the newest complete checkpoint, or from scratch
     bpb = {name: result.bits_per_byte for name, result in results.items()}
     bad = [name for name, value in bpb.items() if not math.isfinite(value)]
@@ -132,9 +133,9 @@ def _try_run(folder: Path) -> bool:
         raise RunDiverged(f"bits-per-byte of {', '.join(bad)} is not finite")
     last_train = [row for row in read_jsonl(folder / "metrics.jsonl") if row["kind"] == "train"][-1]
     se = {name: result.bits_per_byte_se for name, result in results.items()}
-    write_json(folder / "result.json", {"bits_per_byte": bpb, "bits_per_byte_se": se,
-                                        "tokens": sum(last_train["tokens"].values()),
-                                        "tokens_per_source": last_train["tokens"], "steps": config.max_steps})
+    write_json(folder / RESULT, {"bits_per_byte": bpb, "bits_per_byte_se": se,
+                                 "tokens": sum(last_train["tokens"].values()),
+                                 "tokens_per_source": last_train["tokens"], "steps": config.max_steps})
     import torch
 
     return torch.cuda.is_available() and config.device != "cpu"

@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from pydantic import Field
 from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
+from dataflow.config import StrictModel
 from trainer.search.fits.candidates import feasible, sample_many
 from trainer.search.fits.ensemble import RankEnsemble
 from trainer.search.fits.mixing_law import MixingLaw
-from trainer.search.searches.mixture_config import FitConfig
 
 LOG_FLOOR = 1e-4
 RIDGE = 1e-3
@@ -50,6 +51,18 @@ CV_FOLDS = 5
 ENSEMBLE = "ensemble"
 SMOOTHEST = "mixing-law"
 """The fit chosen when it ties with the best within a standard error."""
+
+
+class FitConfig(StrictModel):
+    """The regression from weights to score and the search of its surface."""
+
+    surface_samples: int = Field(default=100_000, gt=0)
+    """Feasible Dirichlet samples the fitted model scores when looking for the best mixture."""
+    refine_rounds: int = Field(default=3, ge=0)
+    """Rounds of local refinement around the best-predicted samples."""
+    top_k: int = Field(default=32, gt=0)
+    """The pick is the mean of the top_k predicted mixtures (RegMix averages its top 100): a fitted
+    surface is noisy near its minimum, and a mean of feasible mixtures is feasible."""
 
 
 @dataclass(frozen=True)

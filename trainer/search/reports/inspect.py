@@ -1,14 +1,18 @@
-"""Inspecting a search folder (`dataflow search mixture` output): the runs, the fit, the pick against
-the baselines, and the data constraint, from `summary.json` and `results.parquet`.
+"""Inspecting a search folder (`dataflow inspect SEARCH_FOLDER`): the runs, and the view of its summary.json
+by kind. The mixture search's view is here (the fit, the pick against the baselines, the data
+constraint); the other kinds' views come from the registry (`trainer/search/registry.py`), and a kind
+without one gets `plain_view`.
 
-Read from files only (no torch, no trainer import). While a search is still running the
+Read from files only (no torch: the searches are not imported). While a search is still running the
 summary is absent and the table is the one last rebuilt; `dataflow search status` reads the
-run folders live.
+run folders live. `dataflow/inspect` knows this view only through `add_kind` (the registry's
+`add_inspect_view`), as the ground package imports nothing of the trainer.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,16 +20,14 @@ import pyarrow.parquet as pq
 from dataflow.errors import InputError
 from dataflow.inspect.options import InspectOptions
 from dataflow.inspect.report import Report, Table
-from trainer.search.reports.inspect_laws import LAW_VIEWS
+from trainer.search.engine.layout import BEST_DIR, BEST_MIXTURE, PLOTS, SUMMARY, TABLE
 
-SEARCH_FILE, SUMMARY, TABLE, PLOTS = "search.yaml", "summary.json", "results.parquet", "plots"
-
-
-def is_search(path: Path) -> bool:
-    return (path / SEARCH_FILE).is_file() and (path / "runs").is_dir()
+View = Callable[[Report, dict, Path], None]
+"""Fills the report from a search's summary.json; given the folder of its plots."""
 
 
-def search_report(path: Path, options: InspectOptions) -> Report:
+def search_report(path: Path, options: InspectOptions, views: dict[str, View]) -> Report:
+    """The report of the search folder at `path`; `views` by kind for summaries with a `kind` (the registry's)."""
     report = Report(kind="search", path=str(path))
     rows = pq.read_table(path / TABLE).to_pylist() if (path / TABLE).is_file() else []
     report.tables["runs"] = _runs_table(rows)
@@ -38,8 +40,8 @@ def search_report(path: Path, options: InspectOptions) -> Report:
     except json.JSONDecodeError as err:
         raise InputError(f"{path / SUMMARY} is not JSON ({err}); rerun the search with --resume to "
                          "rewrite it") from None
-    if summary.get("kind") in LAW_VIEWS:  # scaling, variants, hparams searches (issue 12)
-        LAW_VIEWS[summary["kind"]](report, summary, path / PLOTS)
+    if summary.get("kind", "mixture") != "mixture":  # scaling, variants, hparams searches (issue 12), ...
+        views.get(summary["kind"], plain_view)(report, summary, path / PLOTS)
         return report
     fit = summary["fit"]
     # Searches summarised before k-fold cross-validation recorded leave-one-out figures as loo_*.
@@ -54,7 +56,7 @@ def search_report(path: Path, options: InspectOptions) -> Report:
         "target": summary["target"], "fit": f"{fit['chosen']} (chosen by {method} Spearman)",
         "pick": {name: round(share, 4) for name, share in summary["pick"].items()},
         "pick predicted target": fit["predicted_target_of_pick"], "best sampled": summary["best_sampled"],
-        "pick file": str(path / "best" / "mixture.yaml"), "plots": str(path / PLOTS)})
+        "pick file": str(path / BEST_DIR / BEST_MIXTURE), "plots": str(path / PLOTS)})
     report.tables[f"fit ({method})"] = Table(
         ["model", "MAE", "RMSE", "Spearman"],
         [[name, *(q.get(f"cv_{key}", q.get(f"loo_{key}")) for key in ("mae", "rmse", "spearman"))]
@@ -65,10 +67,22 @@ def search_report(path: Path, options: InspectOptions) -> Report:
     if "rank_transfer" in summary:
         report.summary["rank transfer"] = _transfer_line(summary["rank_transfer"])
         report.tables["rank transfer"] = _transfer_table(summary["rank_transfer"])
-    if summary["failures"]:
-        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run,
-                                                                 why in summary["failures"].items()])
+    add_failures(report, summary)
     return report
+
+
+def plain_view(report: Report, summary: dict, plots: Path) -> None:
+    """A kind without a view of its own: the summary's plain values, and its failed runs."""
+    report.summary.update({key: value for key, value in summary.items() if isinstance(value, str | int | float)})
+    report.summary["plots"] = str(plots)
+    add_failures(report, summary)
+
+
+def add_failures(report: Report, summary: dict) -> None:
+    """The failed runs and their reasons, when there are any."""
+    if summary.get("failures"):
+        report.tables["failed runs"] = Table(["run", "reason"], [[run, why]
+                                                                 for run, why in summary["failures"].items()])
 
 
 def _runs_table(rows: list[dict]) -> Table:

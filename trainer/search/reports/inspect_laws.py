@@ -1,7 +1,7 @@
 """The tables of the scaling, variant and hyper-parameter searches (`dataflow inspect SEARCH`).
 
-Called by `inspect/search.py` when a search folder's summary.json names one of these kinds;
-read from the summary only, like the mixture search's view.
+The registry (`trainer/search/registry.py`) hands them to `inspect.py` by the kind a search folder's
+summary.json names; read from the summary only, like the mixture search's view.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataflow.inspect.report import Report, Table
+from trainer.search.reports.inspect import add_failures
 
 
 def scaling_view(report: Report, summary: dict, plots: Path) -> None:
@@ -37,7 +38,7 @@ def scaling_view(report: Report, summary: dict, plots: Path) -> None:
         [[h["point"], h["observed"], h["predicted"], h["error"], f"{h['relative_error']:+.2%}"]
          for h in summary["holdout"]],
         note=None if summary["holdout"] else "no point held out (holdout: [SIZE@TOKENS] in the search file)")
-    _failures(report, summary)
+    add_failures(report, summary)
 
 
 def variants_view(report: Report, summary: dict, plots: Path) -> None:
@@ -62,7 +63,7 @@ def variants_view(report: Report, summary: dict, plots: Path) -> None:
             [[d["variant"], d["source"], d["stage"], d["where"] or "-", d["top_fraction"] or "-", d["rows"],
               d["documents"], d["tokens"], d["train_tokens"]] for d in summary["derived"]],
             note="selected from a stage output and tokenised by the search with the base source's tokenizer")
-    _failures(report, summary)
+    add_failures(report, summary)
 
 
 def hparams_view(report: Report, summary: dict, plots: Path) -> None:
@@ -91,17 +92,9 @@ def hparams_view(report: Report, summary: dict, plots: Path) -> None:
         ["size", "run", "lr", "batch size", "target", "pruned"],
         [[t["size"], t["run"], t["lr"], t["batch_size"], t["loss"], t["pruned"]]
          for e in summary["sizes"].values() for t in e["trials"]])
-    _failures(report, summary)
+    add_failures(report, summary)
 
 
 def _pm(mean_std: list[float] | None) -> str:
     return f"{mean_std[0]:.4f} ± {mean_std[1]:.4f}" if mean_std else "-"
 
-
-def _failures(report: Report, summary: dict) -> None:
-    if summary["failures"]:
-        report.tables["failed runs"] = Table(["run", "reason"], [[run, why] for run,
-                                                                 why in summary["failures"].items()])
-
-
-LAW_VIEWS = {"scaling": scaling_view, "variants": variants_view, "hparams": hparams_view}

@@ -1,7 +1,7 @@
 """PNG plots of the scaling, variant and hyper-parameter searches, drawn from their summary.json.
 
 Matplotlib with the Agg backend, written atomically beside the summary (`plots/`), as part 1's
-mixture plots are (`report._save`).
+mixture plots are (`plots.save_figure`).
 """
 
 from __future__ import annotations
@@ -10,22 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer.search.engine.layout import PLOTS
 from trainer.search.fits.scaling_law import ComputeLaw, ScalingLaw
-from trainer.search.reports.mixture import PLOTS, _save
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from trainer.search.reports.plots import pyplot, save_figure
 
 
 def scaling(root: Path, summary: dict) -> None:
     """Observed vs fitted loss against tokens, one curve per size; loss against compute with the frontier."""
-    plt, law = _pyplot(), ScalingLaw(**summary["law"])
+    plt, law = pyplot(), ScalingLaw(**summary["law"])
     (root / PLOTS).mkdir(exist_ok=True)
     grid = summary["grid"]
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -41,7 +33,7 @@ def scaling(root: Path, summary: dict) -> None:
     ax.set(xscale="log", xlabel="training tokens D", ylabel="target (bits/byte)",
            title=f"L = {law.E:.3g} + {law.A:.3g}/N^{law.alpha:.3g} + {law.B:.3g}/D^{law.beta:.3g}  (x: held out)")
     ax.legend(fontsize=7)
-    _save(plt, fig, root / PLOTS / "scaling_fit.png")
+    save_figure(plt, fig, root / PLOTS / "scaling_fit.png")
 
     compute_law = ComputeLaw(**{key: summary["compute_law"][key] for key in ("E", "K", "gamma")})
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -53,12 +45,12 @@ def scaling(root: Path, summary: dict) -> None:
     ax.plot(span, law.loss(optimal, span / (6 * optimal)), linestyle="--", label="compute-optimal L(N_opt, D_opt)")
     ax.set(xscale="log", xlabel="compute C = 6ND (FLOPs)", ylabel="target (bits/byte)", title="loss against compute")
     ax.legend(fontsize=7)
-    _save(plt, fig, root / PLOTS / "compute_frontier.png")
+    save_figure(plt, fig, root / PLOTS / "compute_frontier.png")
 
 
 def variants(root: Path, summary: dict) -> None:
     """Each variant's bits-per-byte change against the control, with the seed noise as error bars."""
-    plt = _pyplot()
+    plt = pyplot()
     (root / PLOTS).mkdir(exist_ok=True)
     entries = [v for v in summary["variants"] if v["delta"] is not None]
     fig, ax = plt.subplots(figsize=(1.2 * len(entries) + 3, 4))
@@ -67,12 +59,12 @@ def variants(root: Path, summary: dict) -> None:
     ax.set_xticks(range(len(entries)), [v["variant"] for v in entries], rotation=20)
     ax.set(ylabel="target change vs control (bits/byte; < 0 is better)",
            title=f"branches from one WSD checkpoint ({summary['shared_compute']:.0%} of compute shared)")
-    _save(plt, fig, root / PLOTS / "variant_gains.png")
+    save_figure(plt, fig, root / PLOTS / "variant_gains.png")
 
 
 def learning_rates(root: Path, summary: dict) -> None:
     """Loss against learning rate per size, each size's optimum, and the fitted power law's rates."""
-    plt = _pyplot()
+    plt = pyplot()
     (root / PLOTS).mkdir(exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for size, entry in summary["sizes"].items():
@@ -91,4 +83,4 @@ def learning_rates(root: Path, summary: dict) -> None:
            title=(f"lr_opt = {law['coefficient']:.3g}·N^-{law['exponent']:.3g} (dotted: per size, dashed: law)"
                   if law else "learning-rate sweep"))
     ax.legend(fontsize=7)
-    _save(plt, fig, root / PLOTS / "lr_sweep.png")
+    save_figure(plt, fig, root / PLOTS / "lr_sweep.png")

@@ -14,24 +14,26 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dataflow.mix.mixture import epochs_at
+from trainer.search.engine.layout import PLOTS, SUMMARY
 from trainer.search.engine.store import weights_id, write_json
 from trainer.search.fits.noise import beyond_noise, difference_noise
 from trainer.search.fits.rank_transfer import LARGER_SUFFIX, rank_transfer
 from trainer.search.fits.regression import Fit
-from trainer.search.searches.mixture_config import SearchConfig
-from trainer.search.searches.mixture_inputs import SearchInputs
+from trainer.search.reports.plots import pyplot, save_figure
 
-SUMMARY = "summary.json"
-PLOTS = "plots"
+if TYPE_CHECKING:  # types only: the mixture search, a layer above, hands its config and inputs to `summarise`
+    from trainer.search.searches.mixture_config import MixtureConfig
+    from trainer.search.searches.mixture_inputs import SearchInputs
+
 LABELS = ("natural", "uniform", "best-sampled", "predicted")
 
 
-def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rejected_draws: int, fit: Fit,
+def summarise(config: MixtureConfig, inputs: SearchInputs, table: list[dict], rejected_draws: int, fit: Fit,
               candidates: dict[str, list[float]], observed: np.ndarray, pick: dict[str, float],
               predicted_score: float, best_sampled: str, skipped: dict[str, str],
               transfer: list[str] | None = None) -> dict[str, Any]:
@@ -70,7 +72,7 @@ def summarise(config: SearchConfig, inputs: SearchInputs, table: list[dict], rej
     }
 
 
-def rank_transfer_summary(config: SearchConfig, inputs: SearchInputs, table: list[dict],
+def rank_transfer_summary(config: MixtureConfig, inputs: SearchInputs, table: list[dict],
                           mixtures: list[str]) -> dict[str, Any]:
     """Each checked candidate's target at the search's proxy and at the larger one (mean ± std over the same
     seeds), Spearman's rho between the two rankings, and each scale's pooled seed std: a rho near 1 with
@@ -155,11 +157,7 @@ def _verdicts(comparison: dict[str, dict]) -> list[str]:
 
 def write(root: Path, summary: dict[str, Any], table: list[dict], names: list[str]) -> None:
     write_json(root / SUMMARY, summary)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     (root / PLOTS).mkdir(exist_ok=True)
     _predicted_vs_observed(plt, summary, root / PLOTS / "predicted_vs_observed.png")
     _target_vs_weights(plt, table, names, root / PLOTS / "target_vs_weights.png")
@@ -177,7 +175,7 @@ def _predicted_vs_observed(plt, summary: dict, path: Path) -> None:
     ax.plot([low, high], [low, high], color="grey", linewidth=1)
     ax.set(xlabel="observed target (bits/byte)", ylabel=f"{summary['fit']['cross_validation']} prediction",
            title=f"{summary['fit']['chosen']}: Spearman {quality['cv_spearman']:.3f}, MAE {quality['cv_mae']:.4f}")
-    _save(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 def _target_vs_weights(plt, table: list[dict], names: list[str], path: Path) -> None:
@@ -187,7 +185,7 @@ def _target_vs_weights(plt, table: list[dict], names: list[str], path: Path) -> 
         ax.scatter([row[f"w_{name}"] for row in rows], [row["target"] for row in rows], s=14)
         ax.set(xlabel=f"weight of {name}", xlim=(0, 1))
     axes[0][0].set_ylabel("target (bits/byte)")
-    _save(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 def _pick_vs_baselines(plt, summary: dict, path: Path) -> None:
@@ -208,12 +206,4 @@ def _pick_vs_baselines(plt, summary: dict, path: Path) -> None:
     ax.set_xticks(np.arange(len(datasets)) + 0.4 - width / 2, datasets)
     ax.set(ylabel="bits per byte (mean ± std)")
     ax.legend(fontsize=8)
-    _save(plt, fig, path)
-
-
-def _save(plt, fig, path: Path) -> None:
-    fig.tight_layout()
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(temporary, dpi=110)
-    plt.close(fig)
-    temporary.replace(path)
+    save_figure(plt, fig, path)

@@ -22,6 +22,7 @@ from dataflow.errors import InputError
 from dataflow.mix.mixture import load_mixture
 from dataflow.shards import open_split
 from trainer.config import load_train_config, preset_names
+from trainer.search.engine.layout import SUMMARY
 from trainer.search.fits.data_constrained import Allocation, constrained_optimum, fresh_optimum
 from trainer.search.fits.lr_law import LrLaw
 from trainer.search.fits.scaling_law import ScalingLaw
@@ -29,7 +30,7 @@ from trainer.search.searches.sweep import count_params
 
 
 def read_summary(folder: Path, kind: str) -> dict[str, Any]:
-    path = Path(folder) / "summary.json"
+    path = Path(folder) / SUMMARY
     if not path.is_file():
         raise InputError(f"{folder} has no summary.json; give the out_dir of a finished `dataflow search {kind}`")
     summary = json.loads(path.read_text(encoding="utf-8"))

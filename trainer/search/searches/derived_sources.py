@@ -30,8 +30,7 @@ from dataflow.mix.mixture import Mixture
 from dataflow.shards import open_split
 from dataflow.stage import STATS_FILE, SUCCESS_FILE
 from dataflow.tokenize.encode import TokenizeConfig
-
-DERIVED_DIR = "derived"
+from trainer.search.engine.layout import DERIVED_DIR
 
 
 class DerivedSource(StrictModel):

@@ -25,23 +25,13 @@ from pydantic import Field, model_validator
 from dataflow.config import PositiveFinite, load_config
 from dataflow.mix.mixture import load_mixture
 from trainer.config import load_train_config
+from trainer.search.engine.layout import SUMMARY
 from trainer.search.engine.store import RunStore, write_json
 from trainer.search.fits.lr_law import SizeOptimum, fit_lr_law, size_optimum
 from trainer.search.reports import law_plots
 from trainer.search.searches.mixture_inputs import check_same_mixture_datasets
-from trainer.search.searches.sweep import (
-    Point,
-    SweepConfig,
-    count_params,
-    failures,
-    point,
-    run,
-    scores,
-    start,
-    statuses,
-)
-
-SUMMARY = "summary.json"
+from trainer.search.searches.sweep import (Point, SweepConfig, count_params, failures, point, run, scores,
+                                          start, statuses)
 
 
 class HparamConfig(SweepConfig):

@@ -21,24 +21,25 @@ and only runs those not finished.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from dataflow.atomic import write_text
 from dataflow.config import deep_merge
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import epochs_at
 from trainer.search.engine import backends
-from trainer.search.engine.locks import lock_folder
-from trainer.search.engine.store import RunSpec, RunStore, weights_id, write_text
+from trainer.search.engine.layout import BEST_DIR, BEST_MIXTURE, BEST_RUN
+from trainer.search.engine.runner import Runner, claim_folder, retry_command, run_specs
+from trainer.search.engine.store import RunSpec, RunStore, weights_id
 from trainer.search.fits.rank_transfer import LARGER_SUFFIX, TRANSFER_LABEL
 from trainer.search.fits.candidates import Draws, feasible, sample_feasible
 from trainer.search.fits.regression import Regressor, Scores, fit_surface, search_surface
 from trainer.search.reports import mixture as report
-from trainer.search.searches.mixture_config import SearchConfig
+from trainer.search.searches.mixture_config import MixtureConfig
 from trainer.search.searches.mixture_inputs import (
     Proxy,
     SearchInputs,
@@ -49,10 +50,6 @@ from trainer.search.searches.mixture_inputs import (
 )
 
 log = logging.getLogger("trainer.search")
-CONFIG_COPY = "search.yaml"
-Runner = Callable[[list[Path]], None]
-"""Brings run folders of the store to done (writing each one's result.json, as `worker.execute_run` does)
-or failed."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ class TransferPlan:
     specs: list[RunSpec]
 
 
-def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed: bool = False,
+def run_mixture_search(config: MixtureConfig, resume: bool = False, retry_failed: bool = False,
                        runner: Runner | None = None) -> dict:
     """Plan, run, fit, pick and confirm; return the summary (also written to summary.json).
 
@@ -72,13 +69,13 @@ def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed:
     inputs = read_inputs(config)
     backends.check(config.backend)
     store = RunStore(config.out_dir)
-    _claim_folder(store, config, resume, retry_failed)
+    claim_folder(store, config, resume, retry_failed)
     check_same_datasets(store.root, inputs.manifests, resume)
     names = list(config.sources)
     draws, candidates = plan_candidates(config, inputs)
     log.info("%d candidates sampled (%d infeasible draws rejected); share limits %s", config.candidates,
              draws.rejected, ", ".join(f"{name} {limit:.3g}" for name, limit in inputs.limits.items()))
-    _run(store, config, candidates, "candidates", runner)
+    run_specs(store, config, candidates, "candidates", runner)
 
     table = store.write_table(config.target_weights).to_pylist()
     mixtures, scores = _mean_scores(table, names, "candidate")
@@ -90,17 +87,17 @@ def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed:
     observed = np.array(list(scores.values()))
     fit = fit_surface(weights, _target_parts(table, list(scores), config.target_weights))
     pick, predicted_score = optimise(config, inputs, fit.model, np.random.default_rng([config.seed, 1]))
-    write_best(config, inputs, pick, Path(config.out_dir) / "best")
+    write_best(config, inputs, pick, Path(config.out_dir) / BEST_DIR)
     best_sampled = min(scores, key=scores.get)
 
     baselines = {"natural": inputs.natural, "uniform": dict.fromkeys(names, 1 / len(names)),
                  "best-sampled": mixtures[best_sampled], "predicted": pick}
     confirmations, skipped = _confirmations(config, inputs, baselines, best_sampled)
-    _run(store, config, confirmations, "confirmation runs", runner)
+    run_specs(store, config, confirmations, "confirmation runs", runner)
 
     transfer = plan_transfer(config, inputs, scores, mixtures) if config.transfer else None
     if transfer:
-        _run(store, config, transfer.specs, "rank-transfer runs", runner)
+        run_specs(store, config, transfer.specs, "rank-transfer runs", runner)
 
     table = store.write_table(config.target_weights).to_pylist()
     summary = report.summarise(config, inputs, table, draws.rejected, fit, dict(zip(scores, weights.tolist())),
@@ -110,7 +107,7 @@ def run_mixture_search(config: SearchConfig, resume: bool = False, retry_failed:
     return summary
 
 
-def plan_candidates(config: SearchConfig, inputs: SearchInputs) -> tuple[Draws, list[RunSpec]]:
+def plan_candidates(config: MixtureConfig, inputs: SearchInputs) -> tuple[Draws, list[RunSpec]]:
     """The candidates (fixed by `seed`) and their runs, `proxy.seeds` per candidate."""
     prior, limits = _prior_and_limits(config, inputs)
     draws = sample_feasible(prior, limits, config.candidates, config.concentrations, np.random.default_rng(config.seed))
@@ -118,7 +115,7 @@ def plan_candidates(config: SearchConfig, inputs: SearchInputs) -> tuple[Draws, 
                    for index, weights in enumerate(draws.weights) for seed in range(config.proxy.seeds)]
 
 
-def _confirmations(config: SearchConfig, inputs: SearchInputs, baselines: dict[str, dict[str, float]],
+def _confirmations(config: MixtureConfig, inputs: SearchInputs, baselines: dict[str, dict[str, float]],
                    best_sampled: str) -> tuple[list[RunSpec], dict[str, str]]:
     """`confirm_seeds` runs of each baseline, and the baselines left out (infeasible) with the reason."""
     _, limits = _prior_and_limits(config, inputs)
@@ -139,39 +136,7 @@ def predicted_name(pick: dict[str, float]) -> str:
     return f"predicted-{weights_id(pick)}"
 
 
-def _claim_folder(store: RunStore, config: SearchConfig, resume: bool, retry_failed: bool = False) -> None:
-    """Lock the folder for this process (one writer), check it may be used, and requeue failed runs when asked."""
-    copy = store.root / CONFIG_COPY
-    resolved = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-    if retry_failed and not resume:
-        raise ConfigError("--retry-failed reruns the failed runs of a search being resumed; pass --resume too")
-    lock_folder(store.root)
-    if store.folders() and not resume:
-        raise ConfigError(f"out_dir {config.out_dir} already holds runs of a search; pass --resume to finish it, "
-                          "or choose another out_dir")
-    if resume and copy.is_file() and _planning(yaml.safe_load(copy.read_text(encoding="utf-8"))) != _planning(
-            config.model_dump(mode="json")):
-        raise ConfigError(f"--resume: the config differs from the one {config.out_dir} was started with "
-                          f"({copy}); resume with that config, or choose another out_dir")
-    write_text(copy, resolved)
-    if retry_failed:
-        requeued = store.requeue_failed()
-        log.info("--retry-failed: %d failed runs queued again%s", len(requeued),
-                 f" ({', '.join(requeued)})" if requeued else "")
-
-
-def _planning(config: dict) -> dict:
-    """What a resumed search must share with the one it resumes: all but `transfer`, so a rank-transfer check
-    can be added to a finished search (its runs are new run ids; the store refuses a changed spec of one)."""
-    return {key: value for key, value in config.items() if key != "transfer"}
-
-
-def retry_command(kind: str, out_dir: str | Path) -> str:
-    """The command that reruns a search's failed runs: its own resolved config copy, resumed."""
-    return f"dataflow search {kind} --config {Path(out_dir) / CONFIG_COPY} --resume --retry-failed"
-
-
-def run_spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
+def run_spec(config: MixtureConfig, inputs: SearchInputs, mixture: str, weights: np.ndarray, seed: int,
              label: str, proxy: Proxy | None = None) -> RunSpec:
     """One run of `mixture` at the search's proxy (or at `proxy`, the rank-transfer check's larger one)."""
     proxy = proxy or inputs.proxy
@@ -182,7 +147,7 @@ def run_spec(config: SearchConfig, inputs: SearchInputs, mixture: str, weights: 
                                              proxy.seq_len, seed))
 
 
-def plan_transfer(config: SearchConfig, inputs: SearchInputs, scores: dict[str, float],
+def plan_transfer(config: MixtureConfig, inputs: SearchInputs, scores: dict[str, float],
                   mixtures: dict[str, dict[str, float]]) -> TransferPlan:
     """The rank-transfer check's runs: `transfer.mixtures` candidates evenly spaced over the candidates'
     ranking (so the check spans good and bad mixtures, as a search must tell them apart), each at the
@@ -207,7 +172,7 @@ def plan_transfer(config: SearchConfig, inputs: SearchInputs, scores: dict[str, 
     return TransferPlan(mixtures=chosen, specs=specs)
 
 
-def mixture_file(config: SearchConfig, name: str, shares: dict[str, float], total_tokens: int, seq_len: int,
+def mixture_file(config: MixtureConfig, name: str, shares: dict[str, float], total_tokens: int, seq_len: int,
                  seed: int) -> dict:
     """A mixture file (dataflow/mix/mixture.py) over the search's sources."""
     return {"name": name, "total_tokens": total_tokens, "seq_len": seq_len, "seed": seed,
@@ -215,7 +180,7 @@ def mixture_file(config: SearchConfig, name: str, shares: dict[str, float], tota
                                  "max_epochs": limit.max_epochs} for source, limit in config.sources.items()}}
 
 
-def optimise(config: SearchConfig, inputs: SearchInputs, model: Regressor,
+def optimise(config: MixtureConfig, inputs: SearchInputs, model: Regressor,
              rng: np.random.Generator) -> tuple[dict[str, float], float]:
     """The fitted surface's best feasible mixture, checked with the mixture maths, and its predicted score."""
     names = list(config.sources)
@@ -230,22 +195,6 @@ def _proxy_train(inputs: SearchInputs, proxy: Proxy | None = None) -> dict:
     """The proxies' run config (or `proxy`'s), scoring the target datasets that are not sources."""
     return deep_merge((proxy or inputs.proxy).train, {"eval": {"datasets": {
         name: str(Path(path).resolve()) for name, path in inputs.eval_datasets.items()}}})
-
-
-def _run(store: RunStore, config: SearchConfig, specs: list[RunSpec], what: str,
-         runner: Runner | None = None) -> None:
-    folders = list(dict.fromkeys(store.add(spec) for spec in specs))
-    todo = store.unfinished(folders)
-    if runner is not None:
-        runner(todo)
-        return
-    log.info("%s: %d runs, %d to run on the %s backend", what, len(folders), len(todo), config.backend.kind)
-    finished = iter(range(1, len(todo) + 1))
-
-    def progress(folder: Path, status: str) -> None:
-        log.info("[%d/%d] %s %s", next(finished), len(todo), folder.name, status)
-
-    backends.run_all(todo, config.backend, max_attempts=config.max_attempts, work_dir=store.root, progress=progress)
 
 
 def _mean_scores(table: list[dict], names: list[str], label: str) -> tuple[dict[str, dict], dict[str, float]]:
@@ -267,19 +216,19 @@ def _target_parts(table: list[dict], mixtures: list[str], target_weights: dict[s
     return Scores(parts, np.array(list(target_weights.values())))
 
 
-def _prior_and_limits(config: SearchConfig, inputs: SearchInputs) -> tuple[np.ndarray, np.ndarray]:
+def _prior_and_limits(config: MixtureConfig, inputs: SearchInputs) -> tuple[np.ndarray, np.ndarray]:
     """The prior and the share limits as vectors in the order of `config.sources`."""
     prior = prior_weights(config, inputs)
     return (np.array([prior[name] for name in config.sources]),
             np.array([inputs.limits[name] for name in config.sources]))
 
 
-def write_best(config: SearchConfig, inputs: SearchInputs, pick: dict[str, float], folder: Path) -> None:
+def write_best(config: MixtureConfig, inputs: SearchInputs, pick: dict[str, float], folder: Path) -> None:
     """The pick as a mixture file for the final run's budget (`dataflow run mix`) and a proxy run file
     (`dataflow train`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "mixture.yaml", yaml.safe_dump(mixture_file(
-        config, f"{config.name}-best", pick, config.final_run.total_tokens, inputs.proxy.seq_len, 0), sort_keys=False))
+    best = mixture_file(config, f"{config.name}-best", pick, config.final_run.total_tokens, inputs.proxy.seq_len, 0)
+    write_text(folder / BEST_MIXTURE, yaml.safe_dump(best, sort_keys=False), durable=True)
     run = deep_merge(_proxy_train(inputs), {"out_dir": str(folder.resolve() / "run"), "seed": 0,
-                                            "data": {"mixture": str((folder / "mixture.yaml").resolve())}})
-    write_text(folder / "run.yaml", yaml.safe_dump(run, sort_keys=False))
+                                            "data": {"mixture": str((folder / BEST_MIXTURE).resolve())}})
+    write_text(folder / BEST_RUN, yaml.safe_dump(run, sort_keys=False), durable=True)

@@ -1,4 +1,4 @@
-"""The search file: which sources, what to minimise, the final run's budget, the proxies, the backend.
+"""The mixture search's file: which sources, what to minimise, the final run's budget, the proxies, the backend.
 
     name: mix1
     out_dir: search/mix1
@@ -20,13 +20,14 @@ the resolved file with every default.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field, field_validator
 
 from dataflow.config import PositiveFinite, StrictModel, load_config
+from trainer.search.engine.config import SearchConfig, positive_weights
+from trainer.search.fits.regression import FitConfig
 
 
 class SourceLimit(StrictModel):
@@ -36,30 +37,6 @@ class SourceLimit(StrictModel):
     """Source folder written by `dataflow run tokenize` (`train/` and `validation/` token datasets)."""
     max_epochs: float = Field(default=1.0, gt=0)
     """Most passes over this source's training tokens the final run (and each proxy) may take."""
-
-
-class TargetDataset(StrictModel):
-    """A held-out token dataset in the target, e.g. WikiText-2 test tokenised with the same tokenizer."""
-
-    path: str
-    """A token dataset folder, or a source folder whose validation split is used."""
-    weight: PositiveFinite
-    """Weight of its bits-per-byte in the target (weights are normalised to sum to 1)."""
-
-
-def positive_weights(entries: dict[str, Any]) -> dict[str, Any]:
-    """Refuse weights that are not finite numbers above 0, at load rather than after every proxy has
-    trained: a zero target weight divided by zero there, a NaN one gave a NaN fit that still wrote a
-    pick, a NaN prior a NaN Dirichlet."""
-    bad = {name: weight for name, weight in _weights(entries).items() if not (math.isfinite(weight) and weight > 0)}
-    if bad:
-        raise ValueError(f"weight {', '.join(f'{name}={weight}' for name, weight in bad.items())}: every weight "
-                         "must be a finite number above 0")
-    return entries
-
-
-Target = Annotated[dict[str, float | TargetDataset], AfterValidator(positive_weights)]
-"""Bits-per-byte to minimise, weighted: source names or {path, weight} datasets, each weight above 0."""
 
 
 class FinalRun(StrictModel):
@@ -106,70 +83,14 @@ class TransferConfig(StrictModel):
     seeds: int = Field(default=2, gt=0)
 
 
-class LocalBackend(StrictModel):
-    """Worker processes on this machine: one run per GPU, or on CPU the cores split between workers."""
+class MixtureConfig(SearchConfig):
+    """A data-constraint search: which mixture of these sources trains the best model at this budget.
+    Its folder (out_dir) also holds best/: the pick's mixture file and run file."""
 
-    kind: Literal["local"] = "local"
-    workers: int | None = Field(default=None, gt=0)
-    """Runs at a time; default one per visible GPU, else 1. On CPU each worker gets cores // workers threads."""
+    ADDABLE_ON_RESUME = ("transfer",)
 
-
-class SparkBackend(StrictModel):
-    """One Spark task per run (a Spark job over the run list), on the active or a new session."""
-
-    kind: Literal["spark"]
-    gpus_per_task: float = Field(default=0, ge=0)
-    """GPUs each run's task asks for (`spark.task.resource.gpu.amount` through a resource profile);
-    0 on CPU clusters. The executors need a GPU discovery script (deploy/search/README.md)."""
-    cpus_per_task: int = Field(default=1, gt=0)
-    """Cores each run's task asks for; torch uses that many threads."""
-
-
-class SlurmBackend(StrictModel):
-    """A Slurm job array through submitit; preempted jobs are requeued and resume from checkpoints."""
-
-    kind: Literal["slurm"]
-    cluster: Literal["slurm", "local"] = "slurm"
-    """`local` runs the same submitit code path in local processes (tests, a machine without Slurm)."""
-    partition: str | None = None
-    """Slurm partition (`--partition`); None uses the cluster's default."""
-    timeout_min: int = Field(default=60, gt=0)
-    """Time limit of each array task in minutes; a task reaching it is requeued and resumes."""
-    gpus_per_task: int = Field(default=0, ge=0)
-    """GPUs per array task."""
-    cpus_per_task: int = Field(default=1, gt=0)
-    """Cores per array task; torch uses that many threads."""
-    max_parallel: int = Field(default=64, gt=0)
-    """Array tasks running at once (`--array=...%N`)."""
-
-
-Backend = Annotated[LocalBackend | SparkBackend | SlurmBackend, Field(discriminator="kind")]
-
-
-class FitConfig(StrictModel):
-    """The regression from weights to score and the search of its surface."""
-
-    surface_samples: int = Field(default=100_000, gt=0)
-    """Feasible Dirichlet samples the fitted model scores when looking for the best mixture."""
-    refine_rounds: int = Field(default=3, ge=0)
-    """Rounds of local refinement around the best-predicted samples."""
-    top_k: int = Field(default=32, gt=0)
-    """The pick is the mean of the top_k predicted mixtures (RegMix averages its top 100): a fitted
-    surface is noisy near its minimum, and a mean of feasible mixtures is feasible."""
-
-
-class SearchConfig(StrictModel):
-    """A data-constraint search: which mixture of these sources trains the best model at this budget."""
-
-    name: str
-    """Name of the search, used in run and mixture names."""
-    out_dir: str
-    """Search folder: runs/, results.parquet, summary.json, plots, best/."""
     sources: dict[str, SourceLimit] = Field(min_length=2)
     """The sources by name, with their repetition limits."""
-    target: Target = Field(min_length=1)
-    """Bits-per-byte to minimise, weighted: a source name with a weight (its validation split), or a
-    name with {path, weight} (any token dataset made with the same tokenizer)."""
     final_run: FinalRun
     """The budget the picked mixture must be feasible for."""
     proxy: ProxyConfig = ProxyConfig()
@@ -184,10 +105,6 @@ class SearchConfig(StrictModel):
     uniform on the simplex; small c gives extreme mixtures, large c mixtures near the prior."""
     seed: int = 0
     """Seed of the candidate sampling and the surface search."""
-    max_attempts: int = Field(default=2, gt=0)
-    """Tries per run (resuming from its checkpoint) before it is recorded as failed with its reason."""
-    backend: Backend = LocalBackend()
-    """Where the runs execute: local, spark or slurm."""
     fit: FitConfig = FitConfig()
     """Regression and surface search."""
     transfer: TransferConfig | None = None
@@ -198,18 +115,6 @@ class SearchConfig(StrictModel):
     def _prior_weights_are_positive(cls, value: Any) -> Any:
         return positive_weights(value) if isinstance(value, dict) else value
 
-    @property
-    def target_weights(self) -> dict[str, float]:
-        """Evaluated dataset name -> weight in the target, normalised to sum to 1."""
-        weights = _weights(self.target)
-        total = sum(weights.values())
-        return {name: weight / total for name, weight in weights.items()}
 
-
-def _weights(entries: dict[str, Any]) -> dict[str, float]:
-    """Weight by name, of plain numbers and of entries with a `weight` (TargetDataset)."""
-    return {name: entry if isinstance(entry, float | int) else entry.weight for name, entry in entries.items()}
-
-
-def load_search_config(path: str | Path) -> SearchConfig:
-    return load_config(SearchConfig, path)
+def load_mixture_config(path: str | Path) -> MixtureConfig:
+    return load_config(MixtureConfig, path)

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dataflow.atomic import write_text
 from dataflow.config import deep_merge, load_yaml
 from dataflow.errors import ConfigError, InputError
 from dataflow.mix.mixture import epochs_at, load_mixture, share_limits
 from dataflow.shards import MANIFEST, TokenDataset, file_sha256, open_split, split_path
 from trainer.config import PRESETS, load_train_config, preset_names
-from trainer.search.engine.store import write_text
-from trainer.search.searches.mixture_config import SearchConfig, TargetDataset
-
-DATASETS_FILE = "datasets.json"
+from trainer.search.engine.config import TargetDataset
+from trainer.search.engine.layout import DATASETS
+from trainer.search.searches.mixture_config import MixtureConfig
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class SearchInputs:
     """The larger runs of the rank-transfer check, when `transfer` is set."""
 
 
-def read_inputs(config: SearchConfig) -> SearchInputs:
+def read_inputs(config: MixtureConfig) -> SearchInputs:
     proxy = resolve_proxy(config, config.proxy.preset, config.proxy.total_tokens, config.proxy.train, "proxy")
     transfer = config.transfer and resolve_proxy(config, config.transfer.preset, config.transfer.total_tokens,
                                                  config.transfer.train, "transfer")
@@ -87,7 +87,7 @@ def read_inputs(config: SearchConfig) -> SearchInputs:
     return inputs
 
 
-def _read_targets(config: SearchConfig, seq_len: int) -> tuple[dict[str, str], dict[str, Any]]:
+def _read_targets(config: MixtureConfig, seq_len: int) -> tuple[dict[str, str], dict[str, Any]]:
     """Target datasets that are not sources (name -> path), and every target's tokenizer by field."""
     tokenizers, eval_datasets = {}, {}
     for name, entry in config.target.items():
@@ -111,7 +111,7 @@ def _read_targets(config: SearchConfig, seq_len: int) -> tuple[dict[str, str], d
     return eval_datasets, tokenizers
 
 
-def _read_sources(config: SearchConfig) -> tuple[dict[str, int], dict[str, Any]]:
+def _read_sources(config: MixtureConfig) -> tuple[dict[str, int], dict[str, Any]]:
     """Training tokens per source, and each source's tokenizer by field."""
     available, tokenizers = {}, {}
     for name, source in config.sources.items():
@@ -122,7 +122,7 @@ def _read_sources(config: SearchConfig) -> tuple[dict[str, int], dict[str, Any]]
     return available, tokenizers
 
 
-def resolve_proxy(config: SearchConfig, preset: str, total_tokens: int, train: dict[str, Any], field: str) -> Proxy:
+def resolve_proxy(config: MixtureConfig, preset: str, total_tokens: int, train: dict[str, Any], field: str) -> Proxy:
     """A proxy's run config from its preset and `train` values (`field`: `proxy`, or `transfer` for the
     larger runs of the rank-transfer check), validated once here."""
     if preset not in preset_names():
@@ -146,7 +146,7 @@ def resolve_proxy(config: SearchConfig, preset: str, total_tokens: int, train: d
                  tokens_per_step=tokens_per_step, max_steps=max_steps)
 
 
-def prior_weights(config: SearchConfig, inputs: SearchInputs) -> dict[str, float]:
+def prior_weights(config: MixtureConfig, inputs: SearchInputs) -> dict[str, float]:
     if config.prior == "natural":
         return dict(inputs.natural)
     missing, unknown = set(config.sources) - set(config.prior), set(config.prior) - set(config.sources)
@@ -158,7 +158,7 @@ def prior_weights(config: SearchConfig, inputs: SearchInputs) -> dict[str, float
     return {name: config.prior[name] / total for name in config.sources}
 
 
-def check_feasible(weights: dict[str, float], inputs: SearchInputs, config: SearchConfig, what: str) -> None:
+def check_feasible(weights: dict[str, float], inputs: SearchInputs, config: MixtureConfig, what: str) -> None:
     """Refuse, naming the first source at fault, weights that repeat a source beyond its max_epochs."""
     for budget_name, budget in (("final_run.total_tokens", config.final_run.total_tokens),
                                 ("proxy.total_tokens", inputs.proxy.total_tokens)):
@@ -192,7 +192,7 @@ def check_same_datasets(folder: Path, manifests: dict[str, dict[str, str]], resu
     """Record the token datasets a search starts with in its folder (datasets.json); refuse a --resume
     when one of them changed since, as the finished runs were trained or scored on the old data and a
     table mixing both would compare runs on different data."""
-    record = folder / DATASETS_FILE
+    record = folder / DATASETS
     if resume and record.is_file():
         try:
             started = json.loads(record.read_text(encoding="utf-8"))
@@ -206,7 +206,7 @@ def check_same_datasets(folder: Path, manifests: dict[str, dict[str, str]], resu
                                   f"{folder} was started with (its manifest differs from the one recorded in "
                                   f"{record}); restore that data, or start a new search folder (another out_dir)")
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(record, json.dumps(manifests, indent=1, sort_keys=True) + "\n")
+    write_text(record, json.dumps(manifests, indent=1, sort_keys=True) + "\n", durable=True)
 
 
 def _open(path: str, split: str, field: str) -> TokenDataset:

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from dataflow.config import PositiveFinite, load_config
 from dataflow.errors import ConfigError
+from trainer.search.engine.layout import SUMMARY
 from trainer.search.engine.store import write_json
 from trainer.search.fits.scaling_law import (
     bootstrap,
@@ -32,20 +33,10 @@ from trainer.search.fits.scaling_law import (
 )
 from trainer.search.reports import law_plots
 from trainer.search.searches.mixture_inputs import check_same_mixture_datasets
-from trainer.search.searches.sweep import (
-    Point,
-    SweepConfig,
-    failures,
-    mean_over_seeds,
-    point,
-    run,
-    scores,
-    start,
-    statuses,
-)
+from trainer.search.searches.sweep import (Point, SweepConfig, failures, mean_over_seeds, point, run, scores,
+                                          start, statuses)
 
 log = logging.getLogger("trainer.search")
-SUMMARY = "summary.json"
 
 
 class ScalingConfig(SweepConfig):

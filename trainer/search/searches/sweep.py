@@ -2,9 +2,9 @@
 
 Each of them trains proxies of several shapes on one mixture file and scores one target;
 they differ only in which runs they plan and what they fit. This module turns a (size,
-tokens, seed, overrides) point into a `RunSpec` of part 1's run store, counts the point's
-parameters, and runs specs on part 1's backends through the same queue as the mixture
-search (`mixture_search._run`), so every search here resumes and retries the same way.
+tokens, seed, overrides) point into a `RunSpec` of the engine's run store, counts the point's
+parameters, and runs specs through the engine's queue (`engine/runner.py`), as the mixture
+search does, so every search resumes and retries the same way.
 """
 
 from __future__ import annotations
@@ -17,30 +17,23 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from dataflow.config import StrictModel, deep_merge, load_yaml
+from dataflow.config import deep_merge, load_yaml
 from dataflow.errors import ConfigError
 from dataflow.mix.mixture import Mixture, load_mixture
 from dataflow.shards import open_split
 from trainer.config import PRESETS, load_train_config, preset_names
 from trainer.model import GPTConfig
+from trainer.search.engine.config import SearchConfig, TargetDataset
+from trainer.search.engine.runner import claim_folder, run_specs
 from trainer.search.engine.store import RunSpec, RunStore
-from trainer.search.searches.mixture import _claim_folder, _run
-from trainer.search.searches.mixture_config import Backend, LocalBackend, SearchConfig, Target, TargetDataset
 
 
-class SweepConfig(StrictModel):
+class SweepConfig(SearchConfig):
     """Fields every search over model sizes on one mixture has."""
 
-    name: str
-    """Name of the search, used in run names."""
-    out_dir: str
-    """Search folder: runs/, results.parquet, summary.json, plots/."""
     mixture: str
     """Mixture file (`dataflow/mix/mixture.py`) every run trains on; its total_tokens is replaced by each run's
     budget."""
-    target: Target = Field(min_length=1)
-    """Bits-per-byte to minimise, weighted: a source of the mixture (its validation split) with a weight, or a
-    name with {path, weight} (any token dataset made with the same tokenizer, e.g. WikiText-2 test)."""
     preset: str = "tiny"
     """Trainer preset every run starts from."""
     train: dict[str, Any] = {}
@@ -51,12 +44,6 @@ class SweepConfig(StrictModel):
     `s1: {model: {d_model: 64, num_layers: 2}}`; `{}` is the preset's own shape."""
     seeds: int = Field(default=1, gt=0)
     """Runs per point, with different weight-initialisation and data-order seeds."""
-    max_attempts: int = Field(default=2, gt=0)
-    """Tries per run (resuming from its checkpoint) before it is recorded as failed with its reason."""
-    backend: Backend = LocalBackend()
-    """Where the runs execute: local, spark or slurm (part 1's backends)."""
-
-    target_weights = SearchConfig.target_weights
 
 
 @dataclass(frozen=True)
@@ -82,7 +69,7 @@ def start(config: SweepConfig, resume: bool, retry_failed: bool = False) -> RunS
     if config.preset not in preset_names():
         raise ConfigError(f"preset: unknown preset '{config.preset}'; known presets: {', '.join(preset_names())}")
     store = RunStore(config.out_dir)
-    _claim_folder(store, config, resume, retry_failed)
+    claim_folder(store, config, resume, retry_failed)
     return store
 
 
@@ -124,7 +111,7 @@ def count_params(model: GPTConfig, mixture: Mixture) -> int:
 
 
 def run(store: RunStore, config: SweepConfig, points: list[Point], what: str) -> None:
-    _run(store, config, [p.spec for p in points], what)
+    run_specs(store, config, [p.spec for p in points], what)
 
 
 def scores(store: RunStore, config: SweepConfig) -> dict[str, dict[str, Any]]:

@@ -133,12 +133,12 @@ def optimise_to_file(fit: Fit, names: list[str], config_path: str | Path, out: s
     """Search the fit's surface within a search file's constraints; write the pick as a mixture file."""
     import yaml
 
-    from trainer.search.engine.store import write_text
+    from dataflow.atomic import write_text
     from trainer.search.searches.mixture import mixture_file, optimise
-    from trainer.search.searches.mixture_config import load_search_config
+    from trainer.search.searches.mixture_config import load_mixture_config
     from trainer.search.searches.mixture_inputs import read_inputs
 
-    config = load_search_config(config_path)
+    config = load_mixture_config(config_path)
     if sorted(names) != sorted(config.sources):
         raise ConfigError(f"--config {config_path}: its sources ({', '.join(config.sources)}) are not the table's "
                           f"weight columns ({', '.join(names)}); name the columns after the sources")

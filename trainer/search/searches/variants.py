@@ -35,31 +35,23 @@ import numpy as np
 import yaml
 from pydantic import Field, model_validator
 
+from dataflow.atomic import write_text
 from dataflow.config import PositiveFinite, StrictModel, load_config
 from dataflow.errors import ConfigError, UserError
 from dataflow.mix.mixture import load_mixture
-from trainer.search.engine.store import write_json, write_text
+from trainer.search.engine.config import TargetDataset
+from trainer.search.engine.layout import SUMMARY
+from trainer.search.engine.store import write_json
 from trainer.search.fits.noise import beyond_noise, difference_noise
 from trainer.search.fits.rank_transfer import rank_transfer
 from trainer.search.reports import law_plots
 from trainer.search.reports.mixture import mean_std
 from trainer.search.searches.derived_sources import DerivedSource, plan_derived
-from trainer.search.searches.mixture_config import TargetDataset
 from trainer.search.searches.mixture_inputs import check_same_mixture_datasets
-from trainer.search.searches.sweep import (
-    Point,
-    SweepConfig,
-    failures,
-    mean_over_seeds,
-    point,
-    run,
-    scores,
-    start,
-    statuses,
-)
+from trainer.search.searches.sweep import (Point, SweepConfig, failures, mean_over_seeds, point, run, scores,
+                                          start, statuses)
 
 log = logging.getLogger("trainer.search")
-SUMMARY = "summary.json"
 CONTROL = "control"
 
 
@@ -138,7 +130,7 @@ def variant_mixture(config: VariantConfig, name: str, variant: Variant, folder: 
     for source, path in derived.items():
         data["sources"][source]["path"] = path
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / f"{name}.yaml", yaml.safe_dump(data, sort_keys=False))
+    write_text(folder / f"{name}.yaml", yaml.safe_dump(data, sort_keys=False), durable=True)
     return str(folder / f"{name}.yaml")
 
 

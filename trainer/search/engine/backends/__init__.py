@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dataflow.errors import ConfigError
-from trainer.search.searches.mixture_config import LocalBackend, SlurmBackend, SparkBackend
+from trainer.search.engine.config import LocalBackend, SlurmBackend, SparkBackend
 
 Progress = Callable[[Path, str], None]
 """Called with (run folder, final status) as runs finish, where the backend can tell."""

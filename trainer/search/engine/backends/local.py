@@ -21,9 +21,9 @@ import os
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from trainer.search.engine.config import LocalBackend
 from trainer.search.engine.store import read_state
 from trainer.search.engine.worker import describe_exit, execute_run, record_lost_try
-from trainer.search.searches.mixture_config import LocalBackend
 
 
 def run_local(folders: list[Path], backend: LocalBackend, *, max_attempts: int, progress=None) -> None:

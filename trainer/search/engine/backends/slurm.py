@@ -19,9 +19,9 @@ from pathlib import Path
 import submitit
 
 from dataflow.errors import ConfigError
+from trainer.search.engine.config import SlurmBackend
 from trainer.search.engine.store import read_state, write_state
 from trainer.search.engine.worker import execute_run, record_lost_try
-from trainer.search.searches.mixture_config import SlurmBackend
 
 
 class RunTask(submitit.helpers.Checkpointable):

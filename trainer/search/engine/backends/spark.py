@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from dataflow.errors import ConfigError
+from trainer.search.engine.config import SparkBackend
 from trainer.search.engine.store import read_state
 from trainer.search.engine.worker import execute_run, record_lost_try
-from trainer.search.searches.mixture_config import SparkBackend
 
 
 def run_spark(folders: list[Path], backend: SparkBackend, *, max_attempts: int, progress=None) -> None:

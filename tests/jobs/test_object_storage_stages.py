@@ -19,7 +19,7 @@ from dataflow.mix.provenance import document_rows
 from dataflow.object_store import FsspecFS, read_bytes, url_fs, write_bytes
 from dataflow.shards import SPLITS
 from jobs import mix, tokenize_docs, train_tokenizer
-from tests.real_pages import write_documents
+from bench.common.real_pages import write_documents
 from tests.s3_server import s3_bucket, s3_endpoint  # noqa: F401 - fixtures
 from trainer.config import load_train_config
 from trainer.train import Trainer

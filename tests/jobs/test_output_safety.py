@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from dataflow import cli
+import cli
 from dataflow.errors import UserError
 from dataflow.stage import check_apart, check_output, data_path
 from dataflow.tokenize.tokenizer import TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe

@@ -16,7 +16,7 @@ from dataflow.tokenize.datatrove_docs import DATATROVE_DIR, write_datatrove
 from jobs import tokenize_docs
 from tests.byte_level_bpe import byte_level_bpe
 from tests.document_files import write_jsonl
-from tests.real_pages import load_pages
+from bench.common.real_pages import load_pages
 from tests.stage_outputs import stats_of
 
 # Run by DATATROVE_PYTHON: each .ds file read as one window of all its tokens, cut into documents where

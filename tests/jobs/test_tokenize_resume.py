@@ -20,7 +20,7 @@ from tests.byte_level_bpe import byte_level_bpe
 from tests.conftest import REPO_ROOT
 from tests.jobs.test_fault_recovery import kill_tree, shard_bytes
 from tests.jobs.test_stage_resume import write_stale_partial
-from tests.real_pages import real_texts, write_documents
+from bench.common.real_pages import real_texts, write_documents
 from tests.stage_outputs import stats_of
 
 NUM_SHARDS, VALIDATION_FRAC = 12, 0.2

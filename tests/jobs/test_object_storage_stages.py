@@ -72,8 +72,9 @@ def read(path: str) -> bytes:
 
 
 def comparable(stats: dict) -> dict:
-    """stats.json without what names a place or a time (documents/ part names: Spark's are random)."""
-    dropped = ("seconds", "output_files", "input", "fingerprint", "inputs", "config", "tokenizer")
+    """stats.json without what names a place or a time (documents/ part names: Spark's are random), and
+    tokenize's per-task resume counts: on disk only (a store's run is published whole)."""
+    dropped = ("seconds", "output_files", "input", "fingerprint", "inputs", "config", "tokenizer", "resume")
     return {key: value for key, value in stats.items() if key not in dropped}
 
 

@@ -28,7 +28,7 @@ from pyspark.sql import functions as F
 from dataflow.errors import InputError, UserError
 from dataflow.stage import check_apart, check_output
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE, TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
-from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import (Stage, input_text_bytes, local_output, read_stage_input, run_output,
                                   stage_input_identity)
@@ -68,7 +68,12 @@ def sample_texts(spark: SparkSession, docs: DataFrame, input_path: str, config: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config = stage_config(args, STAGE, TokenizerTrainConfig)
+    return run(documents_options(args), stage_config(args, STAGE, TokenizerTrainConfig))
+
+
+def run(args: DocumentsOptions, config: TokenizerTrainConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call; `args.output` is a
+    tokenizer.json to write or a stage folder to hold it."""
     if "://" in args.output:
         raise UserError(f"--output {args.output}: the tokenizer is written to a local path; copy it afterwards")
     # A stage folder is replaced whole, so it must be ours (check_output); a .json file is refused below when it exists.

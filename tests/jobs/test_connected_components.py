@@ -8,6 +8,8 @@ import pytest
 
 from jobs.common.connected_components import ComponentsDidNotConverge, connected_components
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 
 def union_find_components(edges: list[tuple[str, str]]) -> dict[str, str]:
     """node -> smallest node of its component, by path-halving union-find."""

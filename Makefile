@@ -32,8 +32,9 @@ demo: install
 	$(BIN)/dataflow report $(OUT) --output $(OUT)/report.html
 	$(BIN)/dataflow train --config runs/demo-tiny.yaml --out-dir $(OUT)/runs/demo-tiny --data.mixture $(OUT)/mixture.yaml --resume
 
+# --durations=25: CI's log ends with the 25 slowest tests, so a test that grows shows where the time went.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 FAST := not cluster and not fault and not browser and not search_e2e and not slow
 test-fast: install

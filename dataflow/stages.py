@@ -19,7 +19,9 @@ class Stage:
     name: str
     """What `dataflow run NAME`, `--from`, `--until` and a stage's stats.json call it."""
     job: str
-    """Module whose `main(argv)` runs it as a Spark job (`spark-submit jobs/<file>.py` runs the same)."""
+    """Module whose `main(argv)` runs it as a Spark job (`spark-submit jobs/<file>.py` runs the same) by
+    parsing argv into its typed `run(args, config)`, which the pipeline calls directly with `config` of the
+    `section` model (jobs/common/arguments.py)."""
     folder: str
     """Its output folder in a pipeline run folder; `{source}` and `{mixture}` are filled in per run."""
     reads: str

@@ -29,8 +29,8 @@ from dataflow.classify import ClassifyConfig
 from dataflow.errors import ConfigError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import check_output
-from jobs.common.arguments import stage_config, stage_parser
-from jobs.common.documents_in import add_input_flags, column_mapping
+from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
+from jobs.common.documents_in import add_input_flags
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -90,8 +90,12 @@ def select(scored: DataFrame, limits: dict[str, float]) -> DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    columns = column_mapping(args)
-    config = stage_config(args, STAGE, ClassifyConfig)
+    return run(documents_options(args), stage_config(args, STAGE, ClassifyConfig))
+
+
+def run(args: DocumentsOptions, config: ClassifyConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call."""
+    columns = args.columns
     if config.model is None:
         raise ConfigError("the classify stage needs a model: pass --model PATH or set classify.model in the config")
     check_model_file(config.model)  # before Spark starts: a bad model fails in a second, as one line

@@ -32,10 +32,10 @@ from dataflow.decontaminate.batches import (ADDED_FIELDS, HITS_COLUMN, NGRAM_SCH
 from dataflow.decontaminate.ngram_index import NgramIndex
 from dataflow.remote import open_binary
 from dataflow.stage import check_output, local_file_identity
-from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
 from jobs.common.benchmark_index import SparkIndex, benchmark_index
 from jobs.common.contamination_report import write_report
-from jobs.common.documents_in import add_input_flags, column_mapping
+from jobs.common.documents_in import add_input_flags
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -114,12 +114,16 @@ def benchmark_identity(specs: list[BenchmarkSpec], config: DecontaminateConfig) 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    columns = column_mapping(args)
     config = stage_config(args, STAGE, DecontaminateConfig)
     overrides = {"benchmarks": args.benchmark} if args.benchmark else {}
     if args.registry:
         overrides["registries"] = args.registry
-    config = with_overrides(config, overrides)
+    return run(documents_options(args), with_overrides(config, overrides))
+
+
+def run(args: DocumentsOptions, config: DecontaminateConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call."""
+    columns = args.columns
     specs = benchmark_specs(config)
     check_output(args.output, [args.input], stage=STAGE)
     spark = get_spark("dataflow-decontaminate")

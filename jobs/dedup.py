@@ -24,6 +24,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import dataclass
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -38,9 +39,9 @@ from dataflow.dedup.batches import (FEATURE_FIELDS, JACCARD_SCHEMA, DedupConfig,
 from dataflow.errors import ConfigError, InputError
 from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import check_output
-from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
 from jobs.common.connected_components import connected_components
-from jobs.common.documents_in import add_input_flags, column_mapping
+from jobs.common.documents_in import add_input_flags
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import HadoopFS, Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -273,10 +274,21 @@ def cluster_stats(annotated: DataFrame) -> dict:
             "largest_cluster": max((row["dup_cluster_size"] for row in sizes), default=1)}
 
 
+@dataclass(frozen=True, kw_only=True)
+class DedupOptions(DocumentsOptions):
+    against: tuple[str, ...] = ()
+    """Outputs of earlier dedup runs whose kept documents this run's duplicates are rejected against."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    columns = column_mapping(args)
-    config = stage_config(args, STAGE, DedupConfig)
+    options = DedupOptions(**vars(documents_options(args)), against=tuple(args.against))
+    return run(options, stage_config(args, STAGE, DedupConfig))
+
+
+def run(args: DedupOptions, config: DedupConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call."""
+    columns = args.columns
     check_output(args.output, [args.input, *args.against], stage=STAGE)
     spark = get_spark("dataflow-dedup")
     docs = read_stage_input(spark, args.input, columns)

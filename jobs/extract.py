@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import sys
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -31,7 +32,7 @@ from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, resolve_inputs
 from dataflow.partial import COMMITTED_DIR, FILES_DIR, committed_keys, piece_key
 from dataflow.stage import check_output, local_file_identity
-from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.arguments import StageOptions, stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import HadoopFS, Stage, resumable_partial, run_stage
 
@@ -116,18 +117,38 @@ def extract_stats(annotated: DataFrame) -> dict:
     return {**unreadable_files(annotated), **repair_and_cascade_stats(annotated)}
 
 
+@dataclass(frozen=True, kw_only=True)
+class ExtractOptions(StageOptions):
+    input: tuple[str, ...] = ()
+    """WARC files: globs, folders, text files of paths or warc.paths.gz listings (or `crawl`)."""
+    crawl: str | None = None
+    """A Common Crawl name whose warc.paths.gz lists the input."""
+    base_url: str | None = None
+    """Prefix for relative paths in listings."""
+    limit_files: int | None = None
+    """Read only the first N WARC files."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = stage_config(args, STAGE, ExtractConfig)
+    options = ExtractOptions(input=tuple(args.input), crawl=args.crawl, base_url=args.base_url,
+                             limit_files=args.limit_files, output=args.output, force=args.force)
+    return run(options, config, load_pipeline_config(args.config).filter)
+
+
+def run(args: ExtractOptions, config: ExtractConfig, quality_rules: FilterConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call; `quality_rules` (the
+    filter section) are what the quality gate judges by when `config.quality_prefilter` is on."""
     specs = args.input or [crawl_listing_url(args.crawl)]
     paths = resolve_inputs(specs, base_url=args.base_url, limit_files=args.limit_files,
                            s3_anonymous=config.s3_anonymous)
     check_output(args.output, paths, stage=STAGE)
     spark = get_spark("dataflow-extract")
     output = args.output if "://" in args.output else os.path.abspath(args.output)  # tasks write there too
-    # The quality gate needs the filter's rules: the `filter:` section of the same config (run pipeline sets
-    # --quality-prefilter when its filter stage applies that section next); they are part of the fingerprint.
-    filter_config = load_pipeline_config(args.config).filter if config.quality_prefilter else None
+    # The quality gate needs the filter's rules: the `filter:` section of the same config (run pipeline turns
+    # quality_prefilter on when its filter stage applies that section next); they are part of the fingerprint.
+    filter_config = quality_rules if config.quality_prefilter else None
     identities = [local_file_identity(path) for path in paths]
     if filter_config is not None:
         identities.append({"quality_prefilter_rules": filter_config.model_dump(mode="json")})

@@ -30,8 +30,8 @@ from dataflow.filters.config import FilterConfig
 from dataflow.filters.screens import PII, PII_PREFIX
 from dataflow.stage import check_output
 from dataflow.schema import REJECT_FIELDS, REJECT_REASON
-from jobs.common.arguments import stage_config, stage_parser
-from jobs.common.documents_in import add_input_flags, column_mapping
+from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
+from jobs.common.documents_in import add_input_flags
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
@@ -77,8 +77,12 @@ def line_rule_stats(config: FilterConfig):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    columns = column_mapping(args)
-    config = stage_config(args, STAGE, FilterConfig)
+    return run(documents_options(args), stage_config(args, STAGE, FilterConfig))
+
+
+def run(args: DocumentsOptions, config: FilterConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call."""
+    columns = args.columns
     check_output(args.output, [args.input], stage=STAGE)
     spark = get_spark("dataflow-filter")
     docs = read_stage_input(spark, args.input, columns)

@@ -21,6 +21,7 @@ import functools
 import logging
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark import StorageLevel
@@ -38,7 +39,7 @@ from dataflow.mix.sequences import (KIND, MixtureManifest, SequenceShard, Source
 from dataflow.shards import FORMAT_VERSION, MANIFEST, TokenDataset, file_sha256
 from dataflow.tokenize.encode import DOCUMENTS_DIR
 from dataflow.tokenize.tokenizer import load_tokenizer
-from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.arguments import StageOptions, stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import Stage, python_output, run_output, write_parquet
 
@@ -149,9 +150,20 @@ def _document_ids(spark: SparkSession, mixture: Mixture, names: set[str]) -> Dat
     return functools.reduce(DataFrame.unionByName, frames) if frames else None
 
 
+@dataclass(frozen=True, kw_only=True)
+class MixOptions(StageOptions):
+    mixture: str
+    """The mixture YAML file (name, total_tokens, seq_len, seed, sources)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config = stage_config(args, STAGE, MixConfig)
+    options = MixOptions(mixture=args.mixture, output=args.output, force=args.force)
+    return run(options, stage_config(args, STAGE, MixConfig))
+
+
+def run(args: MixOptions, config: MixConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call."""
     mixture = resolved_mixture(args.mixture)
     datasets = open_sources(mixture, "train")  # refuses, naming it, a source that is missing or unreadable
     inputs = [mixture.model_dump(mode="json"), *(file_sha256(join(d.path, MANIFEST)) for d in datasets.values())]

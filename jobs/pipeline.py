@@ -34,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from dataflow.atomic import write_text
+from dataflow.config import with_overrides
 from dataflow.errors import ConfigError, UserError
 from dataflow.inspect.funnel import funnel_table, pipeline_order
 from dataflow.inspect.render import render_table
@@ -51,7 +52,8 @@ from jobs import mix
 from jobs import tokenize_docs
 from jobs import train_tokenizer
 from jobs import filter as filter_stage
-from jobs.common.documents_in import add_column_flags, column_flags
+from jobs.common.arguments import DocumentsOptions
+from jobs.common.documents_in import ColumnMapping, add_column_flags, column_mapping
 from jobs.common.spark import get_spark
 
 log = logging.getLogger(__name__)
@@ -144,45 +146,60 @@ def run(args: argparse.Namespace, config: PipelineConfig, first: int, last: int)
     """Every stage from index `first` to `last` of STAGE_ORDER, then the funnel."""
     out = config.output.rstrip("/")
     folder = {name: stage_folder(name, out, mixture=mixture_name(config)) for name in STAGE_ORDER if name != "tokenize"}
-    common = [*(["--config", args.config] if args.config else []), *(["--force"] if args.force else [])]
+    force = args.force
 
-    def stage(name: str, job: Callable[[list[str]], int], output: str, *stage_args: str) -> None:
+    def stage(name: str, output: str, call: Callable[[str], int]) -> None:
+        """Run stage `name` into `output` through its job's typed `run` (jobs/common/arguments.py)."""
         if not first <= STAGE_ORDER.index(name) <= last:
             return
         started = time.time()
-        code = job([*stage_args, "--output", output, *common])
+        code = call(output)
         if code:
             raise SystemExit(code)
         if not args.quiet:
             print(progress_line(name, output, started), flush=True)
 
+    def documents(path: str, output: str, columns: ColumnMapping = ColumnMapping()) -> DocumentsOptions:
+        return DocumentsOptions(input=path, output=output, force=force, columns=columns)
+
     # The quality gate judges by the filter section applied next; by default only where it costs nothing
     # more (the language pre-filter already pays for the Resiliparse text and the language guess).
     gate = (config.extract.quality_prefilter is None and first <= STAGE_ORDER.index("filter") <= last
             and bool(config.extract.keep_languages) and config.extract.language_prefilter_min_score is not None)
-    stage("extract", extract.main, folder["extract"], *[flag for path in config.input for flag in ("--input", path)],
-          *(["--quality-prefilter"] if gate else []))
-    stage("filter", filter_stage.main, folder["filter"], "--input", args.documents or folder["extract"],
-          *column_flags(args))
-    stage("dedup", dedup.main, folder["dedup"], "--input", folder["filter"])
-    documents = folder["dedup"]
+    extract_config = with_overrides(config.extract, {"quality_prefilter": True} if gate else {})
+    stage("extract", folder["extract"], lambda output: extract.run(
+        extract.ExtractOptions(input=tuple(config.input), output=output, force=force), extract_config, config.filter))
+    stage("filter", folder["filter"], lambda output: filter_stage.run(
+        documents(args.documents or folder["extract"], output, column_mapping(args)), config.filter))
+    stage("dedup", folder["dedup"], lambda output: dedup.run(
+        dedup.DedupOptions(input=folder["filter"], output=output, force=force), config.dedup))
+    clean_input = folder["dedup"]
     model = args.quality_model or config.classify.model
     if model:
-        stage("classify", classify.main, folder["classify"], "--input", documents, "--model", model)
-        documents = folder["classify"]
-    stage("decontaminate", decontaminate.main, folder["decontaminate"], "--input", documents,
-          *[flag for name in benchmarks(args, config) for flag in ("--benchmark", name)],
-          *(["--benchmarks-dir", args.benchmarks_dir] if args.benchmarks_dir else []))
+        classify_config = with_overrides(config.classify, {"model": model})
+        stage("classify", folder["classify"],
+              lambda output: classify.run(documents(folder["dedup"], output), classify_config))
+        clean_input = folder["classify"]
+    names = benchmarks(args, config)
+    decontaminate_config = with_overrides(config.decontaminate, {
+        **({"benchmarks": names} if names else {}),
+        **({"benchmarks_dir": args.benchmarks_dir} if args.benchmarks_dir else {})})
+    stage("decontaminate", folder["decontaminate"],
+          lambda output: decontaminate.run(documents(clean_input, output), decontaminate_config))
     tokenizer = args.tokenizer or f"{folder['tokenizer']}/{TOKENIZER_FILE}"
     if args.tokenizer is None:
-        stage("tokenizer", train_tokenizer.main, folder["tokenizer"], "--input", folder["decontaminate"])
+        stage("tokenizer", folder["tokenizer"],
+              lambda output: train_tokenizer.run(documents(folder["decontaminate"], output), config.tokenizer))
     for source, selection in config.sources.items():
-        stage("tokenize", tokenize_docs.main, stage_folder("tokenize", out, source=source), "--input",
-              folder["decontaminate"], "--tokenizer", tokenizer, "--source", source,
-              *(["--languages", json.dumps(selection.languages)] if selection.languages else []))
+        tokenize_config = with_overrides(config.tokenize, {"tokenizer": tokenizer, "source": source,
+                                                           **({"languages": selection.languages}
+                                                              if selection.languages else {})})
+        stage("tokenize", stage_folder("tokenize", out, source=source),
+              lambda output: tokenize_docs.run(documents(folder["decontaminate"], output), tokenize_config))
     if first <= STAGE_ORDER.index("mix") <= last:
         mixture = write_mixture(f"{out}/mixture.yaml", config, out)
-        stage("mix", mix.main, folder["mix"], "--mixture", mixture)
+        stage("mix", folder["mix"], lambda output: mix.run(mix.MixOptions(mixture=mixture, output=output, force=force),
+                                                           config.mix))
     funnel = write_funnel(out)
     if not args.quiet:
         print("\n".join(["funnel", *render_table(funnel)]))

@@ -46,8 +46,8 @@ from dataflow.tokenize.datatrove_docs import write_datatrove
 from dataflow.tokenize.encode import (DOCUMENTS_DIR, ENCODED_SCHEMA, TOKENIZE_OUTPUT_SCHEMA, TokenizeConfig,
                                       choose_encoder, encode_partition, write_partition)
 from dataflow.tokenize.tokenizer import LoadedTokenizer, load_tokenizer
-from jobs.common.arguments import stage_config, stage_parser
-from jobs.common.documents_in import add_input_flags, column_mapping
+from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
+from jobs.common.documents_in import add_input_flags
 from jobs.common.exact_partitions import exactly_partitioned
 from jobs.common.megatron_docs import write_megatron
 from jobs.common.spark import get_spark
@@ -182,8 +182,12 @@ def write_source(spark: SparkSession, docs: DataFrame, input_path: str, config: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    columns = column_mapping(args)
-    config = stage_config(args, STAGE, TokenizeConfig)
+    return run(documents_options(args), stage_config(args, STAGE, TokenizeConfig))
+
+
+def run(args: DocumentsOptions, config: TokenizeConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call."""
+    columns = args.columns
     if config.tokenizer is None:
         raise ConfigError("tokenize needs a tokenizer: give --tokenizer PATH/tokenizer.json "
                           "(or `tokenize.tokenizer` in the config file)")

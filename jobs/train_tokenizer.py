@@ -29,7 +29,7 @@ from dataflow.errors import InputError, UserError
 from dataflow.object_store import staged
 from dataflow.stage import check_apart, check_output
 from dataflow.tokenize.tokenizer import TOKENIZER_FILE, TokenizerTrainConfig, save_tokenizer, train_byte_level_bpe
-from jobs.common.arguments import stage_config, stage_parser
+from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
 from jobs.common.spark import get_spark
 from jobs.common.stage_io import (Stage, input_text_bytes, python_output, read_stage_input, run_output,
                                   stage_input_identity)
@@ -69,7 +69,12 @@ def sample_texts(spark: SparkSession, docs: DataFrame, input_path: str, config: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config = stage_config(args, STAGE, TokenizerTrainConfig)
+    return run(documents_options(args), stage_config(args, STAGE, TokenizerTrainConfig))
+
+
+def run(args: DocumentsOptions, config: TokenizerTrainConfig) -> int:
+    """The typed entry (jobs/common/arguments.py) that `main` and the pipeline call; `args.output` is a
+    tokenizer.json to write or a stage folder to hold it."""
     if "://" in args.output and args.output.endswith(".json"):
         raise UserError(f"--output {args.output}: on object storage the tokenizer is written as a stage folder "
                         "(its tokenizer.json published with stats.json and _SUCCESS): give a folder URL")

@@ -1,13 +1,47 @@
-"""Command-line arguments shared by every stage job: output, config file, force, field flags."""
+"""Command-line arguments shared by every stage job: output, config file, force, field flags; and the typed
+options they parse into.
+
+Each job has one typed entry, `run(args: <Options>, config: <its config section>)`: its `main(argv)`
+parses argv into these options and the section (file, then flags over it), and the pipeline
+(jobs/pipeline.py) builds them directly from its own config, so no stage is driven by argv strings.
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from dataflow.config import add_model_flags, flag_overrides, with_overrides
 from dataflow.pipeline import load_pipeline_config
+from jobs.common.documents_in import ColumnMapping, column_mapping
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageOptions:
+    """Where a stage writes, and whether it recomputes a complete, current output."""
+
+    output: str
+    """The stage folder (local path, hdfs://, s3a://; the token stages need a path every executor sees)."""
+    force: bool = False
+    """Recompute even when the output is complete and current."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentsOptions(StageOptions):
+    """A stage that reads one documents input (a stage output, Parquet, JSON Lines or a dataset folder)."""
+
+    input: str
+    """The documents to read (docs/formats.md)."""
+    columns: ColumnMapping = ColumnMapping()
+    """Which columns of a foreign dataset hold the text and the id."""
+
+
+def documents_options(args: argparse.Namespace) -> DocumentsOptions:
+    """The parsed --input, --output, --force and column flags, typed."""
+    columns = column_mapping(args) if hasattr(args, "text_column") else ColumnMapping()
+    return DocumentsOptions(input=args.input, output=args.output, force=args.force, columns=columns)
 
 
 def stage_parser(stage: str, description: str, config_model: type[BaseModel], *, prog: str | None = None,

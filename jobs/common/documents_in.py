@@ -77,11 +77,6 @@ def add_column_flags(parser: argparse.ArgumentParser) -> None:
                                             "hash of the text]")
 
 
-def column_flags(args: argparse.Namespace) -> list[str]:
-    """The column mapping of `args` as flags for a stage job."""
-    return ["--text-column", args.text_column, *(["--id-column", args.id_column] if args.id_column else [])]
-
-
 def column_mapping(args: argparse.Namespace) -> ColumnMapping:
     return ColumnMapping(text=args.text_column, id=args.id_column)
 

@@ -1,4 +1,4 @@
-"""`dataflow inspect PATH` on Parquet stage outputs built from real pages: counts, breakdowns,
+"""`dataflow inspect PATH` on Parquet stage outputs built from the sample generator's articles: counts, breakdowns,
 the funnel, histograms, samples, --where, --verify, JSON, one-line errors, subcommands beside PATH."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataflow.inspect.accumulate import NumericColumn, TopValues
 from dataflow.inspect.funnel import chain_to, funnel_table
 from dataflow.inspect.render import render_text
 from dataflow.schema import REJECT_FIELDS, doc_schema
-from bench.common.real_pages import real_texts
+from tests.sample_documents import sample_documents
 
 
 def write_stage(folder, name, kept, rejected, inputs, not_written=None):
@@ -37,11 +37,11 @@ def write_stage(folder, name, kept, rejected, inputs, not_written=None):
 
 
 @pytest.fixture(scope="module")
-def pipeline(shared_data, tmp_path_factory):
+def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("out")
     docs = [{"id": d["id"], "url": d["url"], "source": "web", "text": d["text"], "language": d["language"],
              "domain": (d["url"] or "").split("/")[2] if d["url"] else None, "language_score": 0.9}
-            for d in real_texts(shared_data, 300)]
+            for d in sample_documents(300)]
     write_stage(root / "docs", "extract", docs, [], ["a.warc.gz"], not_written={"record_request": 300})
     short = [dict(d, reject_reason="min_words", reject_value=str(len(d["text"].split()))) for d in docs
              if len(d["text"]) < 1500]

@@ -67,6 +67,7 @@ def rows(path, filter_config=None, **settings) -> dict[str, dict]:
     return {row["url"]: row for row in table.to_pylist()}
 
 
+@pytest.mark.slow
 def test_the_gate_drops_only_pages_the_full_path_drops_and_every_record_is_one_row(warc):
     config = FilterConfig()
     full, gated = rows(warc), rows(warc, config)
@@ -84,6 +85,7 @@ def test_the_gate_drops_only_pages_the_full_path_drops_and_every_record_is_one_r
     assert same == Counter(full[url]["reject_reason"] for url in full if url not in dropped)
 
 
+@pytest.mark.slow
 def test_the_gate_is_off_without_the_filter_config_when_disabled_or_with_resiliparse(warc):
     config = FilterConfig()
     for gated in (rows(warc), rows(warc, config, quality_prefilter=False),

@@ -1,9 +1,11 @@
 """The stage registry (dataflow/stages.py) is the one list of stages: every entry runs by name,
-has a job with a `main`, a section of the pipeline config, and a folder the pipeline writes."""
+has a job with a `main` and a typed `run`, a section of the pipeline config, and a folder the pipeline writes."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import typing
 
 import pytest
 
@@ -24,6 +26,16 @@ def test_every_stage_has_a_job_main_and_a_config_section():
     for stage in STAGES:
         assert callable(importlib.import_module(stage.job).main), stage.name
         assert stage.section in PipelineConfig.model_fields, stage.name
+
+
+def test_every_job_has_a_typed_run_taking_its_config_section():
+    """What the pipeline calls instead of argv: `run(args: <Options>, config: <the section's model>)`."""
+    for stage in STAGES:
+        run = importlib.import_module(stage.job).run
+        hints = typing.get_type_hints(run)
+        assert hints["config"] is PipelineConfig.model_fields[stage.section].annotation, stage.name
+        assert list(inspect.signature(run).parameters)[:2] == ["args", "config"], stage.name
+        assert hints["return"] is int, stage.name
 
 
 def test_cli_run_knows_the_registry_and_the_whole_pipeline():

@@ -35,6 +35,7 @@ def test_unspaced_share_tells_cjk_from_spaced_text():
     assert unspaced_share("An English sentence with spaces.") == 0.0
 
 
+@pytest.mark.slow
 def test_unit_spans_agree_with_normalized_units_on_every_real_page(shared_data):
     for text in (page["text"] for page in load_pages(shared_data)):
         units, starts, ends = normalized_unit_spans(text)
@@ -56,6 +57,7 @@ def test_unit_spans_point_at_the_original_text(text, pieces):
     assert [text[start:end] for start, end in zip(starts, ends)] == pieces
 
 
+@pytest.mark.slow
 def test_batch_normalisation_equals_normalize_on_every_real_page(real_pages):
     texts = [page["text"] for page in real_pages] + ["", None, "!!", "a", "東京", "  x _ y  "]
     batch = normalize_batch(texts)
@@ -63,6 +65,7 @@ def test_batch_normalisation_equals_normalize_on_every_real_page(real_pages):
     assert [batch.units(i) for i in range(len(texts))] == [normalized_units(text or "") for text in texts]
 
 
+@pytest.mark.slow
 def test_batch_normalisation_equals_normalize_for_every_code_point():
     # Every code point alone, inside a word and after a CJK character, a thousand to a text:
     # its class and its effect on unit boundaries must match the regular expressions.

@@ -33,6 +33,7 @@ def tokenizer_file(pages, tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_tiktoken_gives_tokenizers_ids_on_every_real_page_and_sentence(pages, sentences, tokenizer_file):
     loaded = load_tokenizer(tokenizer_file)
     encode, line = choose_encoder(loaded, "auto")

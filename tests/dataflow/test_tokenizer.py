@@ -1,4 +1,5 @@
-"""Tokenizers: byte-level BPE round trip on real multilingual pages, EOS discovery, identity checks."""
+"""Tokenizers: byte-level BPE round trip on real multilingual pages, EOS discovery, identity checks; all but the
+round trip train on the sample generator's articles, so they run without ../shared/data."""
 
 from collections import defaultdict
 
@@ -11,6 +12,7 @@ from dataflow.tokenize.encode import encode_partition, write_partition
 from dataflow.tokenize.tokenizer import (TokenizerTrainConfig, load_matching_tokenizer, load_tokenizer, save_tokenizer,
                                 train_byte_level_bpe)
 from bench.common.real_pages import real_texts
+from tests.sample_documents import sample_documents
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +21,15 @@ def pages(shared_data) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def tokenizer_file(pages, tmp_path_factory):
+def texts() -> list[str]:
+    """120 sample articles in seven languages: what the tokenizer trains on."""
+    return [doc["text"] for doc in sample_documents(120)]
+
+
+@pytest.fixture(scope="module")
+def tokenizer_file(texts, tmp_path_factory):
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
-    save_tokenizer(train_byte_level_bpe((page["text"] for page in pages[:120]), TokenizerTrainConfig(vocab_size=600)),
-                   path)
+    save_tokenizer(train_byte_level_bpe(texts, TokenizerTrainConfig(vocab_size=600)), path)
     return path
 
 
@@ -38,9 +45,8 @@ def test_decode_of_encode_is_the_text_on_real_pages_in_every_language(pages, tok
     assert loaded.eos_id == 0 and loaded.vocab_size == 600
 
 
-def test_training_is_deterministic_for_the_same_sample(pages, tokenizer_file, tmp_path):
-    again = save_tokenizer(train_byte_level_bpe((p["text"] for p in pages[:120]), TokenizerTrainConfig(vocab_size=600)),
-                           tmp_path / "again.json")
+def test_training_is_deterministic_for_the_same_sample(texts, tokenizer_file, tmp_path):
+    again = save_tokenizer(train_byte_level_bpe(texts, TokenizerTrainConfig(vocab_size=600)), tmp_path / "again.json")
     assert again.sha256 == TokenizerInfo.from_file(tokenizer_file).sha256
 
 
@@ -72,15 +78,16 @@ def test_decoding_with_a_tokenizer_other_than_the_manifests_is_refused(tokenizer
         load_matching_tokenizer(info, other, "dataset d")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("added", "dtype"), [(65536 - 600, "uint16"), (65537 - 600, "uint32")])
-def test_token_files_switch_to_uint32_when_ids_pass_65535(pages, tokenizer_file, tmp_path, added, dtype):
+def test_token_files_switch_to_uint32_when_ids_pass_65535(texts, tokenizer_file, tmp_path, added, dtype):
     from tokenizers import Tokenizer
 
     big = Tokenizer.from_file(str(tokenizer_file))
     big.add_tokens([f"<extra_{i}>" for i in range(added)])  # ids 600 .. 599 + added
     big.save(str(tmp_path / "big.json"))
     loaded = load_tokenizer(tmp_path / "big.json")
-    texts = [page["text"] for page in pages[:5]] + [f"<extra_{added - 1}> ends the id space"]
+    texts = texts[:5] + [f"<extra_{added - 1}> ends the id space"]
     batch = pa.RecordBatch.from_pylist([
         {"split": "train", "shard": 0, "id": str(i), "text": text, "text_bytes": len(text.encode()),
          "language": None, "domain": None, "url": None} for i, text in enumerate(texts)])

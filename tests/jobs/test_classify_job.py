@@ -20,6 +20,7 @@ def documents(shared_data, tmp_path_factory):
     return write_documents(tmp_path_factory.mktemp("classify") / "docs", load_pages(shared_data)[::8][:200])
 
 
+@pytest.mark.slow
 def test_keep_top_fraction_uses_the_approximate_quantile(spark, documents, quality_model):
     out = documents.parent / "top"
     assert classify.main(["--input", str(documents), "--output", str(out), "--model", str(quality_model),

@@ -9,6 +9,8 @@ import pytest
 from bench.common.union_find import union_find_components
 from jobs.common.connected_components import ComponentsDidNotConverge, connected_components
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 
 def dedup_like_graph(seed: int) -> list[tuple[str, str]]:
     """Stars (LSH buckets), chains (near-duplicate drift), a hub, and edges listed both ways."""

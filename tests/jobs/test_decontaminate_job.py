@@ -22,6 +22,8 @@ from jobs.common.benchmark_index import benchmark_index
 from bench.common.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 PAGES = 150
 #: (benchmark, item number) planted into pages 10, 20, ...; siqa_cli is SIQA read as a set the
 #: registry lacks, its fields named on the command line.

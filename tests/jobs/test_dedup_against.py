@@ -17,6 +17,8 @@ from tests.jobs.test_dedup_job import THRESHOLD, write_docs
 from tests.stage_outputs import stats_of
 from bench.common.text_edits import near_duplicate
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 
 @pytest.fixture(scope="module")
 def crawls(real_pages, spark, tmp_path_factory):

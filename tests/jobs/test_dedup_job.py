@@ -20,6 +20,8 @@ from tests.stage_outputs import stats_of
 from tests.minhash_reference import datasketch_minhash
 from bench.common.text_edits import EDITS, near_duplicate
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 THRESHOLD = 0.8
 
 

@@ -16,6 +16,8 @@ from jobs.common.stage_io import read_stage_input
 from tests.conftest import REPO_ROOT
 from tests.stage_outputs import stats_of
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 SMALL = ["warcio/example.warc.gz", "chatnoir-resiliparse/warcfile.warc.gz", "warcio/example.arc"]
 
 

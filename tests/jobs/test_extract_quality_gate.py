@@ -3,12 +3,15 @@ the gate drops land in rejected/ as `quality_prefilter:<rule>`, stats.json count
 
 from __future__ import annotations
 
+import pytest
 import pyarrow.parquet as pq
 
 from jobs import extract
 from tests.dataflow.test_quality_gate import gate_test_pages
 from tests.stage_outputs import stats_of
 from bench.common.warc_builder import Page, write_warc
+
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
 
 
 def test_gated_pages_land_in_rejected_with_the_rule_and_the_counts_add_up(spark, shared_data, tmp_path):

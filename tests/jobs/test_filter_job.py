@@ -16,6 +16,8 @@ from jobs import filter as filter_job
 from bench.common.real_pages import load_pages, write_documents
 from tests.stage_outputs import stats_of
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 SLASH_PAGE_ID = "synthetic/ten-thousand-slashes"
 
 

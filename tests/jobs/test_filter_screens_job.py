@@ -11,6 +11,8 @@ import pytest
 from jobs import filter as filter_job
 from bench.common.real_pages import load_pages, write_documents
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 ABUSE = "Shut up, you stupid bitch. Fuck you and your asshole friends, you worthless piece of shit. "
 CONTACT = "Write to jane.doe@example.org, call +44 20 7946 0958, or pay to DE89 3704 0044 0532 0130 00."
 

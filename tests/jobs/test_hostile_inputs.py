@@ -19,6 +19,8 @@ import pytest
 
 from jobs import extract as extract_job
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 #: Bigger than the 10 MB one-line page, smaller than the 50 MB page and the decompression bombs.
 MAX_HTML_BYTES = 12 * 1024 * 1024
 

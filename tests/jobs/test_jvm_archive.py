@@ -136,6 +136,7 @@ def _run_tiny_job(cache: Path) -> str:
     return done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_a_real_jvm_writes_the_archive_at_exit_maps_it_next_time_and_survives_a_damaged_one(cache):
     crash_logs_here = set(REPO.glob("hs_err_pid*.log"))
     first = _run_tiny_job(cache)

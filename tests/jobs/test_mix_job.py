@@ -23,6 +23,8 @@ from dataflow.shards import TokenizerInfo, split_path, write_token_dataset
 from jobs import mix
 from trainer.data import MixtureLoader
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 VOCAB, EOS, SEQ_LEN = 50_000, 49_999, 1024
 SOURCES = {"web": (6_000_000, 0.6, 1), "wiki": (1_000_000, 0.25, 3), "books": (2_500_000, 0.15, 1)}
 

@@ -19,6 +19,8 @@ from dataflow.samples.generate import write_sample_warcs
 from tests.stage_outputs import stats_of
 from trainer.train import main as train_main
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 SAMPLE_PAGES, SEED = 160, 0
 STAGE_FOLDERS = ["docs", "filtered", "deduped", "clean", "tokens/web", "shards/web"]
 #: Document stages of the seeded run: (rows in, rows out, rows rejected by reason).

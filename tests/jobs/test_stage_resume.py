@@ -20,6 +20,8 @@ from jobs import extract
 from tests.conftest import REPO_ROOT
 from tests.jobs.test_fault_recovery import kept_rows, kill_tree, stats_of
 
+pytestmark = pytest.mark.fault  # kills the driver mid-stage and resumes
+
 NUM_FILES = 12
 COUNTED = ("rows_in", "rows_out", "rows_rejected", "rejected_by_reason", "bytes_out", "bytes_rejected")
 

@@ -1,4 +1,5 @@
-"""Tokenizer training and the tokenize job in real Spark local mode, on real multilingual pages."""
+"""Tokenizer training and the tokenize job in real Spark local mode, on the sample generator's articles in seven
+languages."""
 
 from __future__ import annotations
 
@@ -16,15 +17,18 @@ from dataflow.tokenize.tokenizer import TokenizerTrainConfig, load_tokenizer
 from jobs import tokenize_docs
 from jobs import train_tokenizer
 from jobs.common.exact_partitions import exactly_partitioned
-from bench.common.real_pages import real_texts, write_documents
+from bench.common.real_pages import write_documents
+from tests.sample_documents import sample_documents
 from tests.stage_outputs import stats_of
+
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
 
 NUM_DOCS = 240
 
 
 @pytest.fixture(scope="module")
-def pages(shared_data):
-    return real_texts(shared_data, NUM_DOCS)
+def pages():
+    return sample_documents(NUM_DOCS)
 
 
 @pytest.fixture(scope="module")
@@ -54,22 +58,22 @@ def test_tokenizer_sample_is_bounded_seeded_and_ordered_by_hash(spark, built):
 def test_stats_pin_documents_and_tokens_per_split(built):
     stats = stats_of(built / "tokens")
     assert stats["rows_in"] == NUM_DOCS + 1 and stats["documents"] == NUM_DOCS and stats["skipped_empty_text"] == 1
-    assert {split: figures["documents"] for split, figures in stats["splits"].items()} == {"train": 216,
-                                                                                            "validation": 24}
-    assert stats["tokens"] == 894_363 and stats["splits"]["validation"]["tokens"] == 70_607
+    assert {split: figures["documents"] for split, figures in stats["splits"].items()} == {"train": 218,
+                                                                                            "validation": 22}
+    assert stats["tokens"] == 195_760 and stats["splits"]["validation"]["tokens"] == 17_230
     assert stats["splits"]["train"]["shards"] == 3 and stats["splits"]["validation"]["shards"] == 1
     assert stats["tokenizer"]["sha256"] == TokenizerInfo.from_file(built / "tokenizer.json").sha256
     assert stats["encoder"] == "tiktoken (checked token for token against tokenizers)"
-    assert stats["bytes"] == sum(len(page["text"].encode()) for page in real_texts_of(built))
+    assert stats["bytes"] == sum(len(page["text"].encode()) for page in texts_of(built))
 
 
-def real_texts_of(built) -> list[dict]:
+def texts_of(built) -> list[dict]:
     return pq.read_table(built / "docs", columns=["id", "text"]).to_pylist()
 
 
 def test_every_document_decodes_back_to_its_text_and_ends_with_eos(built):
     tokenizer = load_tokenizer(built / "tokenizer.json")
-    texts = {row["id"]: row["text"] for row in real_texts_of(built) if row["text"]}
+    texts = {row["id"]: row["text"] for row in texts_of(built) if row["text"]}
     urls = {row["id"]: row["url"] for row in pq.read_table(built / "docs", columns=["id", "url"]).to_pylist()}
     places = pq.read_table(built / "tokens" / "documents").to_pylist()
     datasets = {split: open_split(built / "tokens", split, verify=True) for split in ("train", "validation")}
@@ -129,9 +133,9 @@ def test_inspect_shows_tokens_per_language_and_verifies(built, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["kind"] == "token-source" and report["summary"]["verified"].startswith("ok")
     splits = {row[0]: row for row in report["tables"]["splits"]["rows"]}
-    assert splits["train"][2] == 216 and splits["validation"][3] == 70_607
+    assert splits["train"][2] == 218 and splits["validation"][3] == 17_230
     languages = report["tables"]["by language"]
-    assert sum(row[3] for row in languages["rows"]) == 894_363  # tokens per language add up to all tokens
+    assert sum(row[3] for row in languages["rows"]) == 195_760  # tokens per language add up to all tokens
     assert cli.main(["inspect", str(built / "tokens" / "train"), "--decode", "2"]) == 0
     assert capsys.readouterr().out.count("--- sample") == 2
 

@@ -20,6 +20,8 @@ from tests.document_files import write_jsonl
 from bench.common.real_pages import load_pages
 from tests.stage_outputs import stats_of
 
+pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
+
 with warnings.catch_warnings():  # megatron-core warns at import that Transformer Engine and Apex are absent
     warnings.simplefilter("ignore")
     from megatron.core.datasets.indexed_dataset import IndexedDataset

@@ -67,6 +67,7 @@ def test_submitit_local_executor_runs_the_job_array(search, tmp_path):
     assert any((tmp_path / "submitit").rglob("*_result.pkl"))  # it went through submitit's own files
 
 
+@pytest.mark.fault
 def test_spark_task_whose_python_worker_is_killed_is_one_failed_try_and_is_run_again(spark, tmp_path):
     from test_search_recovery import LONG, _runs, _search, _with_kill
 

@@ -91,6 +91,7 @@ def _with_kill(folders: list[Path], run) -> str:
     return killed[0]
 
 
+@pytest.mark.fault
 def test_a_killed_worker_is_one_failed_try_and_the_other_runs_go_on(sources, tmp_path):
     search = _search(sources, tmp_path, proxy=LONG)
     store, folders = _runs(search, 4)
@@ -109,6 +110,7 @@ def test_a_killed_worker_is_one_failed_try_and_the_other_runs_go_on(sources, tmp
     assert all(row["target"] > 0 for row in store.write_table(search[0].target_weights).to_pylist())
 
 
+@pytest.mark.fault
 def test_a_killed_worker_with_no_tries_left_fails_naming_the_signal(sources, tmp_path):
     search = _search(sources, tmp_path, proxy=LONG)
     store, folders = _runs(search, 2)

@@ -101,6 +101,7 @@ def test_killed_variant_search_resumes_only_unfinished_branches_from_their_own_c
     assert summary["runs"]["done"] == 5 and [e["seeds"] for e in summary["variants"]] == [2, 2]
 
 
+@pytest.mark.slow
 def test_no_branch_starts_from_a_failed_base(sources, tmp_path, caplog):
     """The s32 base diverges (a learning rate of 1e30: every loss after the first step is not finite) and fails;
     s16's branches run, s32's are never started, and the summary names the failed base."""

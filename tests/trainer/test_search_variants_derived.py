@@ -104,6 +104,7 @@ def test_where_and_top_fraction_variants_are_tokenised_like_the_base_and_branche
      r"variants.bad.derive.web: the selection of .*filtered is empty \(0 rows where filter_values\['no_such_value'\]"),
     ({"top_fraction": 0.5}, r"variants.bad.derive.web.score_column: .*filtered has no column 'quality_score'"),
 ], ids=["unknown-column", "empty-selection", "no-score-column"])
+@pytest.mark.slow
 def test_a_derive_that_selects_nothing_usable_is_refused_naming_the_variant(pipeline, tmp_path, derive, message):
     config = variant_file(pipeline, tmp_path / "v", {"bad": {"derive": {"web": {"stage": str(pipeline / "filtered"),
                                                                                  **derive}}}})
@@ -112,6 +113,7 @@ def test_a_derive_that_selects_nothing_usable_is_refused_naming_the_variant(pipe
     assert not (tmp_path / "v" / "runs").exists()
 
 
+@pytest.mark.slow
 def test_a_missing_stage_folder_or_a_top_fraction_above_one_is_refused(pipeline, tmp_path):
     config = variant_file(pipeline, tmp_path / "v", {"bad": {"derive": {"web": {"stage": str(tmp_path / "nope")}}}})
     with pytest.raises(ConfigError, match=r"variants.bad.derive.web.stage: .*nope does not exist"):

@@ -112,6 +112,7 @@ def reassembled_targets(stream, spans, row):
     return np.concatenate(pieces).astype(np.int64)
 
 
+@pytest.mark.slow
 def test_step_to_documents_mapping_matches_what_the_loader_read_across_a_resume_and_a_rollback(tmp_path,
                                                                                               planted_mixture):
     config = tiny_run(tmp_path / "run", planted_mixture, max_steps=300, checkpoint={"every_steps": 100},
@@ -155,6 +156,7 @@ def gather_stream_positions(config, out):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_spiking_batch_losses_gathered_from_two_ranks_come_in_stream_order(tmp_path, planted_mixture):
     config = tiny_run(tmp_path / "run", planted_mixture, data={"mixture": str(planted_mixture), "batch_size": 2,
                                                                "grad_accum_steps": 2})

@@ -119,8 +119,7 @@ def _constraint_table(constraint: dict[str, dict]) -> Table:
 
 def _transfer_line(transfer: dict) -> str:
     rho, std = transfer["spearman"], transfer["seed_std"]
-    scales = (f"{transfer['proxy']['preset']} {transfer['proxy']['tokens']:,} tokens vs "
-              f"{transfer['larger']['preset']} {transfer['larger']['tokens']:,} tokens")
+    scales = f"{_scale(transfer['proxy'])} vs {_scale(transfer['larger'])}"
     if rho is None:
         return f"{scales}: fewer than 3 mixtures scored at both scales"
     noise = ", ".join(f"{scale} {value:.4f}" for scale, value in std.items() if value is not None)
@@ -128,11 +127,17 @@ def _transfer_line(transfer: dict) -> str:
             f"mixtures, {transfer['seeds']} seeds each" + (f"; pooled seed std {noise}" if noise else ""))
 
 
+def _scale(scale: dict) -> str:
+    shape = f" (d_model {scale['d_model']}, {scale['num_layers']} layers)" if scale.get("d_model") else ""
+    return f"{scale['preset']}{shape}, {scale['tokens']:,} tokens"
+
+
 def _transfer_table(transfer: dict) -> Table:
     rows = [[entry["mixture"], *(_pm(entry[scale]) if entry[scale] else "-" for scale in ("proxy", "larger")),
              "/".join(str(count) for count in entry["seeds"])] for entry in transfer["mixtures"]]
     return Table(["mixture", "target bpb, proxy", "target bpb, larger", "seeds"], rows,
-                 note="the checked candidates in the proxy's order (best first); mean ± std over seeds")
+                 note="the checked candidates, in the order of their candidate runs' scores (best first); "
+                      "mean ± std over seeds")
 
 
 def _pm(mean_std: list[float]) -> str:

@@ -95,9 +95,12 @@ def rank_transfer_summary(config: MixtureConfig, inputs: SearchInputs, table: li
         return float(math.sqrt(np.mean(spread))) if spread else None
 
     larger = inputs.transfer_proxy
-    return {"proxy": {"preset": config.proxy.preset, "tokens": inputs.proxy.total_tokens,
-                      "steps": inputs.proxy.max_steps},
-            "larger": {"preset": config.transfer.preset, "tokens": larger.total_tokens, "steps": larger.max_steps},
+    def scale(preset: str, proxy) -> dict[str, Any]:
+        model = proxy.train.get("model", {})
+        return {"preset": preset, "d_model": model.get("d_model"), "num_layers": model.get("num_layers"),
+                "tokens": proxy.total_tokens, "steps": proxy.max_steps}
+
+    return {"proxy": scale(config.proxy.preset, inputs.proxy), "larger": scale(config.transfer.preset, larger),
             "seeds": seeds, "mixtures": entries,
             "spearman": correlation.spearman if correlation else None,
             "p_value": correlation.p_value if correlation else None,

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if debug:
         args.remove("--debug")
     try:
+        search.sync_kind_commands()
         app(args=args, prog_name="dataflow", standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code

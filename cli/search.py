@@ -1,62 +1,82 @@
-"""`dataflow search`: the searches over proxy training runs (mixture, scaling, variants, hparams), the compute
-plan, a search's status and the mixture fit on any results table.
+"""`dataflow search`: the searches over proxy training runs (one command per kind of the search registry:
+mixture, scaling, variants, hparams), the compute plan, a search's status and the mixture fit on any results table.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from typer.models import CommandInfo
 
 from dataflow.errors import UserError
+
+if TYPE_CHECKING:
+    from trainer.search.registry import SearchKind
 
 
 search_app = typer.Typer(no_args_is_help=True, help="Searches over proxy training runs: `search mixture` picks the "
                                                     "data mixture for a final run's budget.")
 
 
-@search_app.command("mixture")
-def search_mixture(config: Annotated[Path, typer.Option(help="search file (YAML, trainer/search/config.py)")],
-                   resume: Annotated[bool, typer.Option(help="finish a killed search: only unfinished runs run "
-                                                             "(a half-done run resumes from its checkpoint)")] = False,
-                   retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False,
-                   dry_run: Annotated[bool,
-                                      typer.Option(help="print the resolved search file and exit")] = False) -> None:
-    """Sample feasible mixtures, train a proxy on each, fit, pick the best and confirm it against baselines.
+RESUME_HELP = "finish a killed search: only unfinished runs run (a half-done run resumes from its checkpoint)"
+RETRY_HELP = "with --resume: run the failed runs again, each with a fresh count of max_attempts tries"
+DRY_RUN_HELP = "print the resolved search file and exit"
 
-    The fit is chosen by cross-validation among four (see `search fit --help` and docs/search/mixture.md);
-    summary.json records every fit's cross-validated MAE and Spearman and the chosen one.
 
-    Verdicts: "the pick beats X by M bits/byte, more than the seed std S" means the confirmed mean of
-    the pick is lower than baseline X's by more than the larger of their seed stds; "does NOT beat"
-    means the margin is within seed noise or negative: look at the fit's Spearman (below ~0.7 the
-    proxies do not rank mixtures reliably) and at whether the pick sits on a max_epochs bound.
-    """
-    import logging
+def sync_kind_commands() -> None:
+    """One `dataflow search KIND` command per entry of the registry's `KINDS`, in its order and ahead of
+    plan/status/fit. Run at import, and by `main` before each command line so that the commands follow a
+    kind registered (or removed) at runtime, by a plugin or a test: adding a kind needs no code here."""
+    from trainer.search.registry import KINDS
 
-    import yaml
+    fixed = [info for info in search_app.registered_commands if not hasattr(info.callback, "search_kind")]
+    taken = sorted(set(KINDS) & {info.name for info in fixed})
+    if taken:
+        raise ValueError(f"search kind {taken[0]!r} has the name of a `dataflow search` command; rename the kind")
+    search_app.registered_commands[:] = [CommandInfo(name=name, callback=_kind_command(name, kind), help=kind.help)
+                                         for name, kind in KINDS.items()] + fixed
 
-    from trainer.search.searches.mixture_config import load_mixture_config
 
-    search = load_mixture_config(config)
+def _kind_command(name: str, kind: SearchKind) -> Callable[..., None]:
+    """The command of one kind: `--config` with the kind's help, `--resume`, `--retry-failed`, and
+    `--dry-run` where the kind has it; the signature is built so that Typer reads the kind's own help."""
+    def command(config: Path, resume: bool = False, retry_failed: bool = False, dry_run: bool = False) -> None:
+        _run_kind(name, config, resume, retry_failed, dry_run)
+
+    options = {"config": (Annotated[Path, typer.Option(help=kind.config_help)], inspect.Parameter.empty),
+               "resume": (Annotated[bool, typer.Option(help=RESUME_HELP)], False),
+               "retry_failed": (Annotated[bool, typer.Option(help=RETRY_HELP)], False)}
+    if kind.dry_run:
+        options["dry_run"] = (Annotated[bool, typer.Option(help=DRY_RUN_HELP)], False)
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(option, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation, default=default)
+         for option, (annotation, default) in options.items()])
+    command.__annotations__ = {option: annotation for option, (annotation, _) in options.items()}
+    command.search_kind = name  # type: ignore[attr-defined]  # marks the kinds' commands for sync_kind_commands
+    return command
+
+
+def _run_kind(kind: str, config: Path, resume: bool, retry_failed: bool, dry_run: bool) -> None:
+    """Load the search file as `kind` (one-line errors), print it (--dry-run) or run it with the search's
+    log lines, then print the kind's outcome and, after failed runs, how to rerun them."""
+    from trainer.search.registry import KINDS, load_search_as, run_search
+
+    search = load_search_as(config, kind)
     if dry_run:
+        import yaml
+
         typer.echo(yaml.safe_dump(search.model_dump(mode="json"), sort_keys=False), nl=False)
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    for noisy in ("trainer", "trainer.metrics", "py4j"):  # the search logs each run's end; runs keep their own logs
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    from trainer.search.searches.mixture import run_mixture_search
-
-    summary = run_mixture_search(search, resume=resume, retry_failed=retry_failed)
-    fit = summary["fit"]
-    typer.echo(f"fit ({fit['cross_validation']}): " + "; ".join(
-        f"{name} MAE {q['cv_mae']:.4f} Spearman {q['cv_spearman']:.3f}" for name, q in fit["models"].items())
-        + f"; chosen {fit['chosen']}")
-    typer.echo("\n".join(summary["verdicts"]))
-    typer.echo(f"pick: {search.out_dir}/best/mixture.yaml; report: dataflow inspect {search.out_dir}")
-    _failure_note(summary, "mixture", search.out_dir)
+    _search_logging()
+    summary = run_search(search, resume, retry_failed)
+    for line in KINDS[kind].code().outcome(search, summary):
+        typer.echo(line)
+    _failure_note(summary, kind, search.out_dir)
 
 
 def _failure_note(summary: dict, kind: str, out_dir: str) -> None:
@@ -75,72 +95,6 @@ def _search_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("trainer", "trainer.metrics", "py4j"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def _law_search(config: Path, resume: bool, kind: str, retry_failed: bool = False):
-    """Load a search file of `kind` (one-line errors), then run it with the search's log lines."""
-    from trainer.search.registry import load_search_as, run_search
-
-    search = load_search_as(config, kind)
-    _search_logging()
-    summary = run_search(search, resume, retry_failed)
-    _failure_note(summary, kind, search.out_dir)
-    return search, summary
-
-
-RESUME_HELP = "finish a killed search: only unfinished runs run (a half-done run resumes from its checkpoint)"
-RETRY_HELP = "with --resume: run the failed runs again, each with a fresh count of max_attempts tries"
-
-
-@search_app.command("scaling")
-def search_scaling(config: Annotated[Path,
-                                     typer.Option(help="scaling search file (YAML, trainer/search/scaling_search.py)")],
-                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
-                   retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False) -> None:
-    """Train a grid of model sizes x token budgets, fit L(N, D) with intervals, predict held-out runs."""
-    search, summary = _law_search(config, resume, "scaling", retry_failed)
-    law = summary["law"]
-    typer.echo(f"L(N, D) = {law['E']:.4g} + {law['A']:.4g}/N^{law['alpha']:.4g} + {law['B']:.4g}/D^{law['beta']:.4g}")
-    for entry in summary["compute_optimal"]:
-        typer.echo(f"at {entry['compute']:.3g} FLOPs: N {entry['params']:.4g}, D {entry['tokens']:.4g}, "
-                   f"{entry['tokens_per_param']:.1f} tokens per parameter")
-    for held in summary["holdout"]:
-        typer.echo(f"held out {held['point']}: observed {held['observed']:.4f}, predicted {held['predicted']:.4f} "
-                   f"({held['relative_error']:+.2%})")
-    typer.echo(f"report: dataflow inspect {search.out_dir}")
-
-
-@search_app.command("variants")
-def search_variants(config: Annotated[Path, typer.Option(help="variant search file (YAML, "
-                                                             "trainer/search/variant_search.py)")],
-                    resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
-                    retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False) -> None:
-    """One WSD base run, then decay-phase branches per data variant and a control; gains with seed noise."""
-    search, summary = _law_search(config, resume, "variants", retry_failed)
-    for row in summary["derived"]:
-        typer.echo(f"derived {row['variant']}/{row['source']}: {row['rows']:,} rows, {row['tokens']:,} tokens")
-    for entry in summary["variants"]:
-        typer.echo(f"{entry['variant']}: {entry['verdict'] or 'control'}")
-    typer.echo(f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect "
-               f"{search.out_dir}")
-
-
-@search_app.command("hparams")
-def search_hparams(config: Annotated[Path,
-                                     typer.Option(help="hyper-parameter search file (YAML, "
-                                                  "trainer/search/hparam_search.py)")],
-                   resume: Annotated[bool, typer.Option(help=RESUME_HELP)] = False,
-                   retry_failed: Annotated[bool, typer.Option(help=RETRY_HELP)] = False) -> None:
-    """Learning-rate sweeps at several sizes (grid, or Optuna with pruning); the optimum as a power law of size."""
-    search, summary = _law_search(config, resume, "hparams", retry_failed)
-    for size, entry in summary["sizes"].items():
-        typer.echo(f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g} at batch size "
-                   f"{entry['batch_size']}" + (" (at the sweep's edge: widen it)" if entry["at_edge"] else ""))
-    if "law" in summary:
-        typer.echo(f"lr_opt = {summary['law']['coefficient']:.4g} * N^-{summary['law']['exponent']:.4g}")
-    if "prediction" in summary:
-        typer.echo(f"{summary['prediction']['preset']}: lr {summary['prediction']['lr']:.3g}")
-    typer.echo(f"report: dataflow inspect {search.out_dir}")
 
 
 @search_app.command("plan")
@@ -239,3 +193,6 @@ def search_fit(results: Annotated[Path, typer.Option(help="table of mixtures and
 
         pick = optimise_to_file(fit, table.names, config, optimize)
         typer.echo(f"wrote {optimize}: " + ", ".join(f"{name} {share:.4f}" for name, share in pick.items()))
+
+
+sync_kind_commands()

@@ -6,14 +6,20 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any, Literal
 
+import pytest
 import yaml
 from search_sources import search_file, write_sources
 
+import cli
+from cli.search import sync_kind_commands
 from dataflow.inspect import inspect_path
+from trainer.search.engine.config import SearchConfig
 from trainer.search.engine.layout import CONFIG_COPY, RUNS_DIR, SUMMARY
 from trainer.search.engine.runner import claim_folder
-from trainer.search.engine.store import RunStore
+from trainer.search.engine.store import RunStore, write_json
+from trainer.search.registry import KINDS, KindCode, SearchKind
 from trainer.search.searches.mixture_config import load_mixture_config
 
 SEARCH = Path(__file__).resolve().parents[2] / "trainer" / "search"
@@ -84,3 +90,56 @@ def test_a_resume_accepts_the_search_yaml_of_a_folder_whose_fields_came_in_anoth
     (folder / CONFIG_COPY).write_text(yaml.safe_dump(dict(reversed(dumped.items())), sort_keys=False))
     claim_folder(RunStore(folder), config, resume=True)
     assert yaml.safe_load((folder / CONFIG_COPY).read_text()) == dumped
+
+
+class CountConfig(SearchConfig):
+    """A fifth kind, made up by the test: a search of no runs that adds 1..`up_to`."""
+
+    kind: Literal["count"] = "count"
+    up_to: int = 3
+
+
+def run_count_search(config: CountConfig, resume: bool = False, retry_failed: bool = False) -> dict[str, Any]:
+    claim_folder(RunStore(Path(config.out_dir)), config, resume, retry_failed)
+    summary = {"kind": "count", "name": config.name, "runs": {"done": 0}, "failures": {},
+               "total": sum(range(config.up_to + 1))}
+    write_json(Path(config.out_dir) / SUMMARY, summary)
+    return summary
+
+
+def count_outcome(config: CountConfig, summary: dict[str, Any]) -> list[str]:
+    return [f"total {summary['total']}; report: dataflow inspect {config.out_dir}"]
+
+
+COUNT = SearchKind("Add the numbers up to up_to: a kind of the test.", "count search file (YAML)",
+                   lambda: KindCode(CountConfig, run_count_search, count_outcome))
+
+
+@pytest.fixture
+def count_kind(monkeypatch):
+    """The kind in the registry for one test; then out of it, and its command out of the CLI's app."""
+    monkeypatch.setitem(KINDS, "count", COUNT)
+    yield
+    monkeypatch.undo()
+    sync_kind_commands()
+
+
+def test_a_kind_added_to_the_registry_alone_gets_its_search_command(count_kind, tmp_path, capsys):
+    path = tmp_path / "count.yaml"
+    path.write_text(yaml.safe_dump({"kind": "count", "name": "c1", "out_dir": str(tmp_path / "out"),
+                                    "target": {"web": 1.0}, "up_to": 4}))
+
+    assert cli.main(["search", "--help"]) == 0
+    assert "Add the numbers up to up_to" in capsys.readouterr().out
+    assert cli.main(["search", "count", "--config", str(path)]) == 0
+    assert capsys.readouterr().out == f"total 10; report: dataflow inspect {tmp_path / 'out'}\n"
+    assert json.loads((tmp_path / "out" / SUMMARY).read_text())["total"] == 10
+    assert cli.main(["search", "status", str(tmp_path / "out")]) == 0  # reads the kind back from search.yaml
+    assert "0 runs" in capsys.readouterr().out
+    assert cli.main(["search", "count", "--config", str(path), "--dry-run"]) == 2  # the kind has no --dry-run
+
+
+def test_a_kind_named_like_a_search_command_is_refused_in_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(KINDS, "status", COUNT)
+    assert cli.main(["search", "--help"]) == 2
+    assert "search kind 'status' has the name of a `dataflow search` command" in capsys.readouterr().err

@@ -81,6 +81,18 @@ def run_hparam_search(config: HparamConfig, resume: bool = False, retry_failed: 
     return summary
 
 
+def hparams_outcome(config: HparamConfig, summary: dict[str, Any]) -> list[str]:
+    """What `dataflow search hparams` prints at the end: each size's best lr, the law, the preset's prediction."""
+    lines = [f"{size} ({entry['params']:,} params): best lr {entry['optimum_lr']:.3g} at batch size "
+             f"{entry['batch_size']}" + (" (at the sweep's edge: widen it)" if entry["at_edge"] else "")
+             for size, entry in summary["sizes"].items()]
+    if "law" in summary:
+        lines.append(f"lr_opt = {summary['law']['coefficient']:.4g} * N^-{summary['law']['exponent']:.4g}")
+    if "prediction" in summary:
+        lines.append(f"{summary['prediction']['preset']}: lr {summary['prediction']['lr']:.3g}")
+    return [*lines, f"report: dataflow inspect {config.out_dir}"]
+
+
 def _trial(config: HparamConfig, size: str, tokens: int, lr: float, batch: int | None, run_id: str) -> Point:
     overrides: dict[str, Any] = {"optim": {"lr": lr}}
     if batch is not None:

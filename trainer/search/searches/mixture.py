@@ -107,6 +107,16 @@ def run_mixture_search(config: MixtureConfig, resume: bool = False, retry_failed
     return summary
 
 
+def mixture_outcome(config: MixtureConfig, summary: dict) -> list[str]:
+    """What `dataflow search mixture` prints at the end: the fits' quality, the verdicts, where the pick is."""
+    fit = summary["fit"]
+    return [f"fit ({fit['cross_validation']}): " + "; ".join(
+                f"{name} MAE {q['cv_mae']:.4f} Spearman {q['cv_spearman']:.3f}" for name, q in fit["models"].items())
+            + f"; chosen {fit['chosen']}",
+            "\n".join(summary["verdicts"]),
+            f"pick: {config.out_dir}/best/mixture.yaml; report: dataflow inspect {config.out_dir}"]
+
+
 def plan_candidates(config: MixtureConfig, inputs: SearchInputs) -> tuple[Draws, list[RunSpec]]:
     """The candidates (fixed by `seed`) and their runs, `proxy.seeds` per candidate."""
     prior, limits = _prior_and_limits(config, inputs)

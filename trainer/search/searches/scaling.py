@@ -84,6 +84,17 @@ def run_scaling_search(config: ScalingConfig, resume: bool = False, retry_failed
     return summary
 
 
+def scaling_outcome(config: ScalingConfig, summary: dict[str, Any]) -> list[str]:
+    """What `dataflow search scaling` prints at the end: the law, the compute-optimal sizes, the held-out errors."""
+    law = summary["law"]
+    return [f"L(N, D) = {law['E']:.4g} + {law['A']:.4g}/N^{law['alpha']:.4g} + {law['B']:.4g}/D^{law['beta']:.4g}",
+            *[f"at {entry['compute']:.3g} FLOPs: N {entry['params']:.4g}, D {entry['tokens']:.4g}, "
+              f"{entry['tokens_per_param']:.1f} tokens per parameter" for entry in summary["compute_optimal"]],
+            *[f"held out {held['point']}: observed {held['observed']:.4f}, predicted {held['predicted']:.4f} "
+              f"({held['relative_error']:+.2%})" for held in summary["holdout"]],
+            f"report: dataflow inspect {config.out_dir}"]
+
+
 def summarise(config: ScalingConfig, points: list[Point], rows: dict[str, dict]) -> dict[str, Any]:
     by_label = {p.spec.labels[0]: p for p in points}
     grouped = mean_over_seeds(points, rows, lambda p: p.spec.labels[0])

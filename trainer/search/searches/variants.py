@@ -166,6 +166,15 @@ def run_variant_search(config: VariantConfig, resume: bool = False, retry_failed
     return summary
 
 
+def variants_outcome(config: VariantConfig, summary: dict[str, Any]) -> list[str]:
+    """What `dataflow search variants` prints at the end: the derived data, each variant's verdict, the sharing."""
+    return [*[f"derived {row['variant']}/{row['source']}: {row['rows']:,} rows, {row['tokens']:,} tokens"
+              for row in summary["derived"]],
+            *[f"{entry['variant']}: {entry['verdict'] or 'control'}" for entry in summary["variants"]],
+            f"compute shared with the base: {summary['shared_compute']:.1%}; report: dataflow inspect "
+            f"{config.out_dir}"]
+
+
 def finished_bases(bases: list[Point], rows: dict[str, dict]) -> set[str]:
     """Sizes whose base run is done. A branch starts from its base's newest checkpoint, so the branches
     of a failed or unfinished base are not started (they would continue from a checkpoint mid-way

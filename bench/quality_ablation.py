@@ -13,7 +13,7 @@ A clean slice (`--heldout-frac` of the pages that survive all of (d), chosen by 
 is held out of every source and scored, with WikiText-2 *test*, in bits-per-byte. One BPE
 tokenizer (`dataflow tokenizer train`) on all of it; each source is tokenised with
 `dataflow run tokenize` and trained alone (a one-source mixture) for `--proxy-tokens` tokens with
-`--seeds` seeds, as runs of the search's store on the local backend (`trainer/search/sweep.py`).
+`--seeds` seeds, as runs of the search's store on the local backend (`trainer/search/searches/sweep.py`).
 Prints mean ± std over seeds and each source's epochs at the budget: a smaller source is
 repeated more, which the table makes visible rather than hiding.
 

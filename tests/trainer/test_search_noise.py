@@ -1,4 +1,4 @@
-"""The searches' one definition of "beyond seed noise" (trainer/search/noise.py)."""
+"""The searches' one definition of "beyond seed noise" (trainer/search/fits/noise.py)."""
 
 import math
 

@@ -1,5 +1,5 @@
 """The pick's verdicts weigh the margin against the seed noise and the evaluation standard error together
-(trainer/search/noise.py, the searches' one definition)."""
+(trainer/search/fits/noise.py, the searches' one definition)."""
 
 import math
 

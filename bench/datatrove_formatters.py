@@ -12,24 +12,22 @@ a JSON object with the CPU seconds the formatter took on all texts.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-#: How to make the peer's venv when DATATROVE_PYTHON is unset (ENVIRONMENT.md, "Peers").
-DATATROVE_HINT = ('set DATATROVE_PYTHON to the python of a venv with `pip install "datatrove[processing,io]==0.10.1" '
-                  'spacy psutil` for the side-by-side figures')
+from bench.peers import datatrove_problem, datatrove_python
 
 
 def run_formatter(kind: str, rows: list[dict]) -> tuple[dict[str, str], float] | None:
     """From our venv: (id -> formatted text, CPU seconds) by datatrove's formatter, or None without its venv."""
-    python = os.environ.get("DATATROVE_PYTHON")
-    if not python:
-        print(f"(datatrove side left out: {DATATROVE_HINT})")
+    problem = datatrove_problem()
+    if problem:
+        print(f"(datatrove side left out: {problem})")
         return None
+    python = datatrove_python()
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "in.jsonl", Path(folder) / "out.jsonl"
         source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")

@@ -9,8 +9,9 @@ import os
 
 DATATROVE_ENV = "DATATROVE_PYTHON"
 DATATROVE_SETUP = ("create its venv with `python -m venv ../venvs/datatrove && ../venvs/datatrove/bin/pip install "
-                   "'datatrove[processing,io]==0.10.1' spacy psutil`, then `export "
-                   f"{DATATROVE_ENV}=$PWD/../venvs/datatrove/bin/python`")
+                   "'datatrove[processing,io]==0.10.1' lxml_html_clean spacy psutil` (without lxml_html_clean its "
+                   "trafilatura 1.11 fails to import under lxml 6, and datatrove counts every page as a timeout), "
+                   f"then `export {DATATROVE_ENV}=$PWD/../venvs/datatrove/bin/python`")
 
 
 def datatrove_problem() -> str | None:

@@ -15,7 +15,7 @@ here on those pages, or `--tokenizer`), EOS after every document:
 
 It prints tokens/s per core for each and checks that ours and datatrove's produced the same
 number of tokens. datatrove runs from the interpreter in DATATROVE_PYTHON (a venv with
-`pip install "datatrove[processing,io]==0.10.1"`, see ../shared/ENVIRONMENT.md).
+bench/peers.py says how to make it).
 
     python -m bench.tokenize_docs [--cores 2] [--copies 3] [--repeat 2] [--vocab-size 32000] [--tokenizer tok.json]
 

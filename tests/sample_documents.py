@@ -9,6 +9,7 @@ urls) but not the real pages themselves:
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from pathlib import Path
 
@@ -36,11 +37,14 @@ def sample_documents(count: int, seed: int = 0) -> list[dict]:
 
 
 def sample_crawl_documents(folder: Path, num_pages: int, seed: int = 0) -> list[dict]:
-    """{id, text, language, url} of the pages the extract stage keeps from a sample crawl of
+    """{id, text, language, url, kind} of the pages the extract stage keeps from a sample crawl of
     `num_pages` HTML pages written to `folder`, in crawl order: read and extracted on the driver
-    by the stage's own per-file function (no Spark), language as its language ID finds it."""
-    warcs = write_sample_warcs(folder, num_pages=num_pages, num_files=1, seed=seed).warc_paths
-    rows = [row for path in warcs for batch in extract_file(str(path), ExtractConfig(), default_model_path())
-            for row in batch.to_pylist()]
-    return [{key: row[key] for key in ("id", "text", "language", "url")} for row in rows
-            if row["reject_reason"] is None]
+    by the stage's own per-file function (no Spark), language as its language ID finds it, kind
+    (article, boilerplate, spam, ...) from the crawl's manifest."""
+    summary = write_sample_warcs(folder, num_pages=num_pages, num_files=1, seed=seed)
+    with open(summary.manifest_path, encoding="utf-8") as manifest:
+        kinds = {row["url"]: row["kind"] for row in map(json.loads, manifest) if row["kind"] != "revisit"}
+    rows = [row for path in summary.warc_paths
+            for batch in extract_file(str(path), ExtractConfig(), default_model_path()) for row in batch.to_pylist()]
+    return [{**{key: row[key] for key in ("id", "text", "language", "url")}, "kind": kinds[row["url"]]}
+            for row in rows if row["reject_reason"] is None]

@@ -48,6 +48,29 @@ def quality_model(shared_data, tmp_path_factory) -> Path:
 
     return train_quality_model(shared_data, tmp_path_factory.mktemp("quality"))
 @pytest.fixture(scope="session")
+def sample_quality_model(tmp_path_factory) -> Path:
+    """A fastText quality classifier trained here (classifiers/train.py) on a sample crawl, for the tests
+    that need a model but not one that knows real text: the crawl's articles as positives; its link
+    lists and spam pages, in chunks of four lines, as negatives; 25 epochs, as a few hundred examples
+    need, so that scores spread (0.45 to 0.95 on 200 sample articles). Its card lies next to it."""
+    from classifiers.train import TrainConfig, train_quality_classifier
+    from tests.document_files import write_jsonl
+    from tests.sample_documents import sample_crawl_documents
+
+    folder = tmp_path_factory.mktemp("sample_quality")
+    pages = sample_crawl_documents(folder / "warc", 300, seed=29)
+    chunks = [lines[start:start + 4] for lines in (page["text"].splitlines() for page in pages
+                                                   if page["kind"] in ("boilerplate", "spam"))
+              for start in range(0, len(lines), 4)]
+    positives = write_jsonl(folder / "articles.jsonl", [{"text": page["text"]} for page in pages
+                                                        if page["kind"] == "article"])
+    negatives = write_jsonl(folder / "junk.jsonl", [{"text": "\n".join(chunk)} for chunk in chunks])
+    model = folder / "quality.bin"
+    train_quality_classifier([str(positives)], [str(negatives)], str(model), TrainConfig(bucket=50_000, epoch=25))
+    return model
+
+
+@pytest.fixture(scope="session")
 def real_pages(shared_data) -> list[dict]:
     """The 1,695 real pages as extracted text: {id, text, language, url} (bench/common/real_pages.py)."""
     from bench.common.real_pages import load_pages

@@ -16,21 +16,23 @@ from dataflow.text import normalize
 from tests.jobs.test_dedup_job import THRESHOLD, write_docs
 from tests.stage_outputs import stats_of
 from bench.common.text_edits import near_duplicate
+from tests.sample_documents import sample_documents
 
 pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
 
 
 @pytest.fixture(scope="module")
-def crawls(real_pages, spark, tmp_path_factory):
-    """Crawl 1: every third real page; crawl 2: other real pages, 30 exact copies and 30 near
-    duplicates (one edit of up to 3%) of crawl 1's pages, under new ids. Crawl 1 is deduplicated."""
+def crawls(spark, tmp_path_factory):
+    """Of 900 sample articles, crawl 1: every third; crawl 2: others, 30 exact copies and 30 near
+    duplicates (one edit of up to 2%, Jaccard >= 0.83 to the page: a word edit of 3% takes a short
+    article below the threshold) of crawl 1's pages, under new ids. Crawl 1 is deduplicated."""
     rng = random.Random(26)
-    pages = [page for page in real_pages if page["text"]]
+    pages = sample_documents(900, seed=26)
     first = [{"id": page["id"], "text": page["text"]} for page in pages[0::3]]
     spaced = [doc for doc in first if len(doc["text"].split()) > 100]
     second = [{"id": "c2/" + page["id"], "text": page["text"]} for page in pages[1::6]]
     second += [{"id": f"c2/copy/{doc['id']}", "text": doc["text"]} for doc in rng.sample(spaced, 30)]
-    second += [{"id": f"c2/near/{doc['id']}", "text": near_duplicate(doc["text"], rng, 0.03, 1)[0]}
+    second += [{"id": f"c2/near/{doc['id']}", "text": near_duplicate(doc["text"], rng, 0.02, 1)[0]}
                for doc in rng.sample(spaced, 30)]
     root = tmp_path_factory.mktemp("crawls")
     write_docs(first, root / "crawl1", 2)

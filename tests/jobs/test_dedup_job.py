@@ -1,7 +1,9 @@
-"""The dedup job in real Spark local mode, on real pages with planted exact and near duplicates."""
+"""The dedup job in real Spark local mode, on the sample generator's articles (tests/sample_documents.py)
+with planted exact and near duplicates: realistic documents in seven languages, no ../shared/data."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import random
 
@@ -19,18 +21,21 @@ from bench.common.union_find import union_find_components
 from tests.stage_outputs import stats_of
 from tests.minhash_reference import datasketch_minhash
 from bench.common.text_edits import EDITS, near_duplicate
+from dataflow.text import normalize
+from tests.sample_documents import sample_documents
 
 pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
 
 THRESHOLD = 0.8
 
 
-def planted_corpus(real_pages: list[dict]) -> list[dict]:
-    """Every sixth real page with text, plus near duplicates (one edit of up to 3%), exact copies
+def planted_corpus(articles: list[dict]) -> list[dict]:
+    """All but the last three articles, plus near duplicates (one edit of up to 3%), exact copies
     (case, punctuation and spacing changed), character-edited copies of Chinese and Japanese
-    pages, and a recrawl scenario for URL dedup and the quality keep rule."""
+    articles, and a recrawl scenario, on the last three articles, for URL dedup and the quality
+    keep rule."""
     rng = random.Random(11)
-    pages = [page for page in real_pages[::6] if page["text"]]
+    pages, (first, second, third) = articles[:-3], (page["text"] for page in articles[-3:])
     spaced = [page for page in pages if page["language"] not in ("zh", "ja")]
     cjk = [page for page in pages if page["language"] in ("zh", "ja") and len(page["text"]) > 500]
     docs = [{"id": page["id"], "text": page["text"]} for page in pages]
@@ -41,7 +46,6 @@ def planted_corpus(real_pages: list[dict]) -> list[dict]:
     for page in cjk[:8]:
         edited = EDITS["delete_words"](EDITS["swap_words"](page["text"], rng, 0.005), rng, 0.01)
         docs.append({"id": page["id"] + "#cjk", "text": edited})
-    first, second, third = (page["text"] for page in real_pages[1:4])  # not among the sixth pages
     return docs + [
         {"id": "recrawl/a1", "text": first, "url": "https://example.com/page", "quality_score": 0.2},
         {"id": "recrawl/a2", "text": second, "url": "HTTP://www.Example.com:80/page/#comments", "quality_score": 0.9},
@@ -72,8 +76,12 @@ def read(folder, part: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def corpus(real_pages):
-    docs = planted_corpus(real_pages)
+def corpus():
+    """The planted corpus and its brute-force clusters. MinHash LSH misses a pair just above the
+    threshold now and then (at 14 bands of 8 rows, one at Jaccard 0.84 in 60): this sample has no
+    such pair, so the job's clusters must equal the brute-force ones exactly (seeds 11, 12 and 14
+    have one; the stage's recall is measured in docs/stages/dedup.md, not here)."""
+    docs = planted_corpus(sample_documents(283, seed=13))
     return docs, true_clusters(docs)
 
 
@@ -86,13 +94,25 @@ def deduped(spark, corpus, tmp_path_factory):
     return root / "out"
 
 
-def test_counts_are_pinned(deduped):
+def with_the_recrawl_url(truth: dict[str, str]) -> dict[str, str]:
+    """The brute-force clusters joined by the one URL relation planted: recrawl/a2 is a1's page."""
+    merged, joined = truth["recrawl/a1"], truth["recrawl/a2"]
+    return {doc_id: merged if label == joined else label for doc_id, label in truth.items()}
+
+
+def test_counts_are_pinned(deduped, corpus):
+    docs, truth = corpus
     stats = stats_of(deduped)
-    assert (stats["rows_in"], stats["rows_out"]) == (350, 287)
-    assert stats["rejected_by_reason"] == {"exact_duplicate": 18, "near_duplicate": 44, "url_duplicate": 1}
+    sizes = collections.Counter(with_the_recrawl_url(truth).values())
+    exact = len(docs) - len({normalize(doc["text"]) for doc in docs})  # one row of each normalised text stays
+    assert (stats["rows_in"], stats["rows_out"]) == (len(docs), len(sizes)) == (348, 283)
+    assert stats["rejected_by_reason"] == {"exact_duplicate": exact, "url_duplicate": 1,
+                                           "near_duplicate": len(docs) - len(sizes) - exact - 1}
     extra = stats["extra"]
-    assert (extra["bands"], extra["rows"], extra["clusters"], extra["largest_cluster"]) == (14, 8, 59, 3)
-    assert extra["cluster_size_histogram"] == {"2": 55, "3-4": 4}
+    assert (extra["bands"], extra["rows"]) == (14, 8)
+    assert (extra["clusters"], extra["largest_cluster"]) == (sum(size > 1 for size in sizes.values()),
+                                                             max(sizes.values()))
+    assert extra["cluster_size_histogram"] == {"2": 59, "3-4": 3}
     assert extra["candidate_pairs"] >= extra["verified_pairs"] > 0
     assert not list(deduped.parent.glob("out.tmp-*")) and not (deduped / "_work").exists()
 
@@ -112,7 +132,8 @@ def test_planted_near_and_cjk_duplicates_are_in_their_source_cluster(deduped, co
     planted = [doc["id"] for doc in docs if "#" in doc["id"]]
     found = [i for i in planted if cluster_of[i] is not None and cluster_of[i] == cluster_of[i.split("#")[0]]]
     similar = [i for i in planted if truth[i] == truth[i.split("#")[0]]]
-    assert found == similar and len(found) == 59 and sum(i.endswith("#cjk") for i in found) == 8
+    # One of the 63 planted copies ends below the threshold (Jaccard 0.78): not a duplicate.
+    assert found == similar and len(found) == 62 and sum(i.endswith("#cjk") for i in found) == 8
 
 
 def test_removed_rows_name_cluster_and_kept_row(deduped):
@@ -189,22 +210,29 @@ def partition(labels: dict[str, str]) -> list[list[str]]:
     return sorted(sorted(group) for group in groups.values())
 
 
-def test_a_family_of_500_near_copies_of_one_long_page_keeps_one_row(spark, real_pages, tmp_path):
-    """500 copies of a 20,000-character page, each with one edit of up to 1% (Jaccard >= 0.88 to
-    the page), beside real pages: one LSH star around family/000, verified in one partition
-    with the centre's text read once; the family collapses to one kept row."""
+def test_a_family_of_500_near_copies_of_one_long_page_keeps_one_row(spark, tmp_path):
+    """A page of about 20,000 characters (English articles run together, as a long page reads) and
+    499 copies of it, each with one edit of up to 1% (Jaccard >= 0.87 to the page), beside 200 other
+    articles: one LSH star around the page, family/000, verified in one partition with the centre's
+    text read once; the family collapses to one kept row. (Two copies may be further apart than the
+    threshold: a copy as the centre would leave some out.)"""
     rng = random.Random(17)
-    pages = [page for page in real_pages[2::8] if page["text"]][:200]
-    long = max((page for page in real_pages if page["language"] == "en" and len(page["text"]) <= 20_000),
-               key=lambda page: len(page["text"]))
-    docs = [{"id": page["id"], "text": page["text"]} for page in pages if page["id"] != long["id"]]
-    docs += [{"id": f"family/{n:03d}", "text": near_duplicate(long["text"], rng, 0.01, 1)[0]} for n in range(500)]
+    articles = sample_documents(240, seed=17)
+    docs = [{"id": page["id"], "text": page["text"]} for page in articles[:200]]
+    long = ""
+    for page in (page for page in articles[200:] if page["language"] == "en"):
+        if len(long) + len(page["text"]) > 20_000:
+            break
+        long = f"{long}\n{page['text']}".lstrip("\n")
+    assert len(long) > 15_000
+    family = [long] + [near_duplicate(long, rng, 0.01, 1)[0] for _ in range(499)]
+    docs += [{"id": f"family/{n:03d}", "text": text} for n, text in enumerate(family)]
     write_docs(docs, tmp_path / "docs", files=3)
     assert cli.main(["run", "dedup", "--input", str(tmp_path / "docs"), "--output", str(tmp_path / "out")]) == 0
     stats = stats_of(tmp_path / "out")
-    assert (stats["rows_in"], stats["rows_out"]) == (700, 201)  # 200 real pages, one of the family
-    assert stats["rejected_by_reason"] == {"exact_duplicate": 135,
-                                           "near_duplicate": 364}  # an edit of case or spacing is exact
+    assert (stats["rows_in"], stats["rows_out"]) == (700, 201)  # 200 articles, one of the family
+    distinct = len({normalize(text) for text in family})  # an edit of case or spacing is exact
+    assert stats["rejected_by_reason"] == {"exact_duplicate": 500 - distinct, "near_duplicate": distinct - 1}
     assert (stats["extra"]["clusters"], stats["extra"]["largest_cluster"]) == (1, 500)
     assert {row["dup_cluster"] for row in read(tmp_path / "out", "rejected") if row["id"].startswith("family/")} == \
         {"family/000"}

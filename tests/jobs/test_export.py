@@ -13,7 +13,7 @@ import cli
 from jobs import filter as filter_job
 from jobs.common.documents_in import read_documents
 from tests.document_files import write_jsonl
-from bench.common.real_pages import load_pages
+from tests.sample_documents import sample_documents
 from tests.stage_outputs import stats_of
 
 pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
@@ -22,17 +22,17 @@ PAGES = 30
 
 
 @pytest.fixture(scope="module")
-def filtered(spark, shared_data, tmp_path_factory):
-    """A filter stage output (kept rows carry the `filter_values` map column) of 30 real pages as JSON Lines."""
+def filtered(spark, tmp_path_factory):
+    """A filter stage output (kept rows carry the `filter_values` map column) of 30 sample articles as JSON Lines."""
     folder = tmp_path_factory.mktemp("export")
-    pages = [page for page in load_pages(shared_data) if page["text"]][::50][:PAGES]
+    pages = sample_documents(PAGES, seed=30)
     source = write_jsonl(folder / "docs.jsonl", [{"body": page["text"], "page": page["id"]} for page in pages])
     assert filter_job.main(["--input", str(source), "--output", str(folder / "filtered"), "--text-column", "body"]) == 0
     return folder / "filtered"
 
 
 def stage_rows(spark, stage) -> dict[str, dict]:
-    return {row["id"]: row.asDict() for row in spark.read.parquet(str(stage / "data")).collect()}  # a dozen rows
+    return {row["id"]: row.asDict() for row in spark.read.parquet(str(stage / "data")).collect()}  # thirty rows at most
 
 
 def test_hf_folder_opens_offline_with_the_stage_rows(spark, filtered, tmp_path, monkeypatch):
@@ -67,6 +67,6 @@ def test_jsonl_shards_hold_the_stage_rows(spark, filtered, tmp_path):
     expected = stage_rows(spark, filtered)
     assert {row["id"]: row["text"] for row in rows} == {key: row["text"] for key, row in expected.items()}
     # fed back as --input, the export (stats.json and _SUCCESS beside data/, as a stage output) reads as JSON Lines
-    again = {row["id"]: row for row in read_documents(spark, str(out)).collect()}  # a dozen rows
+    again = {row["id"]: row for row in read_documents(spark, str(out)).collect()}  # thirty rows at most
     assert {key: (row["text"], row["metadata"], row["language"]) for key, row in again.items()} == \
         {key: (row["text"], row["metadata"], row["language"]) for key, row in expected.items()}

@@ -1,4 +1,5 @@
-"""The extract job in real Spark local mode: counts, layout, rerun skip, spark-submit parity."""
+"""The extract job in real Spark local mode: counts on the shared WARC files of other tools; layout,
+rerun skip and spark-submit parity on the sample crawl (dataflow/samples), which any clone has."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 import cli
 from dataflow.errors import InputError
+from dataflow.samples import write_sample_warcs
 from jobs import extract
 from jobs.common.stage_io import read_stage_input
 from tests.conftest import REPO_ROOT
@@ -18,13 +20,28 @@ from tests.stage_outputs import stats_of
 
 pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
 
-SMALL = ["warcio/example.warc.gz", "chatnoir-resiliparse/warcfile.warc.gz", "warcio/example.arc"]
 
 
 @pytest.fixture(scope="module")
 def all_shared(spark, shared_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("extract") / "docs"
     assert extract.main(["--input", str(shared_data / "warc"), "--output", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample_warcs(tmp_path_factory) -> list[str]:
+    """The smallest sample crawl that has every kind of page (100 HTML pages), in four WARC files."""
+    summary = write_sample_warcs(tmp_path_factory.mktemp("sample") / "warc", num_pages=100, num_files=4, seed=7)
+    return [str(path) for path in summary.warc_paths]
+
+
+@pytest.fixture(scope="module")
+def sample_docs(spark, sample_warcs, tmp_path_factory):
+    """The sample crawl extracted by `dataflow run extract`."""
+    out = tmp_path_factory.mktemp("extract_sample") / "docs"
+    assert cli.main(["run", "extract", *(arg for path in sample_warcs for arg in ("--input", path)),
+                     "--output", str(out)]) == 0
     return out
 
 
@@ -50,17 +67,17 @@ def test_counts_add_up_to_rows_written(all_shared):
     assert None not in rejected.column("reject_reason").to_pylist()
 
 
-def test_stage_folder_layout(all_shared):
-    assert sorted(os.listdir(all_shared)) == ["_SUCCESS", "data", "rejected", "stats.json"]
-    assert not list(all_shared.parent.glob("docs.tmp-*")) and not list(all_shared.parent.glob("docs.old-*"))
-    kept = pq.read_table(all_shared / "data")
+def test_stage_folder_layout(sample_docs):
+    assert sorted(os.listdir(sample_docs)) == ["_SUCCESS", "data", "rejected", "stats.json"]
+    assert not list(sample_docs.parent.glob("docs.tmp-*")) and not list(sample_docs.parent.glob("docs.old-*"))
+    kept = pq.read_table(sample_docs / "data")
     assert kept.column_names[:12] == ["id", "url", "domain", "crawl", "fetch_time", "warc_path", "warc_offset",
                                       "source", "text", "title", "language", "language_score"]
     assert "reject_reason" not in kept.column_names
 
 
-def test_rerun_with_same_input_and_config_is_skipped(spark, shared_data, tmp_path):
-    args = ["--input", str(shared_data / "warc" / SMALL[0]), "--output", str(tmp_path / "docs")]
+def test_rerun_with_same_input_and_config_is_skipped(spark, sample_warcs, tmp_path):
+    args = ["--input", sample_warcs[0], "--output", str(tmp_path / "docs")]
     extract.main(args)
     before = (tmp_path / "docs" / "_SUCCESS").stat().st_mtime_ns, stats_of(tmp_path / "docs")
     extract.main(args)
@@ -71,16 +88,16 @@ def test_rerun_with_same_input_and_config_is_skipped(spark, shared_data, tmp_pat
     assert (tmp_path / "docs" / "_SUCCESS").stat().st_mtime_ns != before[0]
 
 
-def test_incomplete_stage_output_is_refused_as_input(spark, all_shared, tmp_path):
+def test_incomplete_stage_output_is_refused_as_input(spark, sample_docs, tmp_path):
     broken = tmp_path / "broken"
     (broken / "data").mkdir(parents=True)
     with pytest.raises(InputError, match="incomplete stage output"):
         read_stage_input(spark, str(broken))
-    assert read_stage_input(spark, str(all_shared)).count() == 107
+    assert read_stage_input(spark, str(sample_docs)).count() == stats_of(sample_docs)["rows_out"] > 0
 
 
-def test_spark_submit_gives_the_same_output_as_dataflow_run(spark, shared_data, tmp_path):
-    inputs = [arg for name in SMALL for arg in ("--input", str(shared_data / "warc" / name))]
+def test_spark_submit_gives_the_same_output_as_dataflow_run(spark, sample_warcs, tmp_path):
+    inputs = [arg for path in sample_warcs[:2] for arg in ("--input", path)]  # 50 pages: the run is done twice
     assert cli.main(["run", "extract", *inputs, "--output", str(tmp_path / "via_cli")]) == 0
     spark_submit = os.path.join(os.path.dirname(sys.executable), "spark-submit")
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
@@ -100,9 +117,9 @@ def test_spark_submit_gives_the_same_output_as_dataflow_run(spark, shared_data, 
     assert cli_stats["fingerprint"] == submit_stats["fingerprint"]
 
 
-def test_inspect_doc_prints_text_and_provenance(all_shared, capsys):
-    row = pq.read_table(all_shared / "data", columns=["id", "url"]).slice(0, 1).to_pylist()[0]
-    assert cli.main(["inspect", "doc", row["id"], str(all_shared), "--raw"]) == 0
+def test_inspect_doc_prints_text_and_provenance(sample_docs, capsys):
+    row = pq.read_table(sample_docs / "data", columns=["id", "url"]).slice(0, 1).to_pylist()[0]
+    assert cli.main(["inspect", "doc", row["id"], str(sample_docs), "--raw"]) == 0
     out = capsys.readouterr().out
     assert row["url"] in out and '"warc_offset"' in out and "WARC-Record-ID" in out
 

@@ -16,7 +16,7 @@ from dataflow.tokenize.datatrove_docs import DATATROVE_DIR, write_datatrove
 from jobs import tokenize_docs
 from tests.byte_level_bpe import byte_level_bpe
 from tests.document_files import write_jsonl
-from bench.common.real_pages import load_pages
+from tests.sample_documents import sample_documents
 from tests.stage_outputs import stats_of
 
 # Run by DATATROVE_PYTHON: each .ds file read as one window of all its tokens, cut into documents where
@@ -64,8 +64,8 @@ def our_documents(root, split: str) -> dict[str, list[list[int]]]:
             for shard, entry in enumerate(dataset.manifest.shards)}
 
 
-def test_every_document_reads_back_through_datatrove(spark, shared_data, datatrove_python, tmp_path):
-    pages = [page for page in load_pages(shared_data) if page["text"]][::40][:40]
+def test_every_document_reads_back_through_datatrove(spark, datatrove_python, tmp_path):
+    pages = sample_documents(40, seed=40)  # seven languages, so the BPE meets several scripts
     source = write_jsonl(tmp_path / "docs.jsonl", [{"text": page["text"]} for page in pages])
     byte_level_bpe([page["text"] for page in pages], 600).save(str(tmp_path / "tokenizer.json"))
     out = tmp_path / "tokens"

@@ -17,7 +17,7 @@ from dataflow.tokenize.tokenizer import load_tokenizer
 from jobs import tokenize_docs
 from tests.byte_level_bpe import byte_level_bpe
 from tests.document_files import write_jsonl
-from bench.common.real_pages import load_pages
+from tests.sample_documents import sample_documents
 from tests.stage_outputs import stats_of
 
 pytestmark = pytest.mark.slow  # whole-job Spark runs; the fast tier runs every stage via the pipeline (docs/testing.md)
@@ -36,9 +36,9 @@ def assert_megatron_equals(dataset, prefix_dir):
             assert np.array_equal(megatron[i], dataset.document(shard, i))
 
 
-def test_every_document_reads_back_through_megatron_core(spark, shared_data, tmp_path):
+def test_every_document_reads_back_through_megatron_core(spark, tmp_path):
     """Also: the tokenizer given as a Hugging Face folder, and a BOS before every document."""
-    pages = [page for page in load_pages(shared_data) if page["text"]][::40][:40]
+    pages = sample_documents(40, seed=40)  # seven languages, so the BPE meets several scripts
     source = write_jsonl(tmp_path / "docs.jsonl", [{"body": page["text"]} for page in pages])
     tokenizer = byte_level_bpe([page["text"] for page in pages], 600, ("<|endoftext|>", "<s>"))
     (tmp_path / "hf_tokenizer").mkdir()

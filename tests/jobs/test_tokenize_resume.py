@@ -20,7 +20,8 @@ from tests.byte_level_bpe import byte_level_bpe
 from tests.conftest import REPO_ROOT
 from tests.jobs.test_fault_recovery import kill_tree, shard_bytes
 from tests.jobs.test_stage_resume import write_stale_partial
-from bench.common.real_pages import real_texts, write_documents
+from bench.common.real_pages import write_documents
+from tests.sample_documents import sample_documents
 from tests.stage_outputs import stats_of
 
 NUM_SHARDS, VALIDATION_FRAC = 12, 0.2
@@ -29,9 +30,10 @@ COUNTED = ("rows_in", "skipped_empty_text", "documents", "tokens", "bytes", "spl
 
 
 @pytest.fixture(scope="module")
-def inputs(shared_data, tmp_path_factory):
+def inputs(tmp_path_factory):
+    """1,600 sample articles and one empty document in four files; a BPE trained on 200 of them."""
     root = tmp_path_factory.mktemp("tokenize_resume")
-    pages = real_texts(shared_data)
+    pages = sample_documents(1600, seed=32)
     write_documents(root / "docs", pages + [{"id": "no-text", "url": None, "language": None, "text": ""}], parts=4)
     byte_level_bpe([page["text"] for page in pages[:200]], 500).save(str(root / "tokenizer.json"))
     return root

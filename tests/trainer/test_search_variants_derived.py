@@ -1,5 +1,6 @@
-"""Variant search over sources it derives itself from real stage outputs: a `where` on the filter
-stage's kept rows and the classifier's top share, re-tokenised with the base source's tokenizer."""
+"""Variant search over sources it derives itself from real stage outputs (sample articles filtered and
+classified): a `where` on the filter stage's kept rows and the classifier's top share, re-tokenised with
+the base source's tokenizer."""
 
 from __future__ import annotations
 
@@ -16,23 +17,24 @@ from dataflow.inspect import inspect_path
 from dataflow.shards import open_split
 from jobs import classify, tokenize_docs, train_tokenizer
 from jobs import filter as filter_job
-from bench.common.real_pages import real_texts, write_documents
+from bench.common.real_pages import write_documents
 from trainer.config import load_train_config
 from trainer.metrics import read_jsonl
 from trainer.search.searches.variants import load_variant_config, run_variant_search
+from tests.sample_documents import sample_documents
 
 WHERE = "filter_values['gopher_mean_word_length'] < 5"
 TOP = 0.3
 
 
 @pytest.fixture(scope="module")
-def pipeline(spark, shared_data, quality_model, tmp_path_factory):
-    """200 real pages through filter and classify, the kept rows tokenised as the base `web` source."""
+def pipeline(spark, sample_quality_model, tmp_path_factory):
+    """200 sample articles through filter and classify, the kept rows tokenised as the base `web` source."""
     root = tmp_path_factory.mktemp("derived")
-    write_documents(root / "docs", real_texts(shared_data, 200), parts=2)
+    write_documents(root / "docs", sample_documents(200, seed=29), parts=2)
     assert filter_job.main(["--input", str(root / "docs"), "--output", str(root / "filtered")]) == 0
     assert classify.main(["--input", str(root / "filtered"), "--output", str(root / "clean"),
-                          "--model", str(quality_model)]) == 0
+                          "--model", str(sample_quality_model)]) == 0
     assert train_tokenizer.main(["--input", str(root / "clean"), "--output", str(root / "tokenizer.json"),
                                  "--vocab-size", "500", "--max-sample-bytes", "300000"]) == 0
     assert tokenize_docs.main(["--input", str(root / "clean"), "--tokenizer", str(root / "tokenizer.json"),
@@ -67,7 +69,7 @@ def test_where_and_top_fraction_variants_are_tokenised_like_the_base_and_branche
     clean = pq.read_table(pipeline / "clean" / "data", columns=["id", "quality_score"]).to_pylist()
     ranked = sorted(clean, key=lambda row: (-row["quality_score"], row["id"]))
     top_ids = {row["id"] for row in ranked[:math.ceil(TOP * len(clean))]}
-    assert 0 < len(short_ids) < len(filtered) and len(filtered) == len(clean) == 159 and len(top_ids) == 48
+    assert 0 < len(short_ids) < len(filtered) and len(filtered) == len(clean) == 200 and len(top_ids) == 60
 
     base = open_split(pipeline / "tokens" / "web", "train").manifest
     derived = {row["variant"]: row for row in summary["derived"]}

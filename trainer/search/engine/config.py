@@ -100,8 +100,13 @@ class SearchConfig(StrictModel):
 
     def planning(self) -> dict[str, Any]:
         """What a resumed search must share with the one it resumes: the config, less ADDABLE_ON_RESUME."""
-        return {key: value for key, value in self.model_dump(mode="json").items()
-                if key not in self.ADDABLE_ON_RESUME}
+        return self.planning_of(self.model_dump(mode="json"))
+
+    @classmethod
+    def planning_of(cls, resolved: dict[str, Any]) -> dict[str, Any]:
+        """`planning` of a config given as its JSON-mode dump (a folder's search.yaml, as read back): the one
+        place that leaves out the fields a resume may change."""
+        return {key: value for key, value in resolved.items() if key not in cls.ADDABLE_ON_RESUME}
 
     @property
     def target_weights(self) -> dict[str, float]:

@@ -31,7 +31,7 @@ def claim_folder(store: RunStore, config: SearchConfig, resume: bool, retry_fail
 
     A resume compares the config with the folder's search.yaml as data, not as text, so a folder
     written when the fields came in another order resumes; fields a search declares ADDABLE_ON_RESUME
-    may differ."""
+    may differ (`SearchConfig.planning_of` leaves them out of both)."""
     copy = store.root / CONFIG_COPY
     resolved = config.model_dump(mode="json")
     if retry_failed and not resume:
@@ -41,8 +41,7 @@ def claim_folder(store: RunStore, config: SearchConfig, resume: bool, retry_fail
         raise ConfigError(f"out_dir {config.out_dir} already holds runs of a search; pass --resume to finish it, "
                           "or choose another out_dir")
     stored = yaml.safe_load(copy.read_text(encoding="utf-8")) if resume and copy.is_file() else None
-    if stored is not None and {k: v for k, v in stored.items() if k not in config.ADDABLE_ON_RESUME} != \
-            config.planning():
+    if stored is not None and config.planning_of(stored) != config.planning():
         raise ConfigError(f"--resume: the config differs from the one {config.out_dir} was started with "
                           f"({copy}); resume with that config, or choose another out_dir")
     write_text(copy, yaml.safe_dump(resolved, sort_keys=False), durable=True)

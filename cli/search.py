@@ -124,7 +124,7 @@ def search_plan(compute: Annotated[float, typer.Option(help="training compute in
 
 
 @search_app.command("status")
-def search_status(path: Annotated[Path, typer.Argument(help="search folder (its out_dir)")]) -> None:
+def search_status(path: Annotated[str, typer.Argument(help="search folder (its out_dir: a path or a URL)")]) -> None:
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""
     from dataflow.inspect.render import render_table
     from dataflow.inspect.report import Table
@@ -132,6 +132,7 @@ def search_status(path: Annotated[Path, typer.Argument(help="search folder (its 
     from trainer.search.registry import load_any_search
 
     store = RunStore(path)
+    path = store.root
     if not (path / "search.yaml").is_file():
         raise UserError(f"{path} is not a search folder (no search.yaml); give the out_dir of a search")
     rows = [{**row, "status": live_status(path / "runs" / row["run"])}

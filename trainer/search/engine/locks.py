@@ -113,19 +113,24 @@ class StoreLock:
         self._beat: threading.Thread | None = None
 
     def take(self) -> Self:
-        try:
-            self.etag = self._write(create=True)
-        except FileExistsError:
-            etag = self._etag()
-            holder = _read_lease(self.path)
-            if _live(holder):
-                raise _in_use(self.root, holder) from None
-            log.info("%s: taking over the lock of a search that is gone (pid %s on %s, last heartbeat %.0f s ago)",
-                     self.root, holder.get("pid"), holder.get("host"), time.time() - float(holder.get("heartbeat", 0)))
+        while self.etag is None:
             try:
-                self.etag = self._write(expected=etag)
-            except (FileNotFoundError, _Changed):  # another search took it over first
-                raise _in_use(self.root, _read_lease(self.path)) from None
+                self.etag = self._write(create=True)
+            except FileExistsError:
+                try:
+                    etag = self._etag()  # first: a change after it (a heartbeat, a taker) fails the If-Match below
+                except FileNotFoundError:  # its holder let it go meanwhile: create it again
+                    continue
+                holder = _read_lease(self.path)
+                if _live(holder):
+                    raise _in_use(self.root, holder) from None
+                log.info("%s: taking over the lock of a search that is gone (pid %s on %s, last heartbeat %.0f s "
+                         "ago)", self.root, holder.get("pid"), holder.get("host"),
+                         time.time() - float(holder.get("heartbeat", 0)))
+                try:
+                    self.etag = self._write(expected=etag)
+                except (FileNotFoundError, _Changed):  # another search took it over first
+                    raise _in_use(self.root, _read_lease(self.path)) from None
         self._beat = threading.Thread(target=self._heartbeat, name=f"lock {self.root}", daemon=True)
         self._beat.start()
         atexit.register(self.release)

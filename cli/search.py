@@ -45,10 +45,11 @@ def sync_kind_commands() -> None:
 def _kind_command(name: str, kind: SearchKind) -> Callable[..., None]:
     """The command of one kind: `--config` with the kind's help, `--resume`, `--retry-failed`, and
     `--dry-run` where the kind has it; the signature is built so that Typer reads the kind's own help."""
-    def command(config: Path, resume: bool = False, retry_failed: bool = False, dry_run: bool = False) -> None:
+    def command(config: str, resume: bool = False, retry_failed: bool = False, dry_run: bool = False) -> None:
         _run_kind(name, config, resume, retry_failed, dry_run)
 
-    options = {"config": (Annotated[Path, typer.Option(help=kind.config_help)], inspect.Parameter.empty),
+    # A str, not a Path: a search file may be a URL (the search.yaml of a folder on object storage).
+    options = {"config": (Annotated[str, typer.Option(help=kind.config_help)], inspect.Parameter.empty),
                "resume": (Annotated[bool, typer.Option(help=RESUME_HELP)], False),
                "retry_failed": (Annotated[bool, typer.Option(help=RETRY_HELP)], False)}
     if kind.dry_run:
@@ -61,7 +62,7 @@ def _kind_command(name: str, kind: SearchKind) -> Callable[..., None]:
     return command
 
 
-def _run_kind(kind: str, config: Path, resume: bool, retry_failed: bool, dry_run: bool) -> None:
+def _run_kind(kind: str, config: str, resume: bool, retry_failed: bool, dry_run: bool) -> None:
     """Load the search file as `kind` (one-line errors), print it (--dry-run) or run it with the search's
     log lines, then print the kind's outcome and, after failed runs, how to rerun them."""
     from trainer.search.registry import KINDS, load_search_as, run_search
@@ -124,7 +125,7 @@ def search_plan(compute: Annotated[float, typer.Option(help="training compute in
 
 
 @search_app.command("status")
-def search_status(path: Annotated[Path, typer.Argument(help="search folder (its out_dir)")]) -> None:
+def search_status(path: Annotated[str, typer.Argument(help="search folder (its out_dir: a path or a URL)")]) -> None:
     """Every run of a search: queued / running / done / failed, attempts, target, failure reason."""
     from dataflow.inspect.render import render_table
     from dataflow.inspect.report import Table
@@ -132,6 +133,7 @@ def search_status(path: Annotated[Path, typer.Argument(help="search folder (its 
     from trainer.search.registry import load_any_search
 
     store = RunStore(path)
+    path = store.root
     if not (path / "search.yaml").is_file():
         raise UserError(f"{path} is not a search folder (no search.yaml); give the out_dir of a search")
     rows = [{**row, "status": live_status(path / "runs" / row["run"])}

@@ -6,15 +6,23 @@ temporary name is unique per write, so two writers of the same file cannot inter
 `durable` write also fsyncs the file before the rename and the folder after it, so the new file
 survives a power cut too (the search's run folders: a resume trusts what they say). Whole
 folders are published the same way by `dataflow/stage.py` (`publish`).
+
+On an object store (an `s3://` URL, or a `StorePath`) there is no rename: the file is written in a
+local temporary folder, then uploaded as one object (a single PUT, which readers see whole or not
+at all), so the same callers write either kind of location.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from dataflow.remote import is_remote
 
 
 def temporary_path(path: Path) -> Path:
@@ -25,7 +33,16 @@ def temporary_path(path: Path) -> Path:
 @contextmanager
 def replacing(path: str | Path, durable: bool = False) -> Iterator[Path]:
     """`with replacing(path) as tmp:` write `tmp` by any means (text, Parquet, a PNG); when the block
-    ends without an error, `tmp` is renamed onto `path`; on an error it is removed and `path` is untouched."""
+    ends without an error, `tmp` is renamed onto `path`; on an error it is removed and `path` is untouched.
+    On an object store `tmp` is a local file, uploaded as one object when the block ends without an error."""
+    if is_remote(str(path)):
+        from dataflow.object_store import upload  # it writes through this module: imported when used
+
+        with tempfile.TemporaryDirectory(prefix="dataflow-object-") as folder:
+            tmp = Path(folder, posixpath.basename(str(path)))
+            yield tmp
+            upload(tmp, str(path))
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
@@ -44,7 +61,7 @@ def write_text(path: str | Path, text: str, durable: bool = False) -> Path:
     """Write `text` (UTF-8) to `path` through a temporary file and a rename; create its folder."""
     with replacing(path, durable) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return Path(path)
+    return path if is_remote(str(path)) else Path(path)
 
 
 def _fsync(path: Path, flags: int) -> None:

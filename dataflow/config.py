@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dataflow.errors import ConfigError
+from dataflow.object_store import as_path
 
 M = typing.TypeVar("M", bound=BaseModel)
 
@@ -102,8 +103,9 @@ def validate_config(model: type[M], data: Any, source: str) -> M:
 
 
 def load_yaml(path: str | Path) -> Any:
-    """Read a YAML file, with a one-line error naming the file and the line at fault."""
-    path = Path(path)
+    """Read a YAML file (a path, or an object-store URL: a search's search.yaml on S3), with a one-line
+    error naming the file and the line at fault."""
+    path = as_path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:

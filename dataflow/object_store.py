@@ -214,3 +214,92 @@ def write_text_file(path: str | Path, text: str) -> None:
         write_bytes(str(path), text.encode("utf-8"))
     else:
         write_text(path, text)
+
+
+class StorePath:
+    """A pathlib-like handle on a key of an object store, for code written against `Path` (the search's run
+    store): `/`, `name`, `parent`, `is_file`, `is_dir`, `iterdir`, `read_text`, `unlink`; `mkdir` is a no-op
+    (a prefix exists once an object lies under it). Whole-file writes go through `dataflow.atomic`, which
+    writes one object per file (a single PUT: readers see the old object or the new one, never a part).
+    Every query asks the store again: other processes (workers, another host) write the same keys."""
+
+    def __init__(self, url: str):
+        self.url = fsspec_url(str(url)).rstrip("/")
+
+    def __truediv__(self, name: str) -> StorePath:
+        return StorePath(posixpath.join(self.url, str(name)))
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __repr__(self) -> str:
+        return f"StorePath({self.url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StorePath) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+    def __lt__(self, other: StorePath) -> bool:
+        return self.url < other.url
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.url)
+
+    @property
+    def parent(self) -> StorePath:
+        protocol, _, key = self.url.partition("://")
+        return StorePath(f"{protocol}://{posixpath.dirname(key) or key}")
+
+    def resolve(self) -> StorePath:
+        return self
+
+    def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        fs, path = url_fs(self.url)
+        fs.invalidate_cache()
+        return fs, path
+
+    def exists(self) -> bool:
+        fs, path = self._fs()
+        return fs.exists(path)
+
+    def is_file(self) -> bool:
+        fs, path = self._fs()
+        return fs.isfile(path)
+
+    def is_dir(self) -> bool:
+        fs, path = self._fs()
+        return fs.isdir(path)
+
+    def iterdir(self) -> Iterator[StorePath]:
+        fs, path = self._fs()
+        if not fs.isdir(path):
+            raise FileNotFoundError(self.url)
+        for name in fs.ls(path, detail=False):
+            yield self / posixpath.basename(name.rstrip("/"))
+
+    def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
+        """Nothing to do: an object store's folders are the prefixes of its keys."""
+
+    def read_bytes(self) -> bytes:
+        return read_bytes(self.url)
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self.read_bytes().decode(encoding)
+
+    def unlink(self, missing_ok: bool = False) -> None:
+        fs, path = self._fs()
+        try:
+            fs.rm_file(path)
+        except FileNotFoundError:
+            if not missing_ok:
+                raise
+
+
+def as_path(location: str | Path | StorePath) -> Path | StorePath:
+    """A `StorePath` for an object-store URL, else a `Path` (a local path, or a file:// URL's path)."""
+    if isinstance(location, Path | StorePath):
+        return location
+    return StorePath(location) if is_store(location) else Path(local_path(str(location)))

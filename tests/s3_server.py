@@ -3,6 +3,7 @@ through the AWS_ENDPOINT_URL environment variable, which s3fs/botocore read them
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -35,3 +36,13 @@ def s3_bucket(s3_endpoint, monkeypatch, tmp_path) -> str:
     bucket = f"dataflow-{uuid.uuid4().hex[:12]}"
     s3fs.S3FileSystem().mkdir(bucket)
     return f"s3://{bucket}"
+
+
+@pytest.fixture
+def spark_on_s3(spark, s3_bucket, monkeypatch):
+    """The session's Python workers get the store's environment as a cluster's executors do from
+    `spark.executorEnv.AWS_ENDPOINT_URL` (the session started before the server, so set it here)."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                "DATAFLOW_CACHE"):
+        monkeypatch.setitem(spark.sparkContext.environment, key, os.environ[key])
+    return spark

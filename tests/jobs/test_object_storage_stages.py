@@ -20,7 +20,7 @@ from dataflow.object_store import FsspecFS, read_bytes, url_fs, write_bytes
 from dataflow.shards import SPLITS
 from jobs import mix, tokenize_docs, train_tokenizer
 from bench.common.real_pages import write_documents
-from tests.s3_server import s3_bucket, s3_endpoint  # noqa: F401 - fixtures
+from tests.s3_server import s3_bucket, s3_endpoint, spark_on_s3  # noqa: F401 - fixtures
 from trainer.config import load_train_config
 from trainer.train import Trainer
 
@@ -34,18 +34,6 @@ def documents(count: int = 160) -> list[dict]:
     rng = random.Random(7)
     return [{"id": f"doc-{i:04d}", "url": f"https://example.org/{i}", "language": "en",
              "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 160))) + "."} for i in range(count)]
-
-
-@pytest.fixture
-def spark_on_s3(spark, s3_bucket, monkeypatch):
-    """The session's Python workers get the store's environment as a cluster's executors do from
-    `spark.executorEnv.AWS_ENDPOINT_URL` (the session started before the server, so set it here)."""
-    import os
-
-    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                "DATAFLOW_CACHE"):
-        monkeypatch.setitem(spark.sparkContext.environment, key, os.environ[key])
-    return spark
 
 
 def stage_outputs(root: str, docs: str) -> tuple[str, str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from dataflow.config import PositiveFinite, StrictModel
+from dataflow.object_store import is_store
 
 
 class TargetDataset(StrictModel):
@@ -85,7 +86,9 @@ class SearchConfig(StrictModel):
     name: str
     """Name of the search, used in run names."""
     out_dir: str
-    """Search folder: runs/, results.parquet, summary.json, plots/ (engine/layout.py names every file)."""
+    """Search folder: runs/, results.parquet, summary.json, plots/ (engine/layout.py names every file). The
+    mixture search also takes an object-store URL (s3://bucket/search, any fsspec store) on the local and
+    spark backends: each run then trains in a local scratch folder, its checkpoints on the store."""
     target: Target = Field(min_length=1)
     """Bits-per-byte to minimise, weighted: a source name with a weight (its validation split), or a
     name with {path, weight} (any token dataset made with the same tokenizer, e.g. WikiText-2 test)."""
@@ -97,6 +100,22 @@ class SearchConfig(StrictModel):
     ADDABLE_ON_RESUME: ClassVar[tuple[str, ...]] = ()
     """Fields a `--resume` may add or change: checks that only add runs of new run ids (the store refuses
     a changed spec under an existing id), e.g. the mixture search's rank-transfer check."""
+
+    STORE_OUT_DIR: ClassVar[bool] = False
+    """Whether out_dir may be an object-store URL: the search writes its folder only through the run store
+    and `dataflow.atomic` (the mixture search); the others write local files there."""
+
+    @model_validator(mode="after")
+    def _out_dir_on_a_store(self) -> SearchConfig:
+        if not is_store(self.out_dir):
+            return self
+        if not self.STORE_OUT_DIR:
+            raise ValueError(f"out_dir {self.out_dir}: this search kind needs a local or shared folder; an "
+                             "object-store out_dir works for `dataflow search mixture`")
+        if self.backend.kind == "slurm":
+            raise ValueError(f"out_dir {self.out_dir}: the slurm backend needs a folder every node mounts (submitit "
+                             "keeps its job files there); use a shared folder, or backend kind local or spark")
+        return self
 
     def planning(self) -> dict[str, Any]:
         """What a resumed search must share with the one it resumes: the config, less ADDABLE_ON_RESUME."""

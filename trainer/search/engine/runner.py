@@ -14,6 +14,7 @@ import yaml
 
 from dataflow.atomic import write_text
 from dataflow.errors import ConfigError
+from dataflow.object_store import as_path
 from trainer.search.engine import backends
 from trainer.search.engine.config import SearchConfig
 from trainer.search.engine.layout import CONFIG_COPY
@@ -53,7 +54,7 @@ def claim_folder(store: RunStore, config: SearchConfig, resume: bool, retry_fail
 
 def retry_command(kind: str, out_dir: str | Path) -> str:
     """The command that reruns a search's failed runs: its own resolved config copy, resumed."""
-    return f"dataflow search {kind} --config {Path(out_dir) / CONFIG_COPY} --resume --retry-failed"
+    return f"dataflow search {kind} --config {as_path(out_dir) / CONFIG_COPY} --resume --retry-failed"
 
 
 def run_specs(store: RunStore, config: SearchConfig, specs: list[RunSpec], what: str,

@@ -14,6 +14,11 @@ moment, or a power cut, leaves each file either old or new, never half-written. 
 every file. A folder whose spec.json or status.json cannot be read anyway (written by an older
 version, damaged by hand) is reported with its path and left out of the table and of the queue,
 never fatal to the search.
+
+The folder may be a prefix of an object store (`out_dir: s3://bucket/search`, any fsspec store):
+the root is then a `StorePath` and the same files are objects, each written whole with one PUT
+(S3 has no rename; `dataflow/atomic.py` uploads instead). Such a run trains in a local scratch
+folder with its checkpoints on the store (worker.py), and the lock is an object (locks.py).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import yaml
 
 from dataflow.atomic import replacing, write_text
 from dataflow.errors import ConfigError
+from dataflow.object_store import StorePath, as_path
 from trainer.search.engine.layout import RESULT, RUN_CONFIG, RUN_MIXTURE, RUNS_DIR, SPEC, STATUS, TABLE
 
 log = logging.getLogger("trainer.search")
@@ -84,8 +90,8 @@ class RunState:
 
 
 class RunStore:
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path | StorePath):
+        self.root = as_path(root)  # a local or shared folder, or a prefix of an object store
         self.runs = self.root / RUNS_DIR
 
     def add(self, spec: RunSpec) -> Path:

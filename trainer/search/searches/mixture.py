@@ -87,7 +87,7 @@ def run_mixture_search(config: MixtureConfig, resume: bool = False, retry_failed
     observed = np.array(list(scores.values()))
     fit = fit_surface(weights, _target_parts(table, list(scores), config.target_weights))
     pick, predicted_score = optimise(config, inputs, fit.model, np.random.default_rng([config.seed, 1]))
-    write_best(config, inputs, pick, Path(config.out_dir) / BEST_DIR)
+    write_best(config, inputs, pick, store.root / BEST_DIR)
     best_sampled = min(scores, key=scores.get)
 
     baselines = {"natural": inputs.natural, "uniform": dict.fromkeys(names, 1 / len(names)),
@@ -103,7 +103,7 @@ def run_mixture_search(config: MixtureConfig, resume: bool = False, retry_failed
     summary = report.summarise(config, inputs, table, draws.rejected, fit, dict(zip(scores, weights.tolist())),
                                observed, pick, predicted_score, best_sampled, skipped,
                                transfer.mixtures if transfer else None)
-    report.write(Path(config.out_dir), summary, table, names)
+    report.write(store.root, summary, table, names)
     return summary
 
 

@@ -88,6 +88,7 @@ class MixtureConfig(SearchConfig):
     Its folder (out_dir) also holds best/: the pick's mixture file and run file."""
 
     ADDABLE_ON_RESUME = ("transfer",)
+    STORE_OUT_DIR = True
 
     sources: dict[str, SourceLimit] = Field(min_length=2)
     """The sources by name, with their repetition limits."""

@@ -6,6 +6,8 @@ each sets `torch.set_num_threads(cores // workers)`, since two runs with all cor
 would fight over them. Workers are forked from multiprocessing's fork server, a clean process
 that has imported torch and nothing else (no CUDA, no thread pools started), so each run starts
 a fresh process without paying torch's import again, and the search's own state never leaks in.
+A worker takes the search process's environment as it is when its run starts, not the fork server's
+(started once, with the environment of then): credentials and a store's endpoint set since reach it.
 
 Each run gets its own process, and the backend waits on each one by itself: a worker killed
 under its run (the OOM killer, kill -9) ends only that run's try. The backend records the exit
@@ -38,7 +40,8 @@ def run_local(folders: list[Path], backend: LocalBackend, *, max_attempts: int, 
         while queue or running:
             while queue and free:
                 folder, device = queue.pop(0), free.pop()
-                process = context.Process(target=_work, args=(str(folder), max_attempts, device, threads),
+                process = context.Process(target=_work, args=(str(folder), max_attempts, device, threads,
+                                                              dict(os.environ)),
                                           name=f"run {folder.name}")
                 process.start()
                 running[process.sentinel] = (process, folder, device)
@@ -65,7 +68,8 @@ def _ended(folder: Path, exitcode: int, max_attempts: int) -> str:
     return record_lost_try(folder, describe_exit(exitcode), max_attempts)
 
 
-def _work(folder: str, max_attempts: int, device: str | None, threads: int) -> None:
+def _work(folder: str, max_attempts: int, device: str | None, threads: int, environment: dict[str, str]) -> None:
+    os.environ.update(environment)
     if device is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = device
     import torch

@@ -1,7 +1,8 @@
 """The Spark backend: each proxy run is one Spark task, so the cluster that ran the pipeline runs the search.
 
 The run folders are parallelised one per partition and each task calls `execute_run` on its
-folder; the folders must be on a path every executor sees (a shared mount). Only each run's
+folder; the folders must be on a path every executor sees: a shared mount, or an object store
+(`out_dir: s3://...`, each task then trains in a local scratch folder, worker.py). Only each run's
 final status string comes back to the driver; results are read from the folders.
 
 On GPU clusters the tasks ask for a GPU through Spark's resource scheduling: a resource profile
@@ -26,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from dataflow.errors import ConfigError
+from dataflow.object_store import as_path
 from trainer.search.engine.config import SparkBackend
 from trainer.search.engine.store import read_state
 from trainer.search.engine.worker import execute_run, record_lost_try
@@ -68,8 +70,8 @@ def _run_task(folder: str, max_attempts: int, threads: int) -> str:
     from pyspark import TaskContext
 
     task = TaskContext.get()
-    if task is not None and task.attemptNumber() > 0 and read_state(Path(folder)).status == "running":
-        status = record_lost_try(Path(folder), f"Spark task attempt {task.attemptNumber() - 1} lost "
+    if task is not None and task.attemptNumber() > 0 and read_state(as_path(folder)).status == "running":
+        status = record_lost_try(as_path(folder), f"Spark task attempt {task.attemptNumber() - 1} lost "
                                  "(its executor or Python worker died)", max_attempts)
         if status == "failed":
             return status

@@ -31,7 +31,7 @@ from dataflow.schema import REJECT_REASON, REJECT_VALUE
 from dataflow.stage import check_output
 from jobs.common.arguments import DocumentsOptions, documents_options, stage_config, stage_parser
 from jobs.common.documents_in import add_input_flags
-from jobs.common.spark import get_spark
+from jobs.common.spark import get_spark, ship_file
 from jobs.common.stage_io import Stage, read_stage_input, run_stage, stage_input_identity
 
 STAGE = "classify"
@@ -47,10 +47,10 @@ def parse_args(argv: list[str] | None):
 
 def score(spark: SparkSession, docs: DataFrame, model_path: str) -> DataFrame:
     """`docs` with `quality_score` (check the model first: `check_model_file`)."""
-    spark.sparkContext.addFile(os.path.abspath(model_path))
+    model_name = ship_file(spark, model_path)
     docs = docs.drop(QUALITY_SCORE)
     schema = StructType(docs.schema.fields + from_arrow_schema(pa.schema([QUALITY_SCORE_FIELD])).fields)
-    return docs.mapInArrow(functools.partial(_score_partition, model_name=os.path.basename(model_path)), schema)
+    return docs.mapInArrow(functools.partial(_score_partition, model_name=model_name), schema)
 
 
 def _score_partition(batches, model_name: str):

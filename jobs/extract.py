@@ -33,7 +33,7 @@ from dataflow.extract.inputs import COMMON_CRAWL_BASE_URL, crawl_listing_url, re
 from dataflow.partial import COMMITTED_DIR, FILES_DIR, committed_keys, piece_key
 from dataflow.stage import check_output, local_file_identity
 from jobs.common.arguments import StageOptions, stage_config, stage_parser
-from jobs.common.spark import get_spark
+from jobs.common.spark import get_spark, ship_file
 from jobs.common.stage_io import HadoopFS, Stage, resumable_partial, run_stage
 
 STAGE = "extract"
@@ -77,11 +77,11 @@ def commit_files(spark: SparkSession, paths: list[str], config: ExtractConfig, p
     if left:
         model_path = config.lid_model or langid.default_model_path()
         langid.load_model(model_path)  # fail here, before any task starts, if the model is unusable
-        spark.sparkContext.addFile(os.path.abspath(model_path) if "://" not in model_path else model_path)
+        model_name = ship_file(spark, model_path)
         # One partition per file, so one task streams one WARC (cc-pyspark's pattern).
         files = spark.sparkContext.parallelize(list(enumerate(left)), numSlices=len(left))
         frame = spark.createDataFrame(files, "file_index INT, path STRING")
-        work = functools.partial(commit_shipped_files, config=config, model_name=os.path.basename(model_path),
+        work = functools.partial(commit_shipped_files, config=config, model_name=model_name,
                                  partial=partial, filter_config=filter_config)
         frame.mapInArrow(work, schema=from_arrow_schema(COMMITTED_FILE_SCHEMA)).agg(F.count(F.lit(1))).first()
     return {"files": len(paths), "files_committed_before": len(paths) - len(left), "files_extracted": len(left)}

